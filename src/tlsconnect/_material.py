@@ -1,0 +1,648 @@
+"""Loading and checking certificates and keys: :class:`Credentials`.
+
+Everything is parsed and checked when a :class:`Credentials` is made, so that a mistake
+shows up where it was made, with the input named (a path, never key material) and the
+fix. ``cryptography`` is imported here lazily: ``import tlsconnect`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from ._errors import CertificateExpiryWarning, ConfigError
+from ._files import write_private
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+__all__ = ["MAX_INPUT_BYTES", "Credentials", "Material", "describe_certificate"]
+
+#: Anything larger than this is not a certificate, key or CA bundle.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+#: Material expiring within this many days gets a :class:`CertificateExpiryWarning`.
+EXPIRY_WARNING_DAYS = 30
+#: Smallest RSA key accepted (OpenSSL's security level 2, the default of Debian and Python).
+MIN_RSA_BITS = 2048
+
+Material = Union[str, bytes, "os.PathLike[str]"]
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE"}
+_KEY_LABELS = {
+    b"PRIVATE KEY",
+    b"RSA PRIVATE KEY",
+    b"EC PRIVATE KEY",
+    b"DSA PRIVATE KEY",
+    b"ENCRYPTED PRIVATE KEY",
+}
+_DOWNLOAD_HINT = "download it again with `avn service user-creds-download`"
+
+
+@dataclass(frozen=True)
+class _Input:
+    """Raw bytes of one input and how to name it in messages."""
+
+    data: bytes
+    label: str  # "ca file '/x/ca.pem'" or "ca (given as text)"
+    path: Path | None
+    mode: int | None
+
+
+def _read_input(value: object, role: str) -> _Input:
+    """Turn a path, PEM text or bytes into bytes, naming the input for messages."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return _Input(
+            _check_size(data, f"{role} (given as bytes)"), f"{role} (given as bytes)", None, None
+        )
+    if isinstance(value, str) and "-----BEGIN" in value:
+        try:
+            data = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise ConfigError(
+                f"{role} (given as text) holds characters that cannot be in PEM; "
+                "pass the file's path or its exact contents"
+            ) from None
+        return _Input(
+            _check_size(data, f"{role} (given as text)"), f"{role} (given as text)", None, None
+        )
+    if isinstance(value, str | os.PathLike):
+        return _read_path(Path(os.fspath(value)), role)
+    raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
+
+
+def _check_size(data: bytes, label: str) -> bytes:
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"{label} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, far larger than "
+            "any certificate, key or CA bundle; pass the right file"
+        )
+    if not data.strip():
+        raise ConfigError(f"{label} is empty; {_DOWNLOAD_HINT}")
+    return data
+
+
+def _read_path(path: Path, role: str) -> _Input:
+    label = f"{role} file '{path}'"
+    if not str(path).strip():
+        raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{label} does not exist; check the path, or {_DOWNLOAD_HINT}") from None
+    except OSError as exc:
+        raise ConfigError(f"{label} cannot be read: {exc.strerror}; check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(
+            f"{label} is a directory, not a file; pass the file inside it, or use "
+            "Credentials.from_directory() for a credentials directory"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{label} is not a regular file; pass a PEM or DER file")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"{label} is {info.st_size} bytes, far larger than any certificate, key or CA "
+            "bundle; pass the right file"
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except PermissionError:
+        raise ConfigError(
+            f"{label} is not readable by this user; fix its permissions (for a key: "
+            f"`chmod 600 '{path}'` as its owner)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
+    return _Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
+
+
+def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
+    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
+
+
+def _looks_like_pem(data: bytes) -> bool:
+    return b"-----BEGIN" in data
+
+
+def _parse_certificates(source: _Input, role: str) -> list[x509.Certificate]:
+    from cryptography import x509
+
+    data = source.data
+    if _looks_like_pem(data):
+        blocks = _pem_blocks(data)
+        certs = [block for label, block in blocks if label in _CERT_LABELS]
+        if not certs:
+            if any(label in _KEY_LABELS for label, _ in blocks):
+                raise ConfigError(
+                    f"{source.label} holds a private key, not a certificate; pass the "
+                    f"certificate as {role}= and the key as key="
+                )
+            found = ", ".join(sorted({label.decode() for label, _ in blocks})) or "nothing"
+            raise ConfigError(
+                f"{source.label} holds no complete PEM certificate (found: {found}); "
+                f"it may be truncated: {_DOWNLOAD_HINT}"
+            )
+        parsed = []
+        for number, block in enumerate(certs, 1):
+            try:
+                parsed.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                raise ConfigError(
+                    f"{source.label}: certificate #{number} is malformed PEM; {_DOWNLOAD_HINT}"
+                ) from None
+        return parsed
+    try:
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        pass
+    if _der_is_private_key(data):
+        raise ConfigError(
+            f"{source.label} holds a private key (DER), not a certificate; pass the "
+            f"certificate as {role}= and the key as key="
+        )
+    raise ConfigError(f"{source.label} is neither a PEM nor a DER certificate; {_DOWNLOAD_HINT}")
+
+
+def _der_is_private_key(data: bytes) -> bool:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        serialization.load_der_private_key(data, password=None)
+    except TypeError:
+        return True  # encrypted: it is a key
+    except (ValueError, Exception):
+        return False
+    return True
+
+
+def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes, bytes, bool]:
+    """Return the key, its PEM block (as given, or made from DER), and whether it is encrypted."""
+    from cryptography.hazmat.primitives import serialization
+
+    data = source.data
+    if _looks_like_pem(data):
+        blocks = _pem_blocks(data)
+        keys = [block for label, block in blocks if label in _KEY_LABELS]
+        if not keys:
+            if any(label in _CERT_LABELS for label, _ in blocks):
+                raise ConfigError(
+                    f"{source.label} holds a certificate, not a private key; pass the key "
+                    "file (service.key) as key= and the certificate as cert="
+                )
+            if any(label == b"OPENSSH PRIVATE KEY" for label, _ in blocks):
+                raise ConfigError(
+                    f"{source.label} is an OpenSSH key, which TLS cannot use; pass the "
+                    "TLS client key (service.key)"
+                )
+            raise ConfigError(
+                f"{source.label} holds no complete PEM private key; it may be truncated: "
+                f"{_DOWNLOAD_HINT}"
+            )
+        if len(keys) > 1:
+            raise ConfigError(
+                f"{source.label} holds {len(keys)} private keys; pass a file with exactly one"
+            )
+        block = keys[0]
+        encrypted = b"ENCRYPTED" in block.split(b"\n", 2)[0] or b"Proc-Type: 4,ENCRYPTED" in block
+
+        def load(pw: bytes | None) -> PrivateKeyTypes:
+            return serialization.load_pem_private_key(block, password=pw)
+
+    else:
+        block = b""
+        encrypted = False
+
+        def load(pw: bytes | None) -> PrivateKeyTypes:
+            return serialization.load_der_private_key(data, password=pw)
+
+    try:
+        try:
+            key = load(password)
+        except TypeError:
+            if password is None:
+                raise ConfigError(
+                    f"{source.label} is encrypted and no key_password was given; pass "
+                    "key_password=..."
+                ) from None
+            # A password for a key that is not encrypted: libpq ignores it too.
+            key = load(None)
+        else:
+            encrypted = encrypted or (password is not None and not block)
+    except ConfigError:
+        raise
+    except (ValueError, Exception) as exc:
+        if password is not None and _is_encrypted(data):
+            raise ConfigError(
+                f"{source.label} could not be decrypted with the key_password given; "
+                "check the password"
+            ) from None
+        if not block and _der_is_certificate(data):
+            raise ConfigError(
+                f"{source.label} holds a certificate (DER), not a private key; pass the key "
+                "file (service.key) as key="
+            ) from None
+        kind = "PEM" if block else "PEM or DER"
+        raise ConfigError(
+            f"{source.label} is not a valid {kind} private key ({type(exc).__name__}); "
+            f"{_DOWNLOAD_HINT}"
+        ) from None
+    if not block:
+        # DER input: give drivers PEM, keeping it encrypted when it was.
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(password)
+            if password and encrypted
+            else serialization.NoEncryption()
+        )
+        block = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+    return key, block, encrypted
+
+
+def _is_encrypted(data: bytes) -> bool:
+    return b"ENCRYPTED" in data or not _looks_like_pem(data)
+
+
+def _der_is_certificate(data: bytes) -> bool:
+    from cryptography import x509
+
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _public_bytes(key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    public = key.public_key()  # type: ignore[attr-defined]
+    data: bytes = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return data
+
+
+def _check_strength(cert: x509.Certificate, label: str, *, anchor: bool) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+
+    public = cert.public_key()
+    name = _short_name(cert)
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
+        raise ConfigError(
+            f"{label}: certificate '{name}' has a {public.key_size}-bit RSA key, which TLS "
+            f"libraries refuse (at least {MIN_RSA_BITS} bits); issue a new certificate"
+        )
+    if isinstance(public, dsa.DSAPublicKey):
+        raise ConfigError(f"{label}: certificate '{name}' has a DSA key, which TLS refuses")
+    algorithm = cert.signature_hash_algorithm
+    if not anchor and isinstance(algorithm, hashes.SHA1 | hashes.MD5):
+        raise ConfigError(
+            f"{label}: certificate '{name}' is signed with {algorithm.name.upper()}, which TLS "
+            "libraries refuse; issue a new certificate signed with SHA-256"
+        )
+
+
+def _short_name(cert: x509.Certificate) -> str:
+    from cryptography.x509.oid import NameOID
+
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if cns:
+        return str(cns[0].value)
+    return cert.subject.rfc4514_string() or "(empty subject)"
+
+
+def describe_certificate(cert: x509.Certificate) -> str:
+    """A one-line, secret-free description: subject, issuer and validity."""
+    return (
+        f"'{cert.subject.rfc4514_string()}' issued by '{cert.issuer.rfc4514_string()}', "
+        f"valid {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+    )
+
+
+def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:
+    now = _dt.datetime.now(_dt.timezone.utc)
+    for cert in certs:
+        name = _short_name(cert)
+        after = cert.not_valid_after_utc
+        if after <= now:
+            message = f"{label}: certificate '{name}' expired on {after:%Y-%m-%d %H:%M} UTC"
+        elif cert.not_valid_before_utc > now:
+            message = (
+                f"{label}: certificate '{name}' is not valid before "
+                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+            )
+        elif after - now <= _dt.timedelta(days=EXPIRY_WARNING_DAYS):
+            days = (after - now).days
+            message = (
+                f"{label}: certificate '{name}' expires on {after:%Y-%m-%d} UTC, "
+                f"in {days} day{'s' if days != 1 else ''}"
+            )
+        else:
+            continue
+        warnings.warn(
+            f"{message}; {_DOWNLOAD_HINT} once it has been renewed",
+            CertificateExpiryWarning,
+            stacklevel=4,
+        )
+
+
+class Credentials:
+    """Client-side TLS material: the project CA, and a client certificate with its key.
+
+    ``ca`` and ``cert`` take a path to a PEM or DER file, PEM text, or bytes; ``ca`` may
+    hold several certificates. ``key`` takes a path, PEM text or bytes (PKCS#1, PKCS#8 or
+    SEC1), encrypted ones with ``key_password``. Everything is checked here; mistakes are
+    :class:`ConfigError`. ``repr()`` never shows key material or the password.
+    """
+
+    __slots__ = (
+        "_ca_path",
+        "_ca_pem",
+        "_cert_input",
+        "_chain",
+        "_chain_pem",
+        "_key_input",
+        "_key_password",
+        "_key_pem",
+        "ca_certificates",
+        "key_encrypted",
+    )
+
+    ca_certificates: list[x509.Certificate]
+    key_encrypted: bool
+    _ca_path: Path | None
+    _ca_pem: bytes
+    _cert_input: _Input | None
+    _chain: list[x509.Certificate]
+    _chain_pem: bytes
+    _key_input: _Input | None
+    _key_pem: bytes
+    _key_password: bytes | None
+
+    def __init__(
+        self,
+        *,
+        ca: Material | None = None,
+        cert: Material | None = None,
+        key: Material | None = None,
+        key_password: str | bytes | None = None,
+    ) -> None:
+        password = _password_bytes(key_password)
+        ca_certs: list[x509.Certificate] = []
+        ca_path: Path | None = None
+        ca_pem = b""
+        if ca is not None:
+            source = _read_input(ca, "ca")
+            ca_certs = _parse_certificates(source, "ca")
+            for cert_obj in ca_certs:
+                _check_strength(cert_obj, source.label, anchor=True)
+            if _looks_like_pem(source.data) and source.path is not None:
+                ca_path = source.path
+            ca_pem = _certificates_pem(ca_certs)
+            _warn_expiry(ca_certs, source.label)
+
+        chain: list[x509.Certificate] = []
+        cert_input: _Input | None = None
+        key_input: _Input | None = None
+        key_pem = b""
+        encrypted = False
+        if cert is not None or key is not None:
+            if cert is None:
+                raise ConfigError(
+                    "key= was given without cert=; pass the client certificate (service.cert) too"
+                )
+            cert_input = _read_input(cert, "cert")
+            chain = _parse_certificates(cert_input, "cert")
+            if key is None:
+                if _looks_like_pem(cert_input.data) and any(
+                    label in _KEY_LABELS for label, _ in _pem_blocks(cert_input.data)
+                ):
+                    key_input = cert_input
+                else:
+                    raise ConfigError(
+                        f"{cert_input.label} was given without key=; pass the client key "
+                        "(service.key) too"
+                    )
+            else:
+                key_input = _read_input(key, "key")
+            key_obj, key_pem, encrypted = _parse_key(key_input, password)
+            for cert_obj in chain:
+                _check_strength(cert_obj, cert_input.label, anchor=False)
+            if _public_bytes(chain[0]) != _public_bytes(key_obj):
+                raise ConfigError(
+                    f"{key_input.label} does not belong to the certificate in "
+                    f"{cert_input.label} ('{_short_name(chain[0])}'); pass the key that was "
+                    "downloaded with that certificate"
+                )
+            from cryptography.hazmat.primitives.asymmetric import rsa
+
+            if isinstance(key_obj, rsa.RSAPrivateKey) and key_obj.key_size < MIN_RSA_BITS:
+                raise ConfigError(
+                    f"{key_input.label} is a {key_obj.key_size}-bit RSA key, which TLS "
+                    f"libraries refuse (at least {MIN_RSA_BITS} bits)"
+                )
+            _warn_expiry(chain[:1], cert_input.label)
+
+        object.__setattr__(self, "ca_certificates", ca_certs)
+        object.__setattr__(self, "key_encrypted", encrypted)
+        object.__setattr__(self, "_ca_path", ca_path)
+        object.__setattr__(self, "_ca_pem", ca_pem)
+        object.__setattr__(self, "_chain", chain)
+        object.__setattr__(self, "_chain_pem", _certificates_pem(chain))
+        object.__setattr__(self, "_cert_input", cert_input)
+        object.__setattr__(self, "_key_input", key_input)
+        object.__setattr__(self, "_key_pem", key_pem)
+        object.__setattr__(self, "_key_password", password if encrypted else None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Credentials are immutable; make a new one")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Credentials are immutable; make a new one")
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def from_directory(
+        cls, path: str | os.PathLike[str], *, key_password: str | bytes | None = None
+    ) -> Credentials:
+        """Read ``ca.pem``, ``service.cert`` and ``service.key``, as
+        ``avn service user-creds-download`` writes them. Absent files are allowed, but not
+        all three."""
+        directory = Path(os.fspath(path))
+        if not directory.exists():
+            raise ConfigError(
+                f"credentials directory '{directory}' does not exist; create it with "
+                "`avn service user-creds-download --username USER SERVICE -d DIR`"
+            )
+        if not directory.is_dir():
+            raise ConfigError(
+                f"credentials directory '{directory}' is not a directory; pass the directory "
+                "holding ca.pem, service.cert and service.key"
+            )
+        names = {"ca": "ca.pem", "cert": "service.cert", "key": "service.key"}
+        found: dict[str, Path] = {}
+        for role, name in names.items():
+            candidate = directory / name
+            if candidate.exists() or candidate.is_symlink():
+                found[role] = candidate
+        if not found:
+            raise ConfigError(
+                f"credentials directory '{directory}' holds none of ca.pem, service.cert, "
+                "service.key; download them with "
+                "`avn service user-creds-download --username USER SERVICE -d DIR`"
+            )
+        if ("cert" in found) != ("key" in found):
+            have, lack = ("service.cert", "service.key")[:: 1 if "cert" in found else -1]
+            raise ConfigError(
+                f"credentials directory '{directory}' has {have} but no {lack}; {_DOWNLOAD_HINT}"
+            )
+        return cls(
+            ca=found.get("ca"),
+            cert=found.get("cert"),
+            key=found.get("key"),
+            key_password=key_password,
+        )
+
+    # -- public attributes ----------------------------------------------------------
+
+    @property
+    def certificate(self) -> x509.Certificate | None:
+        """The client certificate (the leaf), or ``None``."""
+        return self._chain[0] if self._chain else None
+
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        """The client certificate followed by any intermediates given with it."""
+        return list(self._chain)
+
+    @property
+    def has_client_cert(self) -> bool:
+        return bool(self._chain)
+
+    @property
+    def has_ca(self) -> bool:
+        return bool(self.ca_certificates)
+
+    # -- material for drivers (internal) --------------------------------------------
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The CA certificates as PEM (public material)."""
+        return self._ca_pem
+
+    @property
+    def cert_chain_pem(self) -> bytes:
+        return self._chain_pem
+
+    @property
+    def key_pem(self) -> bytes:
+        """The key as PEM, encrypted when it was given encrypted. Never log this."""
+        return self._key_pem
+
+    @property
+    def key_password(self) -> bytes | None:
+        """The password of an encrypted key, else ``None``. Never log this."""
+        return self._key_password
+
+    def ca_file(self) -> Path:
+        """A PEM file holding the CA certificates: the user's own when it is PEM."""
+        if self._ca_path is not None:
+            return self._ca_path
+        return write_private(self._ca_pem, ".ca.pem")
+
+    def cert_file(self) -> Path:
+        """A PEM file holding the client chain (only certificates)."""
+        source = self._cert_input
+        if (
+            source is not None
+            and source.path is not None
+            and _looks_like_pem(source.data)
+            and source is not self._key_input
+        ):
+            return source.path
+        return write_private(self._chain_pem, ".crt.pem")
+
+    def key_file_as_given(self) -> Path | None:
+        """The user's own key path when it is PEM, else ``None``."""
+        source = self._key_input
+        if source is not None and source.path is not None and _looks_like_pem(source.data):
+            return source.path
+        return None
+
+    def key_file_mode(self) -> int | None:
+        source = self._key_input
+        return source.mode if source is not None else None
+
+    def key_label(self) -> str:
+        return self._key_input.label if self._key_input is not None else "key"
+
+    def key_file(self) -> Path:
+        """A PEM key file: the user's own when it is PEM, else a private 0600 copy."""
+        own = self.key_file_as_given()
+        if own is not None:
+            return own
+        return self.private_key_file()
+
+    def private_key_file(self) -> Path:
+        """A private 0600 copy of the key (encrypted when it was given encrypted)."""
+        return write_private(self._key_pem, ".key.pem")
+
+    def describe(self) -> str:
+        """A secret-free summary, used by repr() and explain()."""
+        parts = []
+        if self.ca_certificates:
+            names = ", ".join(repr(_short_name(c)) for c in self.ca_certificates)
+            parts.append(f"ca=[{names}]")
+        if self._chain:
+            parts.append(f"cert={_short_name(self._chain[0])!r}")
+            parts.append("key=<hidden>" + (" (encrypted)" if self.key_encrypted else ""))
+        return ", ".join(parts) or "empty"
+
+    def __repr__(self) -> str:
+        return f"Credentials({self.describe()})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self._ca_pem, self._chain_pem, self._key_pem, self._key_password) == (
+            other._ca_pem,
+            other._chain_pem,
+            other._key_pem,
+            other._key_password,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._ca_pem, self._chain_pem, self._key_pem))
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("Credentials cannot be pickled: they may hold a private key")
+
+
+def _password_bytes(password: str | bytes | None) -> bytes | None:
+    if password is None:
+        return None
+    if isinstance(password, str):
+        return password.encode("utf-8")
+    if isinstance(password, bytes | bytearray):
+        return bytes(password)
+    raise ConfigError(f"key_password must be str or bytes, not {type(password).__name__}")
+
+
+def _certificates_pem(certs: list[x509.Certificate]) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)

@@ -1,0 +1,153 @@
+"""Closed sets of the domain: service types, sslmodes, trust stores and drivers.
+
+Each enum parses user input case-insensitively, and its "unknown value" error lists
+the valid values.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+from ._errors import ConfigError
+
+_E = TypeVar("_E", bound="_Parsable")
+
+__all__ = ["PROJECT_CA_SERVICES", "Driver", "SSLMode", "Service", "Trust"]
+
+
+class _Parsable(str, enum.Enum):
+    """A string enum with forgiving, case-insensitive parsing."""
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def _what(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def parse(cls: type[_E], value: object) -> _E:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{cls._what()} must be a string, not {type(value).__name__}; "
+                f"use one of: {', '.join(m.value for m in cls)}"
+            )
+        key = value.strip().lower().replace("_", "-")
+        key = cls._aliases().get(key, key)
+        for member in cls:
+            if member.value == key:
+                return member
+        raise ConfigError(
+            f"unknown {cls._what()} {value!r}; use one of: {', '.join(m.value for m in cls)}"
+        )
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Service(_Parsable):
+    """A managed service type."""
+
+    POSTGRESQL = "postgresql"
+    KAFKA = "kafka"
+    KAFKA_CONNECT = "kafka-connect"
+    SCHEMA_REGISTRY = "schema-registry"
+    MYSQL = "mysql"
+    REDIS = "redis"
+    VALKEY = "valkey"
+    OPENSEARCH = "opensearch"
+    CLICKHOUSE = "clickhouse"
+    GRAFANA = "grafana"
+    CASSANDRA = "cassandra"
+    FLINK = "flink"
+    DRAGONFLY = "dragonfly"
+    M3DB = "m3db"
+    INFLUXDB = "influxdb"
+
+    @classmethod
+    def _aliases(cls) -> dict[str, str]:
+        return {
+            "pg": "postgresql",
+            "postgres": "postgresql",
+            "pgsql": "postgresql",
+            "psql": "postgresql",
+            "kafka-rest": "schema-registry",
+            "karapace": "schema-registry",
+            "elasticsearch": "opensearch",
+            "mariadb": "mysql",
+        }
+
+    @classmethod
+    def _what(cls) -> str:
+        return "service"
+
+    @property
+    def uses_project_ca(self) -> bool:
+        """Whether this service type presents a certificate from the project's private CA."""
+        return self in PROJECT_CA_SERVICES
+
+
+PROJECT_CA_SERVICES = frozenset({Service.POSTGRESQL, Service.KAFKA})
+
+
+class SSLMode(_Parsable):
+    """libpq's sslmode words that still mean TLS."""
+
+    REQUIRE = "require"
+    VERIFY_CA = "verify-ca"
+    VERIFY_FULL = "verify-full"
+
+    @classmethod
+    def _what(cls) -> str:
+        return "sslmode"
+
+    @classmethod
+    def parse(cls, value: object) -> SSLMode:
+        if isinstance(value, str) and value.strip().lower() in ("disable", "allow", "prefer"):
+            raise ConfigError(
+                f"sslmode {value!r} would allow a connection without TLS, and every managed "
+                "service speaks only TLS; use 'verify-full' (recommended), 'verify-ca' or "
+                "'require'"
+            )
+        return super().parse(value)
+
+
+class Trust(_Parsable):
+    """Which issuers a client trusts."""
+
+    PROJECT = "project"
+    PUBLIC = "public"
+    SYSTEM = "system"
+    PROJECT_AND_PUBLIC = "project+public"
+    NONE = "none"
+
+    @classmethod
+    def _what(cls) -> str:
+        return "trust"
+
+    @classmethod
+    def parse(cls, value: object) -> Trust:
+        if isinstance(value, str) and value.strip().lower() == "none":
+            raise ConfigError(
+                "trust='none' is not a choice: to verify nothing pass sslmode='require' "
+                "without a CA; otherwise pass trust='project', 'public', 'system' or "
+                "'project+public', or leave it out for the service type's default"
+            )
+        return super().parse(value)
+
+
+class Driver(_Parsable):
+    """A client library tlsconnect writes parameters for."""
+
+    PSYCOPG = "psycopg"
+    KAFKA_PYTHON = "kafka-python"
+    CONFLUENT_KAFKA = "confluent-kafka"
+    AIOKAFKA = "aiokafka"
+
+    @classmethod
+    def _what(cls) -> str:
+        return "driver"
