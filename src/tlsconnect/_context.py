@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import ConfigError
 from ._model import Trust
+from ._verify_hint import DiagnosingSSLSocket
 
 if TYPE_CHECKING:
     from ._material import Credentials, Material
@@ -58,13 +59,19 @@ def build_context(plan: TLSPlan) -> ssl.SSLContext:
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    # Verification errors then name the host, the certificate's names or issuer, and
+    # the fix; they stay ssl.SSLCertVerificationError (see _verify_hint).
+    context.sslsocket_class = DiagnosingSSLSocket
+    context._tlsconnect_trust = plan.trust  # type: ignore[attr-defined]
     if credentials is not None and credentials.has_client_cert:
+        client_files = (
+            str(credentials.cert_file()),
+            str(credentials.key_file()),
+            credentials.key_password,
+        )
+        context._tlsconnect_client_files = client_files  # type: ignore[attr-defined]
         try:
-            context.load_cert_chain(
-                str(credentials.cert_file()),
-                str(credentials.key_file()),
-                password=credentials.key_password,
-            )
+            context.load_cert_chain(*client_files)
         except (ssl.SSLError, OSError) as exc:
             detail = getattr(exc, "reason", None) or type(exc).__name__
             raise ConfigError(

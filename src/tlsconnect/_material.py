@@ -98,6 +98,11 @@ def _read_path(path: Path, role: str) -> _Input:
         info = path.stat()
     except FileNotFoundError:
         raise ConfigError(f"{label} does not exist; check the path, or {_DOWNLOAD_HINT}") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{label} is not readable by this user: a directory on its path refuses entry; "
+            "fix the permissions (`chmod 700` on directories you own, `chmod 600` on the file)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{label} cannot be read: {exc.strerror}; check the path") from None
     if stat.S_ISDIR(info.st_mode):
