@@ -41,12 +41,18 @@ def test_verify_full_from_a_credentials_directory_selects(pg, pki, host):
 
 
 def test_uri_input_keeps_every_key(pg, pki):
-    uri = (f"postgresql://tlsuser@localhost:{pg.good.port}/defaultdb"
-           "?application_name=tls%20test&connect_timeout=7")
+    uri = (
+        f"postgresql://tlsuser@localhost:{pg.good.port}/defaultdb"
+        "?application_name=tls%20test&connect_timeout=7"
+    )
     params = tlsconnect.psycopg_params(uri, ca=pki.ca_pem)
     assert params["application_name"] == "tls test" and params["connect_timeout"] == "7"
     assert (params["host"], params["port"], params["user"], params["dbname"]) == (
-        "localhost", str(pg.good.port), "tlsuser", "defaultdb")
+        "localhost",
+        str(pg.good.port),
+        "tlsuser",
+        "defaultdb",
+    )
     params.pop("connect_timeout")
     with psycopg.connect(**params) as conn:
         assert conn.execute("SHOW application_name").fetchone() == ("tls test",)
@@ -87,8 +93,9 @@ def test_verify_full_rejects_wrong_host_and_verify_ca_accepts_it(pg, pki, host):
     full = tlsconnect.psycopg_params(conninfo(pg.wronghost, host), ca=pki.ca_pem)
     with pytest.raises(psycopg.OperationalError, match="does not match host name"):
         select_one(full)
-    partial = tlsconnect.psycopg_params(conninfo(pg.wronghost, host), ca=pki.ca_pem,
-                                        sslmode="verify-ca")
+    partial = tlsconnect.psycopg_params(
+        conninfo(pg.wronghost, host), ca=pki.ca_pem, sslmode="verify-ca"
+    )
     assert select_one(partial)[0] == 1
 
 
@@ -130,16 +137,22 @@ def test_cert_user_without_client_certificate_is_refused(pg, pki):
 
 def test_encrypted_key_given_as_text_connects_with_sslpassword(pg, pki):
     params = tlsconnect.psycopg_params(
-        conninfo(pg.good, user="avnadmin"), ca=pki.ca_pem, cert=pki.client.cert_path,
-        key=pki.client_key_encrypted_path.read_text(), key_password=pki.client_key_password,
+        conninfo(pg.good, user="avnadmin"),
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client_key_encrypted_path.read_text(),
+        key_password=pki.client_key_password,
     )
     assert params["sslpassword"] == pki.client_key_password
     assert "avnadmin" in select_one(params)[2]
 
 
 def test_material_given_as_text_is_written_once_to_private_files(pg, pki):
-    text = dict(ca=pki.ca_pem.read_text(), cert=pki.client.cert_path.read_bytes(),
-                key=pki.client.key_path.read_text())
+    text = dict(
+        ca=pki.ca_pem.read_text(),
+        cert=pki.client.cert_path.read_bytes(),
+        key=pki.client.key_path.read_text(),
+    )
     first = tlsconnect.psycopg_params(conninfo(pg.good, user="avnadmin"), **text)
     second = tlsconnect.psycopg_params(conninfo(pg.good, user="avnadmin"), **text)
     for name in ("sslrootcert", "sslcert", "sslkey"):
@@ -156,8 +169,9 @@ def test_private_files_are_removed_at_interpreter_exit(pki):
         "p = tlsconnect.psycopg_params('host=localhost', ca=open(sys.argv[1]).read())\n"
         "print(p['sslrootcert'])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(pki.ca_pem)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(pki.ca_pem)], capture_output=True, text=True, check=True
+    )
     path = out.stdout.strip()
     assert path and "tlsconnect-" in path
     assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
@@ -169,7 +183,9 @@ def test_group_readable_key_gets_a_private_copy_and_a_warning(pg, pki, tmp_path)
     key.chmod(0o644)
     with pytest.warns(KeyPermissionWarning, match="chmod 600") as record:
         params = tlsconnect.psycopg_params(
-            conninfo(pg.good, user="avnadmin"), ca=pki.ca_pem, cert=pki.client.cert_path,
+            conninfo(pg.good, user="avnadmin"),
+            ca=pki.ca_pem,
+            cert=pki.client.cert_path,
             key=key,
         )
     assert str(key) in str(record[0].message)
@@ -179,8 +195,9 @@ def test_group_readable_key_gets_a_private_copy_and_a_warning(pg, pki, tmp_path)
 
 
 def test_a_private_key_file_is_used_as_it_is(pki):
-    params = tlsconnect.psycopg_params("host=localhost", credentials=Credentials.from_directory(
-        pki.creds_dir))
+    params = tlsconnect.psycopg_params(
+        "host=localhost", credentials=Credentials.from_directory(pki.creds_dir)
+    )
     assert params["sslkey"] == str(pki.creds_dir / "service.key")
     assert params["sslcert"] == str(pki.creds_dir / "service.cert")
 
@@ -223,10 +240,12 @@ def test_stray_root_crt_does_not_replace_the_ca_given(pg, pki, stray_home):
 
 def test_stray_postgresql_crt_is_not_sent(pg, pki, stray_home):
     # Control: libpq alone sends ~/.postgresql/postgresql.crt.
-    with psycopg.connect(conninfo(pg.good) + f" sslmode=verify-full sslrootcert={pki.ca_pem}",
-                         connect_timeout=10) as conn:
+    with psycopg.connect(
+        conninfo(pg.good) + f" sslmode=verify-full sslrootcert={pki.ca_pem}", connect_timeout=10
+    ) as conn:
         row = conn.execute(
-            "SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+            "SELECT client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone()
     assert row is not None and "avnadmin" in (row[0] or "")
     params = tlsconnect.psycopg_params(conninfo(pg.good), ca=pki.ca_pem)
     assert not select_one(params)[2]
