@@ -11,9 +11,9 @@ import asyncio
 import uuid
 
 import pytest
-from servers import quiet_resource_leaks
 
 import tlsconnect
+from servers import quiet_resource_leaks
 from tlsconnect import ConfigError, Credentials
 
 DRIVERS = ["kafka-python", "confluent-kafka", "aiokafka"]
@@ -138,7 +138,7 @@ CONFIG = {
 
 def refused(driver: str, cfg: dict) -> None:
     """Assert that the driver cannot reach the broker with ``cfg``."""
-    with quiet_resource_leaks(), pytest.raises(Exception) as info:  # noqa: B017
+    with quiet_resource_leaks(), pytest.raises(Exception) as info:
         CONNECTS[driver](cfg)
     assert not isinstance(info.value, (ConfigError, TypeError, AssertionError)), info.value
 
