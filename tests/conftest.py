@@ -9,35 +9,19 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from pki import PKI, Issued, make_pki  # noqa: E402
-from servers import (  # noqa: E402
+from pki import PKI, Issued, make_pki
+from servers import (
     HAS_IPV6,
     KafkaFarm,
     PostgresFarm,
     TLSServer,
 )
-
-
-# kafka-python 3.x calls importlib.resources.read_text() while importing its
-# protocol modules; that is a DeprecationWarning on Python 3.11/3.12 (the API
-# was un-deprecated in 3.13). With ``filterwarnings = error`` any test that
-# imports kafka would fail, so ignore exactly that warning from kafka.* (and
-# the nested open_text() warning raised inside read_text() itself).
-KAFKA_WARNING_FILTERS = (
-    "ignore:read_text is deprecated:DeprecationWarning:kafka",
-    "ignore:open_text is deprecated:DeprecationWarning:importlib.resources._legacy",
-)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for line in KAFKA_WARNING_FILTERS:
-        config.addinivalue_line("filterwarnings", line)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,8 +36,14 @@ def _isolate_libpq_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     for var in list(os.environ):
         if var.startswith("PG"):
             mp.delenv(var)
-    for var in ("PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGSSLCRL", "PGPASSFILE",
-                "PGSERVICEFILE"):
+    for var in (
+        "PGSSLCERT",
+        "PGSSLKEY",
+        "PGSSLROOTCERT",
+        "PGSSLCRL",
+        "PGPASSFILE",
+        "PGSERVICEFILE",
+    ):
         mp.setenv(var, str(nowhere))
     yield
     mp.undo()
@@ -109,7 +99,9 @@ def tls_server(pki: PKI) -> Iterator[Callable[..., TLSServer]]:
     """
     started: list[TLSServer] = []
 
-    def factory(cert="good", *, require_client_cert: bool = False, client_ca=None, **kw) -> TLSServer:
+    def factory(
+        cert="good", *, require_client_cert: bool = False, client_ca=None, **kw
+    ) -> TLSServer:
         if isinstance(cert, str):
             leaf = pki.server_pairs[cert]
             cert_path, key_path = leaf.cert_path, leaf.key_path
@@ -119,8 +111,9 @@ def tls_server(pki: PKI) -> Iterator[Callable[..., TLSServer]]:
             cert_path, key_path = cert
         if require_client_cert and client_ca is None:
             client_ca = pki.ca.cert_path
-        srv = TLSServer(cert_path, key_path, require_client_cert=require_client_cert,
-                        client_ca=client_ca, **kw)
+        srv = TLSServer(
+            cert_path, key_path, require_client_cert=require_client_cert, client_ca=client_ca, **kw
+        )
         started.append(srv)
         return srv
 

@@ -20,8 +20,8 @@ import datetime
 import ipaddress
 import os
 import pathlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -308,14 +308,22 @@ def make_pki(directory: pathlib.Path) -> PKI:
 
     def server(name: str, issuer: CA, dns: Sequence[str], ips: Sequence[str], **kw) -> Issued:
         return issue_cert(
-            issuer, "localhost" if "localhost" in dns else dns[0], dns, ips,
-            directory=directory, name=name, **kw,
+            issuer,
+            "localhost" if "localhost" in dns else dns[0],
+            dns,
+            ips,
+            directory=directory,
+            name=name,
+            **kw,
         )
 
     srv = server("server", ca, _LOCALHOST_DNS, _LOCALHOST_IPS)
     wronghost = server("wronghost", ca, ("wrong.example.com",), ())
     expired = server(
-        "expired", ca, _LOCALHOST_DNS, _LOCALHOST_IPS,
+        "expired",
+        ca,
+        _LOCALHOST_DNS,
+        _LOCALHOST_IPS,
         not_before=now - datetime.timedelta(days=60),
         not_after=now - datetime.timedelta(days=1),
     )

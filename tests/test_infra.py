@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import socket
 import ssl
@@ -13,16 +14,32 @@ import pytest
 from cryptography import x509
 
 from pki import issue_cert
+from servers import quiet_resource_leaks
+
+
+@contextlib.contextmanager
+def tls_connect(port, ctx, host="localhost", server_hostname=None):
+    """TCP connect + TLS handshake; closes everything on exit or failure."""
+    raw = socket.create_connection((host, port), timeout=5)
+    try:
+        tls = ctx.wrap_socket(raw, server_hostname=server_hostname or host)
+    except BaseException:
+        raw.close()
+        raise
+    with tls:
+        yield tls
 
 
 # ---------------------------------------------------------------------------
 # PKI
 # ---------------------------------------------------------------------------
 
+
 def _openssl_verify(ca, cert, purpose: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["openssl", "verify", "-x509_strict", "-purpose", purpose, "-CAfile", str(ca), str(cert)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -39,11 +56,17 @@ def test_pki_files_and_strict_verification(pki):
     assert res.returncode != 0 and "expired" in (res.stdout + res.stderr)
 
     assert pki.client.common_name == "avnadmin"
-    for p in (pki.server.key_path, pki.client.key_path, pki.client_key_encrypted_path,
-              pki.creds_dir / "service.key"):
+    for p in (
+        pki.server.key_path,
+        pki.client.key_path,
+        pki.client_key_encrypted_path,
+        pki.creds_dir / "service.key",
+    ):
         assert p.stat().st_mode & 0o777 == 0o600, p
     assert pki.client.key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
-    assert pki.client_key_encrypted_path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert pki.client_key_encrypted_path.read_bytes().startswith(
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+    )
     assert {p.name for p in pki.creds_dir.iterdir()} == {"ca.pem", "service.cert", "service.key"}
 
     san = pki.dnsonly.cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -55,17 +78,22 @@ def test_python_strict_context_accepts_chain(pki, tls_server):
     srv = tls_server("good")
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
     ctx.verify_flags |= ssl.VERIFY_X509_STRICT | getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
-    with socket.create_connection((srv.host, srv.port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.recv(16) == b"OK\n"
+    with tls_connect(srv.port, ctx, host=srv.host, server_hostname="localhost") as tls:
+        assert tls.recv(16) == b"OK\n"
 
 
 def test_issue_cert_helper(pki, tmp_path):
     now = datetime.datetime.now(datetime.timezone.utc)
-    leaf = issue_cert(pki.ca, "extra.test", ["extra.test"], ["127.0.0.2"],
-                      not_before=now - datetime.timedelta(hours=1),
-                      not_after=now + datetime.timedelta(days=2),
-                      directory=tmp_path, name="extra")
+    leaf = issue_cert(
+        pki.ca,
+        "extra.test",
+        ["extra.test"],
+        ["127.0.0.2"],
+        not_before=now - datetime.timedelta(hours=1),
+        not_after=now + datetime.timedelta(days=2),
+        directory=tmp_path,
+        name="extra",
+    )
     assert leaf.cert_path == tmp_path / "extra.pem" and leaf.key_path.exists()
     assert _openssl_verify(pki.ca.cert_path, leaf.cert_path, "sslserver").returncode == 0
     client = issue_cert(pki.other_ca, "someone", is_client=True, directory=tmp_path)
@@ -76,39 +104,38 @@ def test_issue_cert_helper(pki, tmp_path):
 # plain TLS server
 # ---------------------------------------------------------------------------
 
+
 def test_tls_server_roundtrip(pki, tls_server):
     srv = tls_server("good")
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-    with socket.create_connection(("localhost", srv.port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.recv(16) == b"OK\n"
-            tls.sendall(b"ping\n")
-            assert tls.recv(16) == b"ping\n"
+    with tls_connect(srv.port, ctx) as tls:
+        assert tls.recv(16) == b"OK\n"
+        tls.sendall(b"ping\n")
+        assert tls.recv(16) == b"ping\n"
 
 
 def test_tls_server_wronghost_fails_verification(pki, tls_server):
     srv = tls_server("wronghost")
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-    with socket.create_connection(("localhost", srv.port), timeout=5) as raw:
-        with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
-            ctx.wrap_socket(raw, server_hostname="localhost")
+    with (
+        pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"),
+        tls_connect(srv.port, ctx),
+    ):
+        pass
 
 
 def test_tls_server_requires_client_cert(pki, tls_server):
     srv = tls_server("good", require_client_cert=True)
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
     ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
-    with socket.create_connection(("localhost", srv.port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            assert tls.recv(16) == b"OK\n"
+    with tls_connect(srv.port, ctx) as tls:
+        assert tls.recv(16) == b"OK\n"
     assert any(h.ok and h.peer_cert for h in srv.handshakes)
 
     # without a client cert: TLS 1.3 reports the rejection on first read
     ctx2 = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-    with socket.create_connection(("localhost", srv.port), timeout=5) as raw:
-        with pytest.raises(ssl.SSLError):
-            with ctx2.wrap_socket(raw, server_hostname="localhost") as tls:
-                tls.recv(16)
+    with pytest.raises((ssl.SSLError, ConnectionResetError)), tls_connect(srv.port, ctx2) as tls:
+        tls.recv(16)
 
 
 def test_tls_server_ipv6(pki, tls_server, has_ipv6):
@@ -116,18 +143,19 @@ def test_tls_server_ipv6(pki, tls_server, has_ipv6):
         pytest.skip("no ::1 on this machine")
     srv = tls_server("good", host="::1")
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-    with socket.create_connection(("::1", srv.port), timeout=5) as raw:
-        with ctx.wrap_socket(raw, server_hostname="::1") as tls:
-            assert tls.recv(16) == b"OK\n"
+    with tls_connect(srv.port, ctx, host="::1") as tls:
+        assert tls.recv(16) == b"OK\n"
 
 
 # ---------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------
 
+
 def _pg_connect(server, pki, **kw):
-    params = server.conninfo(sslmode="verify-full", sslrootcert=str(pki.ca.cert_path),
-                             connect_timeout=10)
+    params = server.conninfo(
+        sslmode="verify-full", sslrootcert=str(pki.ca.cert_path), connect_timeout=10
+    )
     params.update(kw)
     return psycopg.connect(**params)
 
@@ -135,7 +163,9 @@ def _pg_connect(server, pki, **kw):
 def test_pg_verify_full(pg, pki):
     with _pg_connect(pg.good, pki) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
-        assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+        assert conn.execute(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone() == (True,)
         assert conn.info.dbname == "defaultdb"
 
 
@@ -168,25 +198,40 @@ def test_pg_dnsonly_by_ip_fails(pg, pki):
 
 def test_pg_client_cert_auth(pg, pki):
     server = pg.good
-    with _pg_connect(server, pki, user="avnadmin", sslcert=str(pki.client.cert_path),
-                     sslkey=str(pki.client.key_path)) as conn:
+    with _pg_connect(
+        server,
+        pki,
+        user="avnadmin",
+        sslcert=str(pki.client.cert_path),
+        sslkey=str(pki.client.key_path),
+    ) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("avnadmin",)
     # encrypted key + password
-    with _pg_connect(server, pki, user="avnadmin", sslcert=str(pki.client.cert_path),
-                     sslkey=str(pki.client_key_encrypted_path),
-                     sslpassword=pki.client_key_password) as conn:
+    with _pg_connect(
+        server,
+        pki,
+        user="avnadmin",
+        sslcert=str(pki.client.cert_path),
+        sslkey=str(pki.client_key_encrypted_path),
+        sslpassword=pki.client_key_password,
+    ) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     # no client cert -> cert auth fails
     with pytest.raises(psycopg.OperationalError, match="certificate"):
         _pg_connect(server, pki, user="avnadmin").close()
     # client cert from another CA -> rejected
     with pytest.raises(psycopg.OperationalError):
-        _pg_connect(server, pki, user="avnadmin", sslcert=str(pki.other_client.cert_path),
-                    sslkey=str(pki.other_client.key_path)).close()
+        _pg_connect(
+            server,
+            pki,
+            user="avnadmin",
+            sslcert=str(pki.other_client.cert_path),
+            sslkey=str(pki.other_client.key_path),
+        ).close()
 
 
 def test_pg_rejects_plaintext_on_ssl_instance(pg):
-    with pytest.raises(psycopg.OperationalError, match="no encryption|SSL off"):
+    with pytest.raises(psycopg.OperationalError, match=r"no encryption|SSL off"):
         psycopg.connect(**pg.good.conninfo(sslmode="disable", connect_timeout=10)).close()
 
 
@@ -201,6 +246,7 @@ def test_pg_plaintext_instance(pg, pki):
 # ---------------------------------------------------------------------------
 # Kafka (tansu behind stunnel)
 # ---------------------------------------------------------------------------
+
 
 def _kafka_ssl_kwargs(pki, **over):
     kw = dict(
@@ -219,8 +265,9 @@ def test_kafka_produce_consume(kafka, pki):
     server = kafka.good
     topic = f"infra-{uuid.uuid4().hex[:8]}"
     payload = b"hello over tls"
-    producer = KafkaProducer(bootstrap_servers=server.bootstrap, request_timeout_ms=15000,
-                             **_kafka_ssl_kwargs(pki))
+    producer = KafkaProducer(
+        bootstrap_servers=server.bootstrap, request_timeout_ms=15000, **_kafka_ssl_kwargs(pki)
+    )
     try:
         meta = producer.send(topic, payload).get(timeout=30)
         assert meta.topic == topic
@@ -228,9 +275,14 @@ def test_kafka_produce_consume(kafka, pki):
     finally:
         producer.close(timeout=5)
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=server.bootstrap, group_id=None,
-                             auto_offset_reset="earliest", consumer_timeout_ms=10000,
-                             **_kafka_ssl_kwargs(pki))
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=server.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10000,
+        **_kafka_ssl_kwargs(pki),
+    )
     values = []
     try:
         for message in consumer:  # stops after consumer_timeout_ms without data
@@ -247,17 +299,47 @@ def test_kafka_bad_frontends_fail_handshake(kafka, pki, name):
     server = kafka[name]
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
     ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
-    with socket.create_connection(("localhost", server.port), timeout=5) as raw:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            ctx.wrap_socket(raw, server_hostname="localhost")
+    with pytest.raises(ssl.SSLCertVerificationError), tls_connect(server.port, ctx):
+        pass
+
+
+def test_kafka_python_wronghost(kafka, pki):
+    """kafka-python: verification fails; without hostname check the same front-end works."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaTimeoutError
+
+    server = kafka.wronghost
+    # kafka-python 3.x: the constructor bootstraps and gives up after bootstrap_timeout_ms
+    # (kafka-python leaks sockets of failed handshakes; the exception's
+    # traceback keeps them alive, so don't hold it past the except block)
+    with quiet_resource_leaks():
+        try:
+            KafkaProducer(
+                bootstrap_servers=server.bootstrap,
+                bootstrap_timeout_ms=2000,
+                **_kafka_ssl_kwargs(pki),
+            )
+        except KafkaTimeoutError as exc:
+            assert "Unable to bootstrap" in str(exc)
+        else:
+            pytest.fail("KafkaProducer bootstrapped against the wronghost front-end")
+    # each front-end has its own tansu advertising that front-end, so an
+    # unchecked-hostname client keeps talking to the wronghost certificate
+    producer = KafkaProducer(
+        bootstrap_servers=server.bootstrap,
+        request_timeout_ms=15000,
+        **_kafka_ssl_kwargs(pki, ssl_check_hostname=False),
+    )
+    try:
+        producer.send("wronghost-topic", b"x").get(timeout=30)
+    finally:
+        producer.close(timeout=5)
 
 
 def test_kafka_frontend_requires_client_cert(kafka, pki):
     server = kafka.good
     ctx = ssl.create_default_context(cafile=str(pki.ca.cert_path))
-    with socket.create_connection(("localhost", server.port), timeout=5) as raw:
-        with pytest.raises((ssl.SSLError, ConnectionError)):
-            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-                tls.sendall(b"\x00\x00\x00\x00")
-                if not tls.recv(16):
-                    raise ConnectionError("closed without data")
+    with pytest.raises((ssl.SSLError, ConnectionError)), tls_connect(server.port, ctx) as tls:
+        tls.sendall(b"\x00\x00\x00\x00")
+        if not tls.recv(16):
+            raise ConnectionError("closed without data")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what tlsconnect's demo and tests need on a fresh Debian machine:
+# PostgreSQL 15 server binaries and stunnel4 (Debian), then tlsconnect with every
+# driver extra and its test tools (PyPI). Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || need+=(stunnel4)
+command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "installing system packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q "${need[@]}"
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e ".[all,test]"
