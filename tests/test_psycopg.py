@@ -257,3 +257,18 @@ def test_params_are_a_new_dict_each_time(pki):
         a = tlsconnect.psycopg_params("host=h", ca=pki.ca_pem)
         b = tlsconnect.psycopg_params("host=h", ca=pki.ca_pem)
     assert a == b and a is not b
+
+
+def test_conninfo_client_files_are_kept_when_only_the_ca_is_an_argument(pg, pki):
+    info = conninfo(pg.good, user="avnadmin") + (
+        f" sslcert={pki.client.cert_path} sslkey={pki.client.key_path}"
+    )
+    params = tlsconnect.psycopg_params(info, ca=pki.ca_pem)
+    assert params["sslcert"] == str(pki.client.cert_path)
+    assert "avnadmin" in select_one(params)[2]
+
+
+def test_system_trust_gives_libpq_a_ca_file_it_can_use_in_every_mode(pki):
+    params = tlsconnect.psycopg_params("host=h sslrootcert=system sslmode=verify-ca")
+    assert params["sslmode"] == "verify-ca"
+    assert os.path.isfile(params["sslrootcert"])

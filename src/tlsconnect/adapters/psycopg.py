@@ -14,6 +14,8 @@ common name. Managed services' certificates carry SANs, so both agree on them.
 
 from __future__ import annotations
 
+import os
+import ssl
 import warnings
 from typing import Any
 
@@ -52,7 +54,7 @@ def libpq_params(plan: TLSPlan) -> dict[str, str]:
                 bundle = credentials.ca_pem + b"\n" + handle.read()
             params["sslrootcert"] = str(write_private(bundle, ".bundle.pem"))
         else:
-            params["sslrootcert"] = "system"
+            params["sslrootcert"] = _system_ca_file(plan)
     else:
         # Without this, libpq would verify against a stray ~/.postgresql/root.crt.
         params["sslrootcert"] = str(missing_path("root-cert"))
@@ -66,6 +68,20 @@ def libpq_params(plan: TLSPlan) -> dict[str, str]:
         params["sslcert"] = str(missing_path("client-cert"))
         params["sslkey"] = str(missing_path("client-key"))
     return params
+
+
+def _system_ca_file(plan: TLSPlan) -> str:
+    """The operating system's CA file, for libpq (which takes files)."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    if plan.check_hostname:
+        return "system"  # libpq 16+ finds the store itself, with verify-full only
+    raise ConfigError(
+        "trust='system' found no CA file of the operating system for libpq; install the "
+        "ca-certificates package, or use sslmode='verify-full'"
+    )
 
 
 def _libpq_key_file(credentials: Credentials) -> str:
@@ -112,13 +128,15 @@ def psycopg_params(
         except ConfigError as exc:
             raise ConfigError(f"conninfo: {exc}") from None
     trust = None
-    if credentials is None and ca is None and cert is None and key is None:
-        rootcert = params.get("sslrootcert")
-        if rootcert == "system":
+    if credentials is None:
+        # Files named in the conninfo are the material, field by field, unless the
+        # same field is given as an argument.
+        rootcert = params.get("sslrootcert") or None
+        if ca is None and rootcert == "system":
             trust = "system"
-        elif rootcert:
+        elif ca is None and rootcert is not None:
             ca = rootcert
-        if params.get("sslcert") or params.get("sslkey"):
+        if cert is None and key is None and (params.get("sslcert") or params.get("sslkey")):
             cert = params.get("sslcert") or None
             key = params.get("sslkey") or None
             if key_password is None:
