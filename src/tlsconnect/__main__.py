@@ -1,0 +1,5 @@
+"""``python -m tlsconnect``."""
+
+from tlsconnect._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""The ``tlsconnect`` command line: ``check``, ``inspect``, ``config`` (and ``demo``).
+
+Exit codes: 0 success; 1 the connection or verification failed (``check``); 2 bad usage
+or input. Colour only on a terminal, and never when ``NO_COLOR`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from typing import TYPE_CHECKING, TextIO
+
+from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+
+if TYPE_CHECKING:
+    from ._material import Credentials
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def use_colour(stream: TextIO) -> bool:
+    """ANSI colours only on a terminal, and never with ``NO_COLOR`` (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _add_material(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ca", metavar="FILE", help="the project CA (ca.pem)")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate (service.cert)")
+    parser.add_argument("--key", metavar="FILE", help="client key (service.key)")
+    parser.add_argument(
+        "--credentials-dir",
+        metavar="DIR",
+        help="a directory written by `avn service user-creds-download` "
+        "(ca.pem, service.cert, service.key)",
+    )
+    parser.add_argument(
+        "--password-env",
+        metavar="NAME",
+        help="read the password of an encrypted key from environment variable NAME",
+    )
+    parser.add_argument(
+        "--sslmode", choices=("require", "verify-ca", "verify-full"), help="default verify-full"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tlsconnect",
+        description="Connect to managed data services over TLS, and diagnose what fails.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"tlsconnect {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    check = commands.add_parser(
+        "check",
+        help="connect for real and say what works, what fails, and the fix",
+        description="TLS handshake plus one protocol round trip (PostgreSQL: SSLRequest and a "
+        "startup message; Kafka: ApiVersions). Exit 0 when verified as planned, 1 when the "
+        "connection or verification fails, 2 for bad input.",
+    )
+    check.add_argument(
+        "target",
+        metavar="TARGET",
+        help="postgres://…, kafka://host:port, or host:port with --service",
+    )
+    check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
+    _add_material(check)
+    check.add_argument("--trust", choices=("project", "public", "system", "project+public"))
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="show what certificate and key files hold, and how they relate",
+        description="Subject, issuer, SANs, validity, SHA-256 fingerprint, key type and size, "
+        "CA flag; which key matches which certificate and which certificate issued which. "
+        "Key material is never printed.",
+    )
+    inspect.add_argument("files", metavar="FILE", nargs="+")
+    inspect.add_argument(
+        "--password-env",
+        metavar="NAME",
+        help="decrypt encrypted keys with the password in environment variable NAME",
+    )
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+
+    from ._configgen import DRIVERS, JAVA_FORMATS
+
+    config = commands.add_parser(
+        "config",
+        help="print ready-to-use configuration for a driver",
+        description="Paths in the configuration name your own files, or with --output-dir "
+        "copies written there (mode 0600).",
+    )
+    config.add_argument("--driver", required=True, choices=DRIVERS)
+    config.add_argument("target", metavar="TARGET", help="postgres://… or kafka://host:port")
+    _add_material(config)
+    config.add_argument(
+        "--format",
+        dest="fmt",
+        metavar="FORMAT",
+        help="psycopg: conninfo|json; libpq-env: env|json; confluent-kafka: properties|json",
+    )
+    config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
+    config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
+
+    demo = commands.add_parser(
+        "demo",
+        help="stand up local PostgreSQL and Kafka with a fresh CA and show check at work",
+    )
+    demo.add_argument("--keep-going", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = _dispatch(args)
+        for warning in caught:
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return code
+    except MissingDependencyError as exc:
+        print(f"tlsconnect: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"tlsconnect: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TLSConnectError as exc:
+        print(f"tlsconnect: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("tlsconnect: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return _check(args)
+    if args.command == "inspect":
+        return _inspect(args)
+    if args.command == "config":
+        return _config(args)
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        return run_demo()
+    raise ConfigError(f"unknown command {args.command!r}")
+
+
+def _password(name: str | None) -> str | None:
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(
+            f"--password-env {name}: the environment variable {name} is not set; "
+            f"set it to the key's password (e.g. `read -s {name}; export {name}`)"
+        )
+    return value
+
+
+def _credentials(args: argparse.Namespace) -> Credentials | None:
+    from ._material import Credentials
+
+    password = _password(args.password_env)
+    if args.credentials_dir is not None:
+        if any(v is not None for v in (args.ca, args.cert, args.key)):
+            raise ConfigError(
+                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
+            )
+        return Credentials.from_directory(args.credentials_dir, key_password=password)
+    if any(v is not None for v in (args.ca, args.cert, args.key)):
+        return Credentials(ca=args.ca, cert=args.cert, key=args.key, key_password=password)
+    if password is not None:
+        raise ConfigError("--password-env was given without a key (--key or --credentials-dir)")
+    return None
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ._probe import check
+
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be a positive number of seconds")
+    report = check(
+        args.target,
+        service=args.service,
+        sslmode=args.sslmode,
+        trust=args.trust,
+        credentials=_credentials(args),
+        timeout=args.timeout,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.render(colour=use_colour(sys.stdout)))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from ._inspect import inspect_files
+
+    password = _password(args.password_env)
+    result = inspect_files(args.files, password=password.encode() if password else None)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    elif result.items:
+        print(result.render())
+    for error in result.errors:
+        print(f"tlsconnect: {error}", file=sys.stderr)
+    return EXIT_USAGE if result.errors else EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> int:
+    from ._configgen import generate_config
+
+    result = generate_config(
+        args.driver,
+        args.target,
+        credentials_dir=args.credentials_dir,
+        ca=args.ca,
+        cert=args.cert,
+        key=args.key,
+        key_password=_password(args.password_env),
+        sslmode=args.sslmode,
+        fmt=args.fmt,
+        output_dir=args.output_dir,
+        java_format=args.java_format,
+    )
+    sys.stdout.write(result.text)
+    for note in result.notes:
+        print(f"# {note}", file=sys.stderr)
+    for path in result.files:
+        print(f"# wrote {path} (mode 0600)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,298 @@
+"""``tlsconnect inspect``: what certificate, key and bundle files hold, and how they relate.
+
+For each certificate: subject, issuer, SANs, validity and days left, SHA-256 fingerprint,
+key type and size, CA flag. For each key: type and size, and whether it is encrypted.
+Then which key matches which certificate and which certificate issued which. Key material
+is never shown: a key is described by its type, its size and the certificate it matches.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigError
+from ._material import MAX_INPUT_BYTES
+from ._report import certificate_info
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["InspectedItem", "Inspection", "inspect_files"]
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+_KEY_LABELS = {
+    b"PRIVATE KEY",
+    b"RSA PRIVATE KEY",
+    b"EC PRIVATE KEY",
+    b"DSA PRIVATE KEY",
+    b"ENCRYPTED PRIVATE KEY",
+}
+
+
+@dataclass
+class InspectedItem:
+    """One certificate or key found in a file."""
+
+    file: str
+    index: int  # 1-based position in the file
+    kind: str  # "certificate", "private key", or "other"
+    info: dict[str, Any] = field(default_factory=dict)
+    certificate: x509.Certificate | None = field(default=None, repr=False)
+    public_der: bytes | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.file} #{self.index}"
+
+
+@dataclass
+class Inspection:
+    items: list[InspectedItem] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    relations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [
+                {"file": i.file, "index": i.index, "kind": i.kind, **i.info} for i in self.items
+            ],
+            "relations": list(self.relations),
+            "errors": list(self.errors),
+        }
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for item in self.items:
+            info = item.info
+            if item.kind == "certificate":
+                lines.append(f"{item.label}: certificate{' (CA)' if info['is_ca'] else ''}")
+                lines.append(f"  subject: {info['subject']}")
+                lines.append(f"  issuer:  {info['issuer']}")
+                if info["sans"]:
+                    lines.append(f"  names:   {', '.join(info['sans'])}")
+                lines.append(
+                    f"  valid:   {info['not_before']} to {info['not_after']} ({info['validity']})"
+                )
+                lines.append(f"  key:     {info['key_type']}")
+                lines.append(f"  CA:      {'yes' if info['is_ca'] else 'no'}")
+                lines.append(f"  sha256:  {info['sha256']}")
+            elif item.kind == "private key":
+                state = "encrypted" if info["encrypted"] else "not encrypted"
+                if info.get("decrypted") is False:
+                    state += ", not decrypted (pass --password-env NAME to check it)"
+                lines.append(f"{item.label}: private key ({info['key_type']}, {state})")
+            else:
+                lines.append(f"{item.label}: {info.get('label', 'unknown PEM block')}")
+        if self.relations:
+            lines.append("relations:")
+            lines.extend(f"  {relation}" for relation in self.relations)
+        return "\n".join(lines)
+
+
+def _key_type(public: object) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    if isinstance(public, rsa.RSAPublicKey):
+        return f"RSA {public.key_size}"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"EC {public.curve.name} ({public.key_size})"
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return "Ed25519 (256)"
+    if isinstance(public, ed448.Ed448PublicKey):
+        return "Ed448 (456)"
+    if isinstance(public, dsa.DSAPublicKey):
+        return f"DSA {public.key_size}"
+    return type(public).__name__
+
+
+def _spki(public: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    data: bytes = public.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return data
+
+
+def _validity(cert: x509.Certificate, now: _dt.datetime) -> str:
+    after, before = cert.not_valid_after_utc, cert.not_valid_before_utc
+    if before > now:
+        return f"NOT YET VALID, starts in {(before - now).days} days"
+    if after <= now:
+        return f"EXPIRED {(now - after).days} days ago"
+    return f"{(after - now).days} days left"
+
+
+def _certificate_item(name: str, index: int, cert: x509.Certificate) -> InspectedItem:
+    from cryptography import x509 as _x509
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    info = certificate_info(cert)
+    try:
+        constraints = cert.extensions.get_extension_for_class(_x509.BasicConstraints).value
+        is_ca = bool(constraints.ca)
+    except _x509.ExtensionNotFound:
+        is_ca = False
+    public = cert.public_key()
+    info.update(
+        {
+            "is_ca": is_ca,
+            "self_signed": cert.issuer == cert.subject,
+            "key_type": _key_type(public),
+            "days_left": (cert.not_valid_after_utc - now).days,
+            "validity": _validity(cert, now),
+        }
+    )
+    return InspectedItem(name, index, "certificate", info, cert, _spki(public))
+
+
+def _key_item(
+    name: str, index: int, data: bytes, *, pem: bool, password: bytes | None
+) -> InspectedItem:
+    from cryptography.hazmat.primitives import serialization
+
+    load = serialization.load_pem_private_key if pem else serialization.load_der_private_key
+    encrypted = False
+    try:
+        key = load(data, password=None)
+    except TypeError:
+        encrypted = True
+        if password is None:
+            info: dict[str, Any] = {"key_type": "unknown", "encrypted": True, "decrypted": False}
+            return InspectedItem(name, index, "private key", info)
+        try:
+            key = load(data, password=password)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"{name}: the encrypted private key could not be decrypted with the password "
+                "given; check the password"
+            ) from None
+    public = key.public_key()
+    info = {"key_type": _key_type(public), "encrypted": encrypted, "decrypted": True}
+    return InspectedItem(name, index, "private key", info, None, _spki(public))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        if path.is_dir():
+            raise ConfigError(f"'{path}' is a directory; pass the files inside it")
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            raise ConfigError(f"'{path}' is far larger than any certificate or key file")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"'{path}' does not exist") from None
+    except PermissionError:
+        raise ConfigError(f"'{path}' is not readable by this user") from None
+    except OSError as exc:
+        raise ConfigError(f"'{path}' cannot be read: {exc.strerror}") from None
+
+
+def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
+    from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives import serialization
+
+    name = str(path)
+    data = _read(path)
+    items: list[InspectedItem] = []
+    if b"-----BEGIN" in data:
+        blocks = list(_PEM_BLOCK.finditer(data))
+        if not blocks:
+            raise ConfigError(f"{name} holds no complete PEM block; it may be truncated")
+        for index, match in enumerate(blocks, 1):
+            label, block = match.group(1), match.group(0)
+            if label in (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"):
+                try:
+                    cert = _x509.load_pem_x509_certificate(
+                        block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE")
+                    )
+                except ValueError:
+                    raise ConfigError(
+                        f"{name}: PEM block #{index} is a malformed certificate"
+                    ) from None
+                items.append(_certificate_item(name, index, cert))
+            elif label in _KEY_LABELS:
+                try:
+                    items.append(_key_item(name, index, block, pem=True, password=password))
+                except ValueError as exc:
+                    if isinstance(exc, ConfigError):
+                        raise
+                    raise ConfigError(
+                        f"{name}: PEM block #{index} is a malformed private key"
+                    ) from None
+            else:
+                items.append(InspectedItem(name, index, "other", {"label": label.decode("ascii")}))
+        return items
+    try:
+        return [_certificate_item(name, 1, _x509.load_der_x509_certificate(data))]
+    except ValueError:
+        pass
+    try:
+        return [_key_item(name, 1, data, pem=False, password=password)]
+    except ConfigError:
+        raise
+    except (ValueError, TypeError):
+        pass
+    try:
+        serialization.load_der_public_key(data)
+    except ValueError:
+        raise ConfigError(f"{name} is neither a PEM file nor a DER certificate or key") from None
+    return [InspectedItem(name, 1, "other", {"label": "DER public key"})]
+
+
+def inspect_files(
+    paths: list[str | os.PathLike[str]], *, password: bytes | None = None
+) -> Inspection:
+    """Inspect every file; unreadable or malformed files are listed in ``errors``."""
+    result = Inspection()
+    for raw in paths:
+        try:
+            result.items.extend(_inspect_one(Path(os.fspath(raw)), password))
+        except ConfigError as exc:
+            result.errors.append(str(exc))
+    certs = [i for i in result.items if i.kind == "certificate" and i.certificate is not None]
+    keys = [i for i in result.items if i.kind == "private key"]
+    for key in keys:
+        if key.public_der is None:
+            continue
+        matches = [c for c in certs if c.public_der == key.public_der]
+        key.info["matches"] = [c.label for c in matches]
+        for cert in matches:
+            result.relations.append(f"{key.label} (private key) matches {cert.label} ({_cn(cert)})")
+        if not matches and certs:
+            result.relations.append(f"{key.label} (private key) matches none of the certificates")
+    for child in certs:
+        issuers = []
+        for parent in certs:
+            if _issued(parent.certificate, child.certificate):
+                issuers.append(parent.label)
+                if parent is not child:
+                    result.relations.append(
+                        f"{parent.label} ({_cn(parent)}) issued {child.label} ({_cn(child)})"
+                    )
+        child.info["issued_by"] = issuers
+    return result
+
+
+def _cn(item: InspectedItem) -> str:
+    from cryptography.x509.oid import NameOID
+
+    cert = item.certificate
+    if cert is None:
+        return "?"
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(cns[0].value) if cns else cert.subject.rfc4514_string()
+
+
+def _issued(parent: x509.Certificate | None, child: x509.Certificate | None) -> bool:
+    if parent is None or child is None or child.issuer != parent.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, Exception):
+        return False
+    return True

@@ -1,0 +1,251 @@
+"""The result of a probe: :class:`CheckReport`, for terminals, JSON and notebooks.
+
+A report holds only public facts: the server's certificates, the TLS parameters, the
+verdict and the fix. It never holds key material or passwords.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["CheckReport", "ErrorClass", "certificate_info"]
+
+#: The steps of a probe, in order, as keys of :attr:`CheckReport.timings`.
+STEPS = ("resolve", "tcp_connect", "tls_handshake", "protocol_round_trip")
+
+
+class ErrorClass(str, enum.Enum):
+    """What went wrong, as a closed set a program can act on."""
+
+    UNREACHABLE = "unreachable"
+    NO_TLS = "no_tls"
+    UNTRUSTED_ISSUER = "untrusted_issuer"
+    HOSTNAME_MISMATCH = "hostname_mismatch"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    CLIENT_CERT_REQUIRED = "client_cert_required"
+    CLIENT_CERT_REJECTED = "client_cert_rejected"
+    PROTOCOL_MISMATCH = "protocol_mismatch"
+    VERIFICATION_FAILED = "verification_failed"
+    HANDSHAKE_FAILED = "handshake_failed"
+    PROTOCOL_ERROR = "protocol_error"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def fingerprint(der: bytes) -> str:
+    """SHA-256 of a DER certificate, as colon-separated upper-case hex."""
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def san_strings(cert: x509.Certificate) -> list[str]:
+    """Every subjectAltName entry as ``DNS:name`` / ``IP:address`` / ``URI:...``."""
+    from cryptography import x509 as _x509
+
+    try:
+        ext = cert.extensions.get_extension_for_class(_x509.SubjectAlternativeName).value
+    except _x509.ExtensionNotFound:
+        return []
+    names = [f"DNS:{name}" for name in ext.get_values_for_type(_x509.DNSName)]
+    names += [f"IP:{address}" for address in ext.get_values_for_type(_x509.IPAddress)]
+    names += [f"URI:{uri}" for uri in ext.get_values_for_type(_x509.UniformResourceIdentifier)]
+    names += [f"email:{mail}" for mail in ext.get_values_for_type(_x509.RFC822Name)]
+    return names
+
+
+def certificate_info(cert: x509.Certificate) -> dict[str, Any]:
+    """A JSON-ready, secret-free description of one certificate."""
+    from cryptography.hazmat.primitives import serialization
+
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "sans": san_strings(cert),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "sha256": fingerprint(der),
+    }
+
+
+@dataclass
+class CheckReport:
+    """What :func:`tlsconnect.check` found: the verdict, the evidence and the fix.
+
+    ``ok`` is true when the server was reached and verified as the plan requires (under
+    ``sslmode=require`` without a CA nothing is verified, and ``chain_verified`` says so).
+    ``error_class`` is an :class:`ErrorClass` value when ``ok`` is false.
+    """
+
+    ok: bool
+    target: str
+    service: str
+    host: str
+    port: int
+    sslmode: str
+    trust: str
+    tls_version: str | None = None
+    cipher: str | None = None
+    peer_subject: str | None = None
+    peer_issuer: str | None = None
+    peer_not_after: str | None = None
+    chain_verified: bool | None = None
+    hostname_verified: bool | None = None
+    client_cert_sent: bool = False
+    error: str | None = None
+    error_class: str | None = None
+    error_detail: str | None = None
+    fix: str | None = None
+    server_message: str | None = None
+    notes: list[str] = field(default_factory=list)
+    chain: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(STEPS, None))
+    timeout: float = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON-ready dict; the keys are the stable ``--json`` schema."""
+        return {
+            "ok": self.ok,
+            "target": self.target,
+            "service": self.service,
+            "host": self.host,
+            "port": self.port,
+            "sslmode": self.sslmode,
+            "trust": self.trust,
+            "tls_version": self.tls_version,
+            "cipher": self.cipher,
+            "peer_subject": self.peer_subject,
+            "peer_issuer": self.peer_issuer,
+            "peer_not_after": self.peer_not_after,
+            "chain_verified": self.chain_verified,
+            "hostname_verified": self.hostname_verified,
+            "client_cert_sent": self.client_cert_sent,
+            "error": self.error,
+            "error_class": self.error_class,
+            "error_detail": self.error_detail,
+            "fix": self.fix,
+            "server_message": self.server_message,
+            "notes": list(self.notes),
+            "chain": [dict(item) for item in self.chain],
+            "timings": dict(self.timings),
+            "timeout": self.timeout,
+        }
+
+    # -- text ----------------------------------------------------------------------
+
+    @property
+    def verdict(self) -> str:
+        """One line: OK, or the failure class."""
+        if self.ok:
+            if not self.chain_verified:
+                return "OK, but NOT verified (encryption only)"
+            return "OK, verified"
+        return f"FAILED: {self.error_class}"
+
+    def render(self, *, colour: bool = False) -> str:
+        """Short human text; ``colour`` adds ANSI colours (for terminals only)."""
+
+        def paint(text: str, code: str) -> str:
+            return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+        verdict_colour = "32" if self.ok and self.chain_verified else "33" if self.ok else "31"
+        lines = [
+            f"{paint(self.verdict, '1;' + verdict_colour)}  {self.service} "
+            f"{_host_port(self.host, self.port)} (sslmode={self.sslmode}, trust={self.trust})"
+        ]
+        if self.error:
+            lines.append(f"  {paint('error:', '31')} {self.error}")
+        if self.fix:
+            lines.append(f"  {paint('fix:', '36')}   {self.fix}")
+        if self.tls_version:
+            lines.append(f"  tls:   {self.tls_version} {self.cipher or ''}".rstrip())
+        if self.peer_subject is not None:
+            lines.append(f"  server certificate: {self.peer_subject}")
+            lines.append(f"    issued by: {self.peer_issuer}")
+            if self.chain and self.chain[0].get("sans"):
+                lines.append(f"    names:     {', '.join(self.chain[0]['sans'])}")
+            lines.append(f"    valid until: {self.peer_not_after}")
+        if self.ok or self.chain_verified is not None:
+            lines.append(
+                f"  chain verified: {_yes_no(self.chain_verified)}, "
+                f"host name verified: {_yes_no(self.hostname_verified)}, "
+                f"client certificate sent: {_yes_no(self.client_cert_sent)}"
+            )
+        if self.server_message:
+            lines.append(f"  server said: {self.server_message}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        timed = [
+            f"{step.replace('_', ' ')} {value:.1f} ms"
+            for step, value in self.timings.items()
+            if value is not None
+        ]
+        if timed:
+            lines.append(f"  timings: {', '.join(timed)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render(colour=False)
+
+    def _repr_html_(self) -> str:
+        colour = (
+            "#1b5e20" if self.ok and self.chain_verified else "#e65100" if self.ok else "#b00020"
+        )
+        rows: list[tuple[str, str]] = [
+            ("verdict", self.verdict),
+            ("target", f"{self.service} {_host_port(self.host, self.port)}"),
+            ("decision", f"sslmode={self.sslmode}, trust={self.trust}"),
+        ]
+        if self.error:
+            rows.append(("reason", self.error))
+        if self.fix:
+            rows.append(("fix", self.fix))
+        if self.tls_version:
+            rows.append(("TLS", f"{self.tls_version} {self.cipher or ''}"))
+        if self.peer_subject is not None:
+            rows.append(("server certificate", self.peer_subject))
+            rows.append(("issued by", self.peer_issuer or ""))
+            if self.chain and self.chain[0].get("sans"):
+                rows.append(("names", ", ".join(self.chain[0]["sans"])))
+            rows.append(("valid until", self.peer_not_after or ""))
+        rows.append(("chain verified", _yes_no(self.chain_verified)))
+        rows.append(("host name verified", _yes_no(self.hostname_verified)))
+        rows.append(("client certificate sent", _yes_no(self.client_cert_sent)))
+        if self.server_message:
+            rows.append(("server said", self.server_message))
+        for note in self.notes:
+            rows.append(("note", note))
+        timed = ", ".join(
+            f"{step.replace('_', ' ')} {value:.1f} ms"
+            for step, value in self.timings.items()
+            if value is not None
+        )
+        if timed:
+            rows.append(("timings", timed))
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return (
+            f"<div class='tlsconnect-check'><strong style='color:{colour}'>"
+            f"{html.escape(self.verdict)}</strong><table>{body}</table></div>"
+        )
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return "unknown"
+    return "yes" if value else "no"
