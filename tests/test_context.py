@@ -119,7 +119,7 @@ def test_wrong_ca_is_rejected_naming_the_issuer(pki, tls_server, host):
     with pytest.raises(ssl.SSLCertVerificationError) as info:
         talk(ctx, tls_server("othersigned"), host)
     assert "Other Project CA" in str(info.value)
-    assert "another project's CA" in str(info.value)
+    assert "different project's CA" in str(info.value)
 
 
 @pytest.mark.parametrize("sslmode", ["verify-full", "verify-ca"])
@@ -128,7 +128,7 @@ def test_expired_server_certificate_is_rejected_with_its_dates(pki, tls_server, 
     with pytest.raises(ssl.SSLCertVerificationError) as info:
         talk(ctx, tls_server("expired"), "localhost")
     assert info.value.verify_code == 10
-    assert "has expired" in str(info.value)
+    assert "expired on" in str(info.value) and "renewed" in str(info.value)
 
 
 def test_public_trust_rejects_a_project_ca_server(pki, tls_server):

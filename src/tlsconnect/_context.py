@@ -1,22 +1,39 @@
 """The one context factory: secure defaults, set explicitly and in the right order.
 
 It reads a :class:`~tlsconnect.TLSPlan` and never decides anything itself.
+
+Cost: certifi's public CAs are loaded from a hashed CA directory built once per bundle
+(see :mod:`tlsconnect._truststore`), so a public-CA context costs about what an empty one
+does; material given by path or content is parsed once (see :mod:`tlsconnect._cache`).
+Every call returns a new context that the caller may change freely, except with
+``shared=True``, which returns one read-only context per identical plan.
 """
 
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._errors import ConfigError
 from ._model import Trust
+from ._plan import _resolve_quiet, warn_if_insecure
+from ._truststore import TrustLocation, public_trust
 from ._verify_hint import DiagnosingSSLSocket
 
 if TYPE_CHECKING:
     from ._material import Credentials, Material
     from ._plan import TLSPlan
 
-__all__ = ["build_context", "new_client_context", "public_ca_file", "ssl_context"]
+__all__ = [
+    "SharedSSLContext",
+    "build_context",
+    "new_client_context",
+    "public_ca_file",
+    "shared_context",
+    "ssl_context",
+]
+
+_C = TypeVar("_C", bound=ssl.SSLContext)
 
 
 def public_ca_file() -> str:
@@ -26,9 +43,104 @@ def public_ca_file() -> str:
     return str(certifi.where())
 
 
-def new_client_context() -> ssl.SSLContext:
+_SHARED_HINT = (
+    "this SSLContext is shared by every caller who asked for the same connection "
+    "(ssl_context(..., shared=True)) and cannot be changed; call ssl_context() without "
+    "shared=True to get a context of your own"
+)
+
+
+class SharedSSLContext(ssl.SSLContext):
+    """A read-only :class:`ssl.SSLContext`, handed out by ``ssl_context(..., shared=True)``.
+
+    It works wherever a context is used as it is (``wrap_socket``, ``wrap_bio``, asyncio,
+    kafka-python, aiokafka). Setting an attribute raises :class:`AttributeError`; a method
+    that would change it (``load_*``, ``set_*``) raises :class:`TypeError`; so one caller
+    cannot change what another caller's connections do.
+    """
+
+    _frozen = False
+
+    def _freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self._frozen:
+            raise AttributeError(f"cannot set {name!r}: {_SHARED_HINT}")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self._frozen:
+            raise AttributeError(f"cannot delete {name!r}: {_SHARED_HINT}")
+        super().__delattr__(name)
+
+    def _refuse(self, method: str) -> NoReturn:
+        raise TypeError(f"cannot call {method}(): {_SHARED_HINT}")
+
+    def load_cert_chain(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("load_cert_chain")
+        super().load_cert_chain(*args, **kwargs)
+
+    def load_verify_locations(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("load_verify_locations")
+        super().load_verify_locations(*args, **kwargs)
+
+    def load_default_certs(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("load_default_certs")
+        super().load_default_certs(*args, **kwargs)
+
+    def set_default_verify_paths(self) -> None:
+        if self._frozen:
+            self._refuse("set_default_verify_paths")
+        super().set_default_verify_paths()
+
+    def load_dh_params(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("load_dh_params")
+        super().load_dh_params(*args, **kwargs)
+
+    def set_alpn_protocols(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_alpn_protocols")
+        super().set_alpn_protocols(*args, **kwargs)
+
+    def set_npn_protocols(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_npn_protocols")
+        super().set_npn_protocols(*args, **kwargs)
+
+    def set_ciphers(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_ciphers")
+        super().set_ciphers(*args, **kwargs)
+
+    def set_ecdh_curve(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_ecdh_curve")
+        super().set_ecdh_curve(*args, **kwargs)
+
+    def set_servername_callback(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_servername_callback")
+        getattr(super(), "set_servername_callback")(*args, **kwargs)  # noqa: B009
+
+    def set_psk_client_callback(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_psk_client_callback")
+        getattr(super(), "set_psk_client_callback")(*args, **kwargs)  # noqa: B009
+
+    def set_psk_server_callback(self, *args: Any, **kwargs: Any) -> None:
+        if self._frozen:
+            self._refuse("set_psk_server_callback")
+        getattr(super(), "set_psk_server_callback")(*args, **kwargs)  # noqa: B009
+
+
+def new_client_context(context_class: type[_C] = ssl.SSLContext) -> _C:  # type: ignore[assignment]
     """A client context with tlsconnect's floor, before any trust is loaded."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = context_class(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION
     # Host names are checked against subjectAltName only, as RFC 6125 and libpq 14+ do
@@ -40,9 +152,14 @@ def new_client_context() -> ssl.SSLContext:
     return context
 
 
-def build_context(plan: TLSPlan) -> ssl.SSLContext:
+def build_context(
+    plan: TLSPlan,
+    *,
+    public: TrustLocation | None = None,
+    context_class: type[_C] = ssl.SSLContext,  # type: ignore[assignment]
+) -> _C:
     """A new :class:`ssl.SSLContext` configured as ``plan`` says."""
-    context = new_client_context()
+    context = new_client_context(context_class)
     credentials = plan.credentials
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.
@@ -53,7 +170,7 @@ def build_context(plan: TLSPlan) -> ssl.SSLContext:
             assert credentials is not None and credentials.has_ca
             context.load_verify_locations(cadata=credentials.ca_pem.decode("ascii"))
         if trust in (Trust.PUBLIC, Trust.PROJECT_AND_PUBLIC):
-            context.load_verify_locations(cafile=public_ca_file())
+            (public or public_trust()).load_into(context)
         if trust is Trust.SYSTEM:
             context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     else:
@@ -62,7 +179,7 @@ def build_context(plan: TLSPlan) -> ssl.SSLContext:
     # Verification errors then name the host, the certificate's names or issuer, and
     # the fix; they stay ssl.SSLCertVerificationError (see _verify_hint).
     context.sslsocket_class = DiagnosingSSLSocket
-    context._tlsconnect_trust = plan.trust  # type: ignore[attr-defined]
+    context._tlsconnect_plan = plan  # type: ignore[attr-defined]
     if credentials is not None and credentials.has_client_cert:
         client_files = (
             str(credentials.cert_file()),
@@ -91,10 +208,14 @@ def ssl_context(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    shared: bool = False,
 ) -> ssl.SSLContext:
-    """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``."""
-    from ._plan import _resolve_quiet, warn_if_insecure
+    """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
 
+    With ``shared=True``, calls that resolve to the same plan (same service, sslmode,
+    trust and material) get the same :class:`SharedSSLContext`, which refuses changes:
+    the fastest choice for code that builds a context per request and uses it as it is.
+    """
     plan = _resolve_quiet(
         service,
         sslmode=sslmode,
@@ -106,4 +227,23 @@ def ssl_context(
         key_password=key_password,
     )
     warn_if_insecure(plan, stacklevel=2)
+    if shared:
+        return shared_context(plan)
     return build_context(plan)
+
+
+def shared_context(plan: TLSPlan) -> SharedSSLContext:
+    """The one read-only context for ``plan`` (built on first use, kept in a bounded LRU)."""
+    from ._cache import shared_contexts
+
+    public = None
+    if plan.verify_chain and plan.trust in (Trust.PUBLIC.value, Trust.PROJECT_AND_PUBLIC.value):
+        public = public_trust()
+    key = (plan, public)
+    found = shared_contexts.get(key)
+    if isinstance(found, SharedSSLContext):
+        return found
+    context = build_context(plan, public=public, context_class=SharedSSLContext)
+    context._freeze()
+    shared_contexts.put(key, context)
+    return context

@@ -8,6 +8,7 @@ fix. ``cryptography`` is imported here lazily: ``import tlsconnect`` stays cheap
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import re
 import stat
@@ -75,7 +76,14 @@ def _read_input(value: object, role: str) -> _Input:
             _check_size(data, f"{role} (given as text)"), f"{role} (given as text)", None, None
         )
     if isinstance(value, str | os.PathLike):
-        return _read_path(Path(os.fspath(value)), role)
+        raw = str(os.fspath(value))
+        if not raw.strip():  # Path("") would silently become "."
+            raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
+        if "\x00" in raw:  # os.stat() would raise a bare ValueError
+            raise ConfigError(
+                f"{role} path {raw!r} contains a NUL character; pass the path of a PEM or DER file"
+            )
+        return _read_path(Path(raw), role)
     raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
 
 
@@ -181,7 +189,7 @@ def _der_is_private_key(data: bytes) -> bool:
     from cryptography.hazmat.primitives import serialization
 
     try:
-        serialization.load_der_private_key(data, password=None)
+        serialization.load_der_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         return True  # encrypted: it is a key
     except (ValueError, Exception):
@@ -220,14 +228,22 @@ def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes,
         encrypted = b"ENCRYPTED" in block.split(b"\n", 2)[0] or b"Proc-Type: 4,ENCRYPTED" in block
 
         def load(pw: bytes | None) -> PrivateKeyTypes:
-            return serialization.load_pem_private_key(block, password=pw)
+            return _rsa_consistent(
+                serialization.load_pem_private_key(
+                    block, password=pw, unsafe_skip_rsa_key_validation=True
+                )
+            )
 
     else:
         block = b""
         encrypted = False
 
         def load(pw: bytes | None) -> PrivateKeyTypes:
-            return serialization.load_der_private_key(data, password=pw)
+            return _rsa_consistent(
+                serialization.load_der_private_key(
+                    data, password=pw, unsafe_skip_rsa_key_validation=True
+                )
+            )
 
     try:
         try:
@@ -271,6 +287,34 @@ def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes,
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
         )
     return key, block, encrypted
+
+
+def _rsa_consistent(key: PrivateKeyTypes) -> PrivateKeyTypes:
+    """Check that an RSA key's numbers agree with each other (n = pq, d inverts e, the CRT
+    values match), raising ValueError when they do not.
+
+    This replaces cryptography's default RSA key validation, whose primality tests of p and
+    q cost about 30 ms per key (the whole of a first call) and add nothing here: the key is
+    never used from Python, OpenSSL loads it again without that test, and any corruption of
+    its numbers (what a damaged file holds) is caught by these few multiplications.
+    """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        numbers = key.private_numbers()
+        n, e = numbers.public_numbers.n, numbers.public_numbers.e
+        p, q, d = numbers.p, numbers.q, numbers.d
+        if not (
+            p > 1
+            and q > 1
+            and p * q == n
+            and (d * e) % ((p - 1) * (q - 1) // math.gcd(p - 1, q - 1)) == 1
+            and numbers.dmp1 == d % (p - 1)
+            and numbers.dmq1 == d % (q - 1)
+            and (numbers.iqmp * q) % p == 1
+        ):
+            raise ValueError("inconsistent RSA private key")
+    return key
 
 
 def _is_encrypted(data: bytes) -> bool:

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ._cache import cached_credentials
 from ._errors import ConfigError, InsecureConnectionWarning
 from ._material import Credentials, Material
 from ._model import Service, SSLMode, Trust
@@ -281,7 +282,8 @@ def _resolve_quiet(
                 "or Credentials.from_directory(path)"
             )
     elif any(value is not None for value in (ca, cert, key)):
-        credentials = Credentials(ca=ca, cert=cert, key=key, key_password=key_password)
+        # Parsed once per exact input (content, or path and file state): see _cache.
+        credentials = cached_credentials(ca=ca, cert=cert, key=key, key_password=key_password)
     elif key_password is not None:
         raise ConfigError("key_password= was given without key=; pass the key too")
     has_ca = credentials is not None and credentials.has_ca

@@ -1,0 +1,479 @@
+"""certifi's public CAs as a hashed CA directory, built once per bundle, read lazily.
+
+Loading certifi's bundle with ``cafile=`` parses every one of its ~120 certificates into
+each new context (about 15 ms). OpenSSL can instead look issuers up on demand in a
+directory where each certificate is stored under its subject-name hash (``capath=``, the
+layout ``openssl rehash`` makes): a context then costs nothing to set up, and the one
+certificate a handshake needs is read when it is needed. The verification result is the
+same, because OpenSSL finds an issuer by name in either store and then checks it the same
+way (the tests show it for every certifi root).
+
+The directory is built once per bundle content (keyed by its SHA-256) under a private
+cache directory (``$XDG_CACHE_HOME/tlsconnect`` or ``~/.cache/tlsconnect``, mode 0700,
+owned by this user), in a temporary directory that is renamed into place when complete:
+concurrent builders never see half a directory, and the loser of a race uses the
+winner's. Anything unexpected (no home, read-only disk, a directory owned by someone else
+or writable by others, a certificate whose name cannot be hashed) falls back to
+``cafile=`` of the bundle: slower, never weaker.
+
+:func:`subject_hash` computes OpenSSL's ``X509_NAME_hash`` (the SHA-1 based "new" hash of
+``openssl x509 -subject_hash``) in pure Python, so no ``openssl`` binary and no
+``cryptography`` import is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import stat
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "TrustLocation",
+    "build_hashed_dir",
+    "cache_root",
+    "hashed_dir_for_bundle",
+    "public_trust",
+    "subject_hash",
+]
+
+#: Overrides the cache root (tests and benchmarks use it for a cold cache).
+CACHE_DIR_ENV = "TLSCONNECT_CACHE_DIR"
+#: A build directory left behind by a crashed builder is removed after this many seconds.
+_STALE_BUILD_SECONDS = 3600
+
+
+@lru_cache(maxsize=1)
+def _pem_cert_pattern() -> re.Pattern[bytes]:
+    return re.compile(
+        rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----\r?\n(.*?)-----END "
+        rb"(?:X509 |TRUSTED )?CERTIFICATE-----",
+        re.DOTALL,
+    )
+
+
+class TrustLocation:
+    """Where a context loads the public CAs from: exactly one of ``capath``/``cafile``."""
+
+    __slots__ = ("cafile", "capath")
+
+    def __init__(self, *, cafile: str | None = None, capath: str | None = None) -> None:
+        self.cafile = cafile
+        self.capath = capath
+
+    def _key(self) -> tuple[str | None, str | None]:
+        return (self.cafile, self.capath)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TrustLocation) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"TrustLocation(cafile={self.cafile!r}, capath={self.capath!r})"
+
+    def load_into(self, context: object) -> None:
+        load = context.load_verify_locations  # type: ignore[attr-defined]
+        if self.capath is not None:
+            load(capath=self.capath)
+        else:
+            load(cafile=self.cafile)
+
+
+# -- OpenSSL's subject-name hash --------------------------------------------------------
+
+# Tags whose values OpenSSL converts to UTF-8 and canonicalises (ASN1_MASK_CANON), with
+# how ASN1_STRING_to_UTF8 reads their bytes.
+_UTF8, _PRINTABLE, _T61, _IA5, _VISIBLE, _UNIVERSAL, _BMP = 0x0C, 0x13, 0x14, 0x16, 0x1A, 0x1C, 0x1E
+_ONE_BYTE_TAGS = frozenset({_PRINTABLE, _T61, _IA5, _VISIBLE})
+_ASCII_SPACE = frozenset(b" \t\n\v\f\r")
+
+
+def _read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at ``pos``."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated DER")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("high tag numbers do not occur in X.509 names")
+    first = data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or pos + count > len(data):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    end = pos + length
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return tag, pos, end
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+
+
+def _to_utf8(tag: int, value: bytes) -> bytes:
+    if tag == _UTF8:
+        value.decode("utf-8")  # OpenSSL refuses invalid UTF-8; so do we
+        return value
+    if tag in _ONE_BYTE_TAGS:
+        return value.decode("latin-1").encode("utf-8")
+    if tag == _BMP:
+        if len(value) % 2:
+            raise ValueError("odd BMPString")
+        units = [int.from_bytes(value[i : i + 2], "big") for i in range(0, len(value), 2)]
+        return "".join(map(chr, units)).encode("utf-8")
+    if tag == _UNIVERSAL:
+        if len(value) % 4:
+            raise ValueError("bad UniversalString")
+        points = [int.from_bytes(value[i : i + 4], "big") for i in range(0, len(value), 4)]
+        return "".join(map(chr, points)).encode("utf-8")
+    raise AssertionError(tag)
+
+
+def _canonical_value(value: bytes) -> bytes:
+    """OpenSSL's asn1_string_canon on UTF-8 bytes: trim and collapse ASCII whitespace,
+    lowercase ASCII letters; other bytes are kept as they are."""
+    start, end = 0, len(value)
+    while start < end and value[start] in _ASCII_SPACE:
+        start += 1
+    while end > start and value[end - 1] in _ASCII_SPACE:
+        end -= 1
+    out = bytearray()
+    in_space = False
+    for byte in value[start:end]:
+        if byte in _ASCII_SPACE:
+            if not in_space:
+                out.append(0x20)
+            in_space = True
+            continue
+        in_space = False
+        out.append(byte + 32 if 0x41 <= byte <= 0x5A else byte)
+    return bytes(out)
+
+
+def canonical_name(name_der: bytes) -> bytes:
+    """The canonical encoding OpenSSL hashes: each RDN's SET with canonical values,
+    concatenated, without the outer SEQUENCE."""
+    tag, pos, end = _read_tlv(name_der, 0)
+    if tag != 0x30:
+        raise ValueError("a Name is a SEQUENCE")
+    out = []
+    while pos < end:
+        set_tag, set_pos, set_end = _read_tlv(name_der, pos)
+        if set_tag != 0x31:
+            raise ValueError("an RDN is a SET")
+        entries = []
+        while set_pos < set_end:
+            seq_tag, seq_pos, seq_end = _read_tlv(name_der, set_pos)
+            if seq_tag != 0x30:
+                raise ValueError("an attribute is a SEQUENCE")
+            oid_tag, _, oid_end = _read_tlv(name_der, seq_pos)
+            if oid_tag != 0x06:
+                raise ValueError("an attribute type is an OID")
+            value_tag, value_pos, value_end = _read_tlv(name_der, oid_end)
+            if value_end != seq_end:
+                raise ValueError("an attribute has one value")
+            value = name_der[value_pos:value_end]
+            if value_tag in _ONE_BYTE_TAGS or value_tag in (_UTF8, _BMP, _UNIVERSAL):
+                value_tlv = _der(_UTF8, _canonical_value(_to_utf8(value_tag, value)))
+            else:
+                value_tlv = name_der[oid_end:value_end]  # copied as it is, tag and all
+            entries.append(_der(0x30, name_der[seq_pos:oid_end] + value_tlv))
+            set_pos = seq_end
+        # DER sorts the members of a SET OF by their encodings (as OpenSSL's i2d does).
+        out.append(_der(0x31, b"".join(sorted(entries))))
+        pos = set_end
+    return b"".join(out)
+
+
+def certificate_subject(cert_der: bytes) -> bytes:
+    """The DER of a certificate's subject Name."""
+    tag, pos, _ = _read_tlv(cert_der, 0)
+    if tag != 0x30:
+        raise ValueError("a certificate is a SEQUENCE")
+    tag, pos, tbs_end = _read_tlv(cert_der, pos)
+    if tag != 0x30:
+        raise ValueError("tbsCertificate is a SEQUENCE")
+    tag, _, end = _read_tlv(cert_der, pos)
+    if tag == 0xA0:  # [0] version
+        pos = end
+    for _field in ("serialNumber", "signature", "issuer", "validity"):
+        _, _, pos = _read_tlv(cert_der, pos)
+    tag, _, end = _read_tlv(cert_der, pos)
+    if tag != 0x30 or end > tbs_end:
+        raise ValueError("subject is a SEQUENCE")
+    return cert_der[pos:end]
+
+
+def subject_hash(cert_der: bytes) -> str:
+    """``openssl x509 -subject_hash`` of a DER certificate, as 8 hex digits."""
+    # OpenSSL's name hash is defined with SHA-1; it names files, it protects nothing.
+    digest = hashlib.sha1(
+        canonical_name(certificate_subject(cert_der)), usedforsecurity=False
+    ).digest()
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+
+
+def pem_certificates(bundle: bytes) -> list[tuple[bytes, bytes]]:
+    """(PEM block, DER) of every certificate in a PEM bundle."""
+    found = []
+    for match in _pem_cert_pattern().finditer(bundle):
+        der = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+        block = (
+            b"-----BEGIN CERTIFICATE-----\n"
+            + base64.encodebytes(der)
+            + b"-----END CERTIFICATE-----\n"
+        )
+        found.append((block, der))
+    return found
+
+
+# -- the hashed directory --------------------------------------------------------------
+
+
+def build_hashed_dir(bundle: bytes, directory: Path) -> int:
+    """Write every certificate of ``bundle`` into ``directory`` as ``<hash>.<n>`` files
+    (n counts certificates whose subjects share a hash); return how many were written.
+    Identical certificates are written once, as ``openssl rehash`` does."""
+    certificates = pem_certificates(bundle)
+    if not certificates:
+        raise ValueError("the bundle holds no certificate")
+    counts: dict[str, int] = {}
+    seen: set[bytes] = set()
+    for block, der in certificates:
+        fingerprint = hashlib.sha256(der).digest()
+        if fingerprint in seen:
+            continue
+        seen.add(fingerprint)
+        name_hash = subject_hash(der)
+        number = counts.get(name_hash, 0)
+        counts[name_hash] = number + 1
+        path = directory / f"{name_hash}.{number}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return len(seen)
+
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def cache_root() -> Path | None:
+    """The private cache directory's path (not created), or ``None`` when there is none."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base) / "tlsconnect"
+
+
+def _private_dir_ok(info: os.stat_result) -> bool:
+    """A real directory (not a link), owned by this user, that nobody else can enter."""
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.geteuid()
+        and stat.S_IMODE(info.st_mode) & 0o077 == 0
+    )
+
+
+def _ensure_root(root: Path) -> bool:
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(root, 0o700)
+        info = os.lstat(root)
+    except OSError:
+        return False
+    ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+    if ours and stat.S_IMODE(info.st_mode) & 0o077:
+        try:
+            os.chmod(root, 0o700)  # ours, but too open (e.g. made under a loose umask)
+            info = os.lstat(root)
+        except OSError:
+            return False
+    return _private_dir_ok(info)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _prune_stale_builds(root: Path) -> None:
+    now = time.time()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(".build-"):
+            path = root / name
+            try:
+                if now - os.lstat(path).st_mtime > _STALE_BUILD_SECONDS:
+                    _remove_tree(path)
+            except OSError:
+                pass
+
+
+def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
+    """The hashed directory for ``bundle`` under ``root``, built now if it does not exist;
+    ``None`` when it cannot be made safely (the caller then uses ``cafile=``)."""
+    digest = hashlib.sha256(bundle).hexdigest()
+    final = root / f"ca-{digest[:32]}"
+    try:
+        info: os.stat_result | None = os.lstat(final)
+    except FileNotFoundError:
+        info = None
+    except OSError:
+        return None
+    if info is not None:
+        return final if _private_dir_ok(info) and _root_ok(root) else None
+    if not _ensure_root(root):
+        return None
+    _prune_stale_builds(root)
+    try:
+        building = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    except OSError:
+        return None
+    try:
+        build_hashed_dir(bundle, building)
+        source = f"certificates of the PEM bundle with SHA-256 {digest}\n"
+        fd = os.open(building / "SOURCE", os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(source)
+        dir_fd = os.open(building, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        os.rename(building, final)  # atomic; fails if another builder got there first
+    except (OSError, ValueError):
+        _remove_tree(building)
+        try:
+            info = os.lstat(final)
+        except OSError:
+            return None
+        return final if _private_dir_ok(info) else None
+    return final
+
+
+def _root_ok(root: Path) -> bool:
+    try:
+        return _private_dir_ok(os.lstat(root))
+    except OSError:
+        return False
+
+
+# -- certifi, once per process -----------------------------------------------------------
+
+_lock = threading.Lock()
+_memo: dict[tuple[object, ...], TrustLocation] = {}
+
+
+def _certifi_file() -> str:
+    import certifi
+
+    return str(certifi.where())
+
+
+def public_trust() -> TrustLocation:
+    """Where to load certifi's CAs from: its hashed directory when one can be had,
+    else the bundle file itself."""
+    bundle_path = _certifi_file()
+    root = cache_root()
+    try:
+        info = os.stat(bundle_path)
+    except OSError:
+        return TrustLocation(cafile=bundle_path)  # let OpenSSL report the missing bundle
+    key = (bundle_path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, root)
+    found = _memo.get(key)
+    if found is not None and (found.capath is None or os.path.isdir(found.capath)):
+        return found
+    with _lock:
+        found = _memo.get(key)
+        if found is None or (found.capath is not None and not os.path.isdir(found.capath)):
+            found = _locate(bundle_path, info, root)
+            _memo[key] = found
+    return found
+
+
+def _locate(bundle_path: str, info: os.stat_result, root: Path | None) -> TrustLocation:
+    if root is None or os.name != "posix":
+        return TrustLocation(cafile=bundle_path)
+    # A pointer keyed by the bundle file's identity and state names the directory of its
+    # content, so that a process does not read and hash the bundle to find it.
+    identity = f"{bundle_path}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
+    pointer = root / f"bundle-{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
+    known = _follow_pointer(pointer, root)
+    if known is not None:
+        return TrustLocation(capath=str(known))
+    try:
+        with open(bundle_path, "rb") as handle:
+            bundle = handle.read()
+    except OSError:
+        return TrustLocation(cafile=bundle_path)
+    directory = hashed_dir_for_bundle(bundle, root)
+    if directory is None:
+        return TrustLocation(cafile=bundle_path)
+    _write_pointer(pointer, directory.name)
+    return TrustLocation(capath=str(directory))
+
+
+def _follow_pointer(pointer: Path, root: Path) -> Path | None:
+    try:
+        fd = os.open(pointer, os.O_RDONLY | _O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            name = handle.read(64).decode("ascii", "replace").strip()
+        if info.st_uid != os.geteuid() or not re.fullmatch(r"ca-[0-9a-f]{32}", name):
+            return None
+        directory = root / name
+        if _private_dir_ok(os.lstat(directory)) and _root_ok(root):
+            return directory
+    except OSError:
+        pass
+    return None
+
+
+def _write_pointer(pointer: Path, name: str) -> None:
+    temporary = pointer.with_name(f".build-{os.getpid()}-{threading.get_ident()}-{pointer.name}")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(name + "\n")
+        os.replace(temporary, pointer)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def forget() -> None:
+    """Drop the in-process memo (tests use it to see a fresh process's first call)."""
+    with _lock:
+        _memo.clear()
