@@ -12,7 +12,7 @@ Every call returns a new context that the caller may change freely, except with
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ConfigError
 from ._model import Trust
@@ -74,68 +74,40 @@ class SharedSSLContext(ssl.SSLContext):
             raise AttributeError(f"cannot delete {name!r}: {_SHARED_HINT}")
         super().__delattr__(name)
 
-    def _refuse(self, method: str) -> NoReturn:
-        raise TypeError(f"cannot call {method}(): {_SHARED_HINT}")
 
-    def load_cert_chain(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("load_cert_chain")
-        super().load_cert_chain(*args, **kwargs)
+# Every method of ssl.SSLContext that changes it; a frozen SharedSSLContext refuses them.
+_MUTATORS = (
+    "load_cert_chain",
+    "load_verify_locations",
+    "load_default_certs",
+    "set_default_verify_paths",
+    "load_dh_params",
+    "set_alpn_protocols",
+    "set_npn_protocols",
+    "set_ciphers",
+    "set_ecdh_curve",
+    "set_servername_callback",
+    "set_psk_client_callback",
+    "set_psk_server_callback",
+)
 
-    def load_verify_locations(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("load_verify_locations")
-        super().load_verify_locations(*args, **kwargs)
 
-    def load_default_certs(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("load_default_certs")
-        super().load_default_certs(*args, **kwargs)
+def _refusing(name: str) -> Any:
+    inherited = getattr(ssl.SSLContext, name)
 
-    def set_default_verify_paths(self) -> None:
+    def method(self: SharedSSLContext, *args: Any, **kwargs: Any) -> Any:
         if self._frozen:
-            self._refuse("set_default_verify_paths")
-        super().set_default_verify_paths()
+            raise TypeError(f"cannot call {name}(): {_SHARED_HINT}")
+        return inherited(self, *args, **kwargs)
 
-    def load_dh_params(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("load_dh_params")
-        super().load_dh_params(*args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = inherited.__doc__
+    return method
 
-    def set_alpn_protocols(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_alpn_protocols")
-        super().set_alpn_protocols(*args, **kwargs)
 
-    def set_npn_protocols(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_npn_protocols")
-        super().set_npn_protocols(*args, **kwargs)
-
-    def set_ciphers(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_ciphers")
-        super().set_ciphers(*args, **kwargs)
-
-    def set_ecdh_curve(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_ecdh_curve")
-        super().set_ecdh_curve(*args, **kwargs)
-
-    def set_servername_callback(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_servername_callback")
-        getattr(super(), "set_servername_callback")(*args, **kwargs)  # noqa: B009
-
-    def set_psk_client_callback(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_psk_client_callback")
-        getattr(super(), "set_psk_client_callback")(*args, **kwargs)  # noqa: B009
-
-    def set_psk_server_callback(self, *args: Any, **kwargs: Any) -> None:
-        if self._frozen:
-            self._refuse("set_psk_server_callback")
-        getattr(super(), "set_psk_server_callback")(*args, **kwargs)  # noqa: B009
+for _name in _MUTATORS:
+    if hasattr(ssl.SSLContext, _name):
+        setattr(SharedSSLContext, _name, _refusing(_name))
 
 
 def new_client_context(context_class: type[_C] = ssl.SSLContext) -> _C:  # type: ignore[assignment]

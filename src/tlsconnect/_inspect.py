@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
-from ._material import MAX_INPUT_BYTES
+from ._material import _KEY_LABELS, _PEM_BLOCK, _read_path
 from ._report import certificate_info
 
 if TYPE_CHECKING:
     from cryptography import x509
 
 __all__ = ["InspectedItem", "Inspection", "inspect_files"]
-
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
-_KEY_LABELS = {
-    b"PRIVATE KEY",
-    b"RSA PRIVATE KEY",
-    b"EC PRIVATE KEY",
-    b"DSA PRIVATE KEY",
-    b"ENCRYPTED PRIVATE KEY",
-}
 
 
 @dataclass
@@ -177,27 +167,12 @@ def _key_item(
     return InspectedItem(name, index, "private key", info, None, _spki(public))
 
 
-def _read(path: Path) -> bytes:
-    try:
-        if path.is_dir():
-            raise ConfigError(f"'{path}' is a directory; pass the files inside it")
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            raise ConfigError(f"'{path}' is far larger than any certificate or key file")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"'{path}' does not exist") from None
-    except PermissionError:
-        raise ConfigError(f"'{path}' is not readable by this user") from None
-    except OSError as exc:
-        raise ConfigError(f"'{path}' cannot be read: {exc.strerror}") from None
-
-
 def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
     from cryptography import x509 as _x509
     from cryptography.hazmat.primitives import serialization
 
     name = str(path)
-    data = _read(path)
+    data = _read_path(path, "inspected").data
     items: list[InspectedItem] = []
     if b"-----BEGIN" in data:
         blocks = list(_PEM_BLOCK.finditer(data))
