@@ -359,3 +359,9 @@ def test_weak_rsa_keys_are_refused_with_a_message_that_says_so(pki):
     leaf = pki.issue_cert("weak", common_name="weak", is_client=True, key=weak)
     with pytest.raises(ConfigError, match="1024-bit RSA"):
         Credentials(cert=leaf.cert_path, key=leaf.key_path)
+
+
+def test_changing_the_returned_ca_list_changes_nothing(pki):
+    creds = Credentials(ca=pki.ca_pem)
+    creds.ca_certificates.append(pki.other_ca.cert)
+    assert creds.ca_certificates == [pki.ca.cert]

@@ -416,6 +416,7 @@ class Credentials:
     """
 
     __slots__ = (
+        "_ca_certificates",
         "_ca_path",
         "_ca_pem",
         "_cert_input",
@@ -424,11 +425,10 @@ class Credentials:
         "_key_input",
         "_key_password",
         "_key_pem",
-        "ca_certificates",
         "key_encrypted",
     )
 
-    ca_certificates: list[x509.Certificate]
+    _ca_certificates: tuple[x509.Certificate, ...]
     key_encrypted: bool
     _ca_path: Path | None
     _ca_pem: bytes
@@ -503,7 +503,7 @@ class Credentials:
                 )
             _warn_expiry(chain[:1], cert_input.label)
 
-        object.__setattr__(self, "ca_certificates", ca_certs)
+        object.__setattr__(self, "_ca_certificates", tuple(ca_certs))
         object.__setattr__(self, "key_encrypted", encrypted)
         object.__setattr__(self, "_ca_path", ca_path)
         object.__setattr__(self, "_ca_pem", ca_pem)
@@ -567,6 +567,11 @@ class Credentials:
     # -- public attributes ----------------------------------------------------------
 
     @property
+    def ca_certificates(self) -> list[x509.Certificate]:
+        """The CA certificates given (a new list: changing it changes nothing here)."""
+        return list(self._ca_certificates)
+
+    @property
     def certificate(self) -> x509.Certificate | None:
         """The client certificate (the leaf), or ``None``."""
         return self._chain[0] if self._chain else None
@@ -582,7 +587,7 @@ class Credentials:
 
     @property
     def has_ca(self) -> bool:
-        return bool(self.ca_certificates)
+        return bool(self._ca_certificates)
 
     # -- material for drivers (internal) --------------------------------------------
 
