@@ -528,8 +528,9 @@ class _Probe:
         """Read an alert the server may send about our certificate (TLS 1.3).
 
         A server that refuses the client certificate sends an alert and closes right after
-        the handshake; writing first can meet a reset that loses the alert. Session tickets
-        that arrive meanwhile are consumed; no application data is expected before ours.
+        the handshake; writing first can meet a reset that loses the alert. A server that
+        accepts it sends session tickets, which end the wait; a server that sends neither
+        costs the whole wait. No application data is expected before ours.
         """
         deadline = time.monotonic() + min(self.timeout, _EARLY_ALERT_WAIT)
         tls.setblocking(False)
@@ -543,7 +544,11 @@ class _Probe:
                         raise EOFError("closed")
                     return
                 except ssl.SSLWantReadError:
-                    continue
+                    # A TLS 1.3 server sends session tickets only after it accepted the
+                    # client's Finished, certificate included; one that refuses sends an
+                    # alert instead. A ticket (or partial record) read means no refusal
+                    # is coming, so stop waiting.
+                    return
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         finally:
