@@ -63,9 +63,11 @@ def _parse_uri(uri: str) -> dict[str, str]:
             host, port = _split_host_port(part)
             hosts.append(_decode(host, "a host"))
             ports.append(port)
-        if any(hosts):
+        # as libpq: the comma-joined lists, kept when not empty (two hosts without ports
+        # give port ",", one empty port per host)
+        if ",".join(hosts):
             result["host"] = ",".join(hosts)
-        if any(ports):
+        if ",".join(ports):
             result["port"] = ",".join(ports)
     if slash and path:
         result["dbname"] = _decode(path, "the database name")
@@ -95,7 +97,7 @@ def _split_host_port(part: str) -> tuple[str, str]:
         port = tail[1:]
     else:
         host, _, port = part.partition(":")
-    if port and not port.isdigit():
+    if port and not (port.isascii() and port.isdigit()):
         raise ConfigError(f"conninfo URI port {port!r} is not a number")
     return host, port
 
@@ -175,8 +177,9 @@ def split_hosts(params: dict[str, str]) -> list[tuple[str, int]]:
             "one per host"
         )
     pairs = []
-    for host, port in zip(hosts, ports, strict=True):
-        if not port.strip().isdigit():
+    for host, given_port in zip(hosts, ports, strict=True):
+        port = given_port.strip() or "5432"  # an empty entry means the default, as in libpq
+        if not (port.isascii() and port.isdigit()):
             raise ConfigError(f"conninfo port {port!r} is not a number")
         pairs.append((host or "localhost", int(port)))
     return pairs

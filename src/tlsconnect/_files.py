@@ -18,6 +18,7 @@ import hmac
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -63,7 +64,7 @@ def write_private(content: bytes, suffix: str) -> Path:
     with _lock:
         directory = _private_dir_locked()
         known = _written.get(name)
-        if known is not None and known.exists():
+        if known is not None and _is_ours(known, len(content)):
             return known
         path = directory / name
         temporary = directory / f".{secrets.token_hex(8)}.tmp"
@@ -78,6 +79,22 @@ def write_private(content: bytes, suffix: str) -> Path:
             raise
         _written[name] = path
         return path
+
+
+def _is_ours(path: Path, size: int) -> bool:
+    """Whether ``path`` is still the private file written here: a regular file (not a
+    symlink put in its place), owned by this user, 0600, of the right size. Anything else
+    is replaced (``os.replace`` swaps the link itself, never following it)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_uid == os.geteuid()
+        and stat.S_IMODE(info.st_mode) == 0o600
+        and info.st_size == size
+    )
 
 
 def missing_path(purpose: str) -> Path:

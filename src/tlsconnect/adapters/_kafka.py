@@ -72,7 +72,7 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
             formatted_host = host
         if not host or any(c.isspace() for c in host):
             raise ConfigError(f"bootstrap server {raw.strip()!r} has no valid host")
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ConfigError(
                 f"bootstrap server {raw.strip()!r}: port {port!r} is not a number from 1 to 65535"
             )
