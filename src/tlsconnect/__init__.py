@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "CheckReport": "._report",
     "ConfigError": "._errors",
     "Credentials": "._material",
+    "CredentialsSource": "._reload",
     "Driver": "._model",
     "ErrorClass": "._report",
     "InsecureConnectionWarning": "._errors",
@@ -50,6 +51,7 @@ __all__ = [
     "CheckReport",
     "ConfigError",
     "Credentials",
+    "CredentialsSource",
     "Driver",
     "ErrorClass",
     "InsecureConnectionWarning",
@@ -85,6 +87,7 @@ if TYPE_CHECKING:
     from ._model import Driver, Service, SSLMode, Trust
     from ._plan import TLSPlan, resolve
     from ._probe import check
+    from ._reload import CredentialsSource
     from ._report import CheckReport, ErrorClass
     from .adapters.aiokafka import aiokafka_config
     from .adapters.confluent_kafka import confluent_kafka_config

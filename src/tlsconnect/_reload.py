@@ -1,0 +1,210 @@
+"""Credentials that follow rotated files: :class:`CredentialsSource`.
+
+Client certificates expire (about two years on managed services) and are rotated by
+downloading new files over the old ones. A long-running process keeps one
+:class:`CredentialsSource` and asks it for a context or driver parameters *per new
+connection*; the source re-reads the files only when one of them changed (device, inode,
+size, modification or change time), so asking is cheap.
+
+* psycopg / psycopg_pool: ``ConnectionPool(kwargs=lambda: source.psycopg_params(uri))``
+  (psycopg_pool >= 3.3 calls a ``kwargs`` callable for every new connection).
+* kafka-python, aiokafka, confluent-kafka keep the TLS material of a client for all of its
+  reconnections: create a new client when :meth:`CredentialsSource.refresh` says the files
+  changed (the consumer's committed offsets carry over through its group).
+
+The parameters returned for libpq name private snapshot copies (0600) of the material as
+it was when it was last read and checked, so a connection never pairs a new certificate
+with an old key while files are being replaced. A change that does not parse (a half
+written rotation, a key that does not match its new certificate yet) keeps the last good
+material, logs a warning, and is tried again on the next call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigError
+from ._files import write_private
+from ._material import Credentials
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["CredentialsSource"]
+
+log = logging.getLogger("tlsconnect")
+
+_LAYOUT = {"ca": "ca.pem", "cert": "service.cert", "key": "service.key"}
+_Signature = tuple[tuple[int, int, int, int, int] | None, ...]
+
+
+def _signature(paths: list[Path]) -> _Signature:
+    result: list[tuple[int, int, int, int, int] | None] = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            result.append(None)
+            continue
+        result.append((info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    return tuple(result)
+
+
+class CredentialsSource:
+    """A :class:`Credentials` that follows its files: :meth:`current` re-reads them when
+    they changed. Thread-safe; make one per set of files and share it."""
+
+    def __init__(
+        self,
+        *,
+        ca: str | os.PathLike[str] | None = None,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
+        key_password: str | bytes | None = None,
+    ) -> None:
+        given = {"ca": ca, "cert": cert, "key": key}
+        if all(value is None for value in given.values()):
+            raise ConfigError("CredentialsSource needs at least one of ca=, cert=, key= (paths)")
+        for role, value in given.items():
+            if value is not None and not isinstance(value, str | os.PathLike):
+                raise ConfigError(
+                    f"CredentialsSource follows files: {role}= must be a path, not "
+                    f"{type(value).__name__}; for fixed material use Credentials"
+                )
+        self._paths = {role: Path(os.fspath(v)) for role, v in given.items() if v is not None}
+        self._directory: Path | None = None
+        self._key_password = key_password
+        self._lock = threading.Lock()
+        self._signature: _Signature | None = None
+        self._credentials: Credentials | None = None
+        self._generation = 0
+        self.current()  # the first read must succeed: bad input is a ConfigError here
+
+    @classmethod
+    def from_directory(
+        cls, path: str | os.PathLike[str], *, key_password: str | bytes | None = None
+    ) -> CredentialsSource:
+        """Follow the files ``avn service user-creds-download`` writes into ``path``
+        (``ca.pem``, ``service.cert``, ``service.key``), as
+        :meth:`Credentials.from_directory` reads them."""
+        directory = Path(os.fspath(path))
+        Credentials.from_directory(directory, key_password=key_password)  # checks, once
+        self = cls.__new__(cls)
+        self._paths = {role: directory / name for role, name in _LAYOUT.items()}
+        self._directory = directory
+        self._key_password = key_password
+        self._lock = threading.Lock()
+        self._signature = None
+        self._credentials = None
+        self._generation = 0
+        self.current()
+        return self
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _load(self) -> Credentials:
+        if self._directory is not None:
+            return Credentials.from_directory(self._directory, key_password=self._key_password)
+        return Credentials(
+            ca=self._paths.get("ca"),
+            cert=self._paths.get("cert"),
+            key=self._paths.get("key"),
+            key_password=self._key_password,
+        )
+
+    def refresh(self) -> bool:
+        """Re-read the files if they changed; return whether new material was loaded."""
+        signature = _signature(list(self._paths.values()))
+        with self._lock:
+            if signature == self._signature and self._credentials is not None:
+                return False
+            try:
+                loaded = self._load()
+            except ConfigError as exc:
+                if self._credentials is None:
+                    raise
+                log.warning(
+                    "tlsconnect: the rotated files could not be loaded (%s); the previous "
+                    "material stays in use until they can",
+                    exc,
+                )
+                return False
+            # Files changed again while they were read: read once more next time.
+            after = _signature(list(self._paths.values()))
+            self._signature = signature if after == signature else None
+            changed = self._credentials is None or loaded != self._credentials
+            self._credentials = loaded
+            if changed:
+                self._generation += 1
+                log.info(
+                    "tlsconnect: loaded credentials %s (generation %d)", loaded, self._generation
+                )
+            return changed
+
+    def current(self) -> Credentials:
+        """The :class:`Credentials` for the files as they are now."""
+        self.refresh()
+        assert self._credentials is not None
+        return self._credentials
+
+    @property
+    def generation(self) -> int:
+        """Starts at 1 and grows each time new material is loaded."""
+        return self._generation
+
+    def __repr__(self) -> str:
+        where = self._directory or ", ".join(f"{k}={str(v)!r}" for k, v in self._paths.items())
+        return f"CredentialsSource({where}, generation={self._generation})"
+
+    # -- per-connection helpers --------------------------------------------------------
+
+    def ssl_context(
+        self, service: str, *, sslmode: str | None = None, trust: str | None = None
+    ) -> ssl.SSLContext:
+        """``tlsconnect.ssl_context(service, credentials=source.current(), ...)``."""
+        from ._context import ssl_context
+
+        return ssl_context(service, sslmode=sslmode, trust=trust, credentials=self.current())
+
+    def psycopg_params(
+        self, conninfo: str = "", *, sslmode: str | None = None, **overrides: Any
+    ) -> dict[str, Any]:
+        """``tlsconnect.psycopg_params(...)`` with the current material, naming private
+        snapshot files so that libpq reads a certificate and key that belong together."""
+        from .adapters.psycopg import psycopg_params
+
+        credentials = self.current()
+        params = psycopg_params(conninfo, sslmode=sslmode, credentials=credentials, **overrides)
+        if credentials.has_ca and params.get("sslrootcert") == str(credentials.ca_file()):
+            params["sslrootcert"] = str(write_private(credentials.ca_pem, ".ca.pem"))
+        if credentials.has_client_cert:
+            params["sslcert"] = str(write_private(credentials.cert_chain_pem, ".crt.pem"))
+            params["sslkey"] = str(write_private(credentials.key_pem, ".key.pem"))
+        return params
+
+    def kafka_python_config(
+        self, bootstrap_servers: str | list[str], **options: Any
+    ) -> dict[str, Any]:
+        """``tlsconnect.kafka_python_config(...)`` with the current material. kafka-python
+        keeps it for the client's lifetime: make a new client after :meth:`refresh`."""
+        from .adapters.kafka_python import kafka_python_config
+
+        return kafka_python_config(bootstrap_servers, credentials=self.current(), **options)
+
+    def confluent_kafka_config(
+        self, bootstrap_servers: str | list[str], **options: Any
+    ) -> dict[str, Any]:
+        """``tlsconnect.confluent_kafka_config(...)`` with the current material."""
+        from .adapters.confluent_kafka import confluent_kafka_config
+
+        return confluent_kafka_config(bootstrap_servers, credentials=self.current(), **options)
+
+    def aiokafka_config(self, bootstrap_servers: str | list[str], **options: Any) -> dict[str, Any]:
+        """``tlsconnect.aiokafka_config(...)`` with the current material."""
+        from .adapters.aiokafka import aiokafka_config
+
+        return aiokafka_config(bootstrap_servers, credentials=self.current(), **options)
