@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from ._errors import ConfigError
 
-__all__ = ["format_conninfo", "parse_conninfo", "split_hosts"]
+__all__ = ["format_conninfo", "parse_conninfo", "split_host_port", "split_hosts"]
 
 _URI_PREFIXES = ("postgresql://", "postgres://")
 
@@ -183,3 +183,24 @@ def split_hosts(params: dict[str, str]) -> list[tuple[str, int]]:
             raise ConfigError(f"conninfo port {port!r} is not a number")
         pairs.append((host or "localhost", int(port)))
     return pairs
+
+
+def split_host_port(text: str, what: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6addr]:port`` with a required port; ``what`` names the input."""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ConfigError(f"{what}: write an IPv6 address as [addr]:port")
+        port = rest[1:]
+    else:
+        host, colon, port = text.rpartition(":")
+        if not colon or ":" in host:
+            raise ConfigError(
+                f"{what} has no port; write host:port (the service URI on the service's "
+                "Overview page has both), and [addr]:port for IPv6"
+            )
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"{what} has no valid host; write host:port")
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ConfigError(f"{what}: port {port!r} is not a number from 1 to 65535")
+    return host, int(port)

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._conninfo import parse_conninfo, split_hosts
+from ._conninfo import parse_conninfo, split_host_port, split_hosts
 from ._diagnose import (
     Diagnosis,
     classify_tls_error,
@@ -122,22 +122,7 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
 
 
 def _host_port(text: str, original: str) -> tuple[str, int]:
-    if "@" in text:
-        text = text.rpartition("@")[2]
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or not rest.startswith(":"):
-            raise ConfigError(f"target {original!r}: write an IPv6 address as [addr]:port")
-        port = rest[1:]
-    else:
-        host, colon, port = text.rpartition(":")
-        if not colon or ":" in host:
-            raise ConfigError(f"target {original!r} has no port; write host:port")
-    if not host:
-        raise ConfigError(f"target {original!r} has no host; write host:port")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"target {original!r}: port {port!r} is not a number from 1 to 65535")
-    return host, int(port)
+    return split_host_port(text.rpartition("@")[2], f"target {original!r}")
 
 
 def check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._conninfo import split_host_port
 from .._errors import ConfigError
 from .._material import Credentials, Material
 from .._plan import TLSPlan, _resolve_quiet, warn_if_insecure
@@ -53,30 +54,8 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
             if entry.lower().startswith(scheme):
                 entry = entry[len(scheme) :]
         entry = entry.rstrip("/")
-        if entry.startswith("["):
-            host, bracket, port = entry[1:].partition("]")
-            if not bracket or not port.startswith(":"):
-                raise ConfigError(
-                    f"bootstrap server {raw.strip()!r}: write an IPv6 address as [addr]:port"
-                )
-            port = port[1:]
-            formatted_host = f"[{host}]"
-        else:
-            host, colon, port = entry.rpartition(":")
-            if not colon or ":" in host:
-                raise ConfigError(
-                    f"bootstrap server {raw.strip()!r} has no port; write host:port (the "
-                    "service URI on the service's Overview page has both), and [addr]:port "
-                    "for IPv6"
-                )
-            formatted_host = host
-        if not host or any(c.isspace() for c in host):
-            raise ConfigError(f"bootstrap server {raw.strip()!r} has no valid host")
-        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-            raise ConfigError(
-                f"bootstrap server {raw.strip()!r}: port {port!r} is not a number from 1 to 65535"
-            )
-        server = f"{formatted_host}:{int(port)}"
+        host, port = split_host_port(entry, f"bootstrap server {raw.strip()!r}")
+        server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if server not in servers:
             servers.append(server)
     if not servers:
