@@ -239,3 +239,16 @@ def test_plan_repr_and_explain_never_show_key_material(pki):
     secret_line = pki.client_key_encrypted_path.read_text().splitlines()[3]
     for shown in (repr(plan), str(plan), plan.explain(), plan._repr_html_()):
         assert "s3cret" not in shown and secret_line not in shown
+
+
+def test_a_postgresql_context_explains_failures_of_protocol_drivers_too(pg, pki):
+    """Drivers that speak PostgreSQL's protocol over a context (SSLRequest, then TLS)."""
+    import struct
+
+    ctx = tlsconnect.ssl_context("postgresql", ca=pki.ca_pem)
+    with socket.create_connection(("127.0.0.1", pg.wronghost.port), timeout=5) as raw:
+        raw.sendall(struct.pack("!ii", 8, 80877103))
+        assert raw.recv(1) == b"S"
+        with pytest.raises(ssl.SSLCertVerificationError) as info:
+            ctx.wrap_socket(raw, server_hostname="localhost")
+    assert "DNS:wrong.example.com" in str(info.value) and "'localhost'" in str(info.value)

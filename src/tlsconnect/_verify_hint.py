@@ -22,10 +22,20 @@ _PROBE_TIMEOUT = 3.0
 
 
 def fetch_leaf(
-    address: tuple[str, int], host: str | None, context: ssl.SSLContext | None = None
+    address: tuple[str, int],
+    host: str | None,
+    context: ssl.SSLContext | None = None,
+    *,
+    postgres: bool = False,
 ) -> x509.Certificate | None:
-    """Read the server's certificate without verifying it, only to explain a failure."""
+    """Read the server's certificate without verifying it, only to explain a failure.
+
+    ``postgres``: send PostgreSQL's SSLRequest first, as drivers that speak the protocol
+    over a tlsconnect context (pg8000, for one) do.
+    """
     from cryptography import x509 as _x509
+
+    from ._probe import _SSL_REQUEST
 
     probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     probe.check_hostname = False
@@ -35,11 +45,13 @@ def fetch_leaf(
         with contextlib.suppress(ssl.SSLError, OSError):
             probe.load_cert_chain(*client)
     try:
-        with (
-            socket.create_connection(address, timeout=_PROBE_TIMEOUT) as raw,
-            probe.wrap_socket(raw, server_hostname=host or None) as tls,
-        ):
-            der = tls.getpeercert(binary_form=True)
+        with socket.create_connection(address, timeout=_PROBE_TIMEOUT) as raw:
+            if postgres:
+                raw.sendall(_SSL_REQUEST)
+                if raw.recv(1) != b"S":
+                    return None
+            with probe.wrap_socket(raw, server_hostname=host or None) as tls:
+                der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError, ValueError):
         return None
     return _x509.load_der_x509_certificate(der) if der else None
@@ -69,7 +81,9 @@ def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCe
     leaf = None
     with contextlib.suppress(OSError):
         peer = sock.getpeername()
-        leaf = fetch_leaf((peer[0], peer[1]), host, sock.context)
+        leaf = fetch_leaf(
+            (peer[0], peer[1]), host, sock.context, postgres=plan.service == "postgresql"
+        )
     diagnosis = classify_tls_error(
         exc,
         plan=plan,
