@@ -30,7 +30,7 @@ def fetch_leaf(
 ) -> x509.Certificate | None:
     """Read the server's certificate without verifying it, only to explain a failure.
 
-    ``postgres``: send PostgreSQL's SSLRequest first, as drivers that speak the protocol
+    ``postgres``: try PostgreSQL's SSLRequest first, as drivers that speak the protocol
     over a tlsconnect context (pg8000, for one) do.
     """
     from cryptography import x509 as _x509
@@ -44,17 +44,22 @@ def fetch_leaf(
     if client is not None:
         with contextlib.suppress(ssl.SSLError, OSError):
             probe.load_cert_chain(*client)
-    try:
-        with socket.create_connection(address, timeout=_PROBE_TIMEOUT) as raw:
-            if postgres:
-                raw.sendall(_SSL_REQUEST)
-                if raw.recv(1) != b"S":
-                    return None
-            with probe.wrap_socket(raw, server_hostname=host or None) as tls:
-                der = tls.getpeercert(binary_form=True)
-    except (OSError, ssl.SSLError, ValueError):
-        return None
-    return _x509.load_der_x509_certificate(der) if der else None
+    # A PostgreSQL server is asked with an SSLRequest first, then directly (as clients
+    # with sslnegotiation=direct, and plain TLS endpoints, expect).
+    for ssl_request in (True, False) if postgres else (False,):
+        try:
+            with socket.create_connection(address, timeout=_PROBE_TIMEOUT) as raw:
+                if ssl_request:
+                    raw.sendall(_SSL_REQUEST)
+                    if raw.recv(1) != b"S":
+                        continue
+                with probe.wrap_socket(raw, server_hostname=host or None) as tls:
+                    der = tls.getpeercert(binary_form=True)
+        except (OSError, ssl.SSLError, ValueError):
+            continue
+        if der:
+            return _x509.load_der_x509_certificate(der)
+    return None
 
 
 class DiagnosingSSLSocket(ssl.SSLSocket):
