@@ -14,6 +14,24 @@ import socket
 import threading
 from collections.abc import Iterator
 
+# The keys API.md promises in `tlsconnect check --json`.
+API_KEYS = {
+    "ok",
+    "service",
+    "host",
+    "port",
+    "sslmode",
+    "trust",
+    "tls_version",
+    "cipher",
+    "peer_subject",
+    "peer_issuer",
+    "peer_not_after",
+    "chain_verified",
+    "hostname_verified",
+    "error",
+}
+
 
 class GreetingServer:
     def __init__(self, greeting: bytes = b"220 plaintext service ready\r\n") -> None:

@@ -10,25 +10,9 @@ import warnings
 import pytest
 
 import tlsconnect
-from _cli_fixtures import GreetingServer, SilentServer, blackhole, closed_port
+from _cli_fixtures import API_KEYS, GreetingServer, SilentServer, blackhole, closed_port
 from tlsconnect import CheckReport, ConfigError, ErrorClass
 
-API_KEYS = {
-    "ok",
-    "service",
-    "host",
-    "port",
-    "sslmode",
-    "trust",
-    "tls_version",
-    "cipher",
-    "peer_subject",
-    "peer_issuer",
-    "peer_not_after",
-    "chain_verified",
-    "hostname_verified",
-    "error",
-}
 HOSTS = ["localhost", "127.0.0.1"]
 
 
