@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-__all__ = ["MAX_INPUT_BYTES", "Credentials", "Material", "describe_certificate"]
+__all__ = ["MAX_INPUT_BYTES", "Credentials", "Material"]
 
 #: Anything larger than this is not a certificate, key or CA bundle.
 MAX_INPUT_BYTES = 4 * 1024 * 1024
@@ -369,14 +369,6 @@ def _short_name(cert: x509.Certificate) -> str:
     if cns:
         return str(cns[0].value)
     return cert.subject.rfc4514_string() or "(empty subject)"
-
-
-def describe_certificate(cert: x509.Certificate) -> str:
-    """A one-line, secret-free description: subject, issuer and validity."""
-    return (
-        f"'{cert.subject.rfc4514_string()}' issued by '{cert.issuer.rfc4514_string()}', "
-        f"valid {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
-    )
 
 
 def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:

@@ -148,19 +148,11 @@ class TLSPlan:
         return Service.parse(self.service)
 
     @property
-    def trust_mode(self) -> Trust:
-        return Trust(self.trust)
-
-    @property
     def libpq_sslmode(self) -> str:
         """The libpq sslmode that does what this plan decided."""
         if not self.verify_chain:
             return "require"
         return "verify-full" if self.check_hostname else "verify-ca"
-
-    @property
-    def verifies_nothing(self) -> bool:
-        return not self.verify_chain
 
     def ssl_context(self) -> ssl.SSLContext:
         """A new :class:`ssl.SSLContext` configured as this plan says."""
