@@ -187,3 +187,41 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys):
         assert verdict in out
     assert "everything behaved as shown" in out
     assert set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*")) == before
+
+
+def test_demo_interrupted_with_ctrl_c_stops_its_servers_and_removes_its_files():
+    import pathlib
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tlsconnect", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert "Fresh project CA" in first, first
+        base = first.rsplit(" in ", 1)[1].strip()
+        for line in proc.stdout:
+            if "Kafka-protocol broker" in line:
+                break
+        proc.send_signal(signal.SIGINT)  # while the broker and stunnel start
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)  # a second, impatient Ctrl-C during the clean-up
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    assert "Interrupted: cleaning up" in rest
+    assert not pathlib.Path(base).exists()
+    left = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if base.encode() in cmdline.read_bytes():
+                left.append(cmdline.parent.name)
+        except OSError:
+            continue
+    assert not left, f"processes still running from {base}: {left}"

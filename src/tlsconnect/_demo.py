@@ -422,7 +422,8 @@ def run_demo() -> int:
         _show("Broken 3: Kafka without the client certificate", report)
         results.append(report.error_class == "client_cert_required")
 
-        _say("\nThe same from the command line:")
+        _say("\nThe same from the command line (while such servers run; the demo's own are")
+        _say("about to be stopped and its files removed):")
         _say(f"  tlsconnect check {pg} --credentials-dir {creds}")
         _say(f"  tlsconnect config --driver psycopg {pg} --credentials-dir {creds}")
         ok = all(results)
@@ -437,7 +438,12 @@ def run_demo() -> int:
         _say(f"\nThe demo could not start its servers: {exc}")
         return 1
     finally:
-        if servers is not None:
-            servers.stop()
-        shutil.rmtree(base, ignore_errors=True)
-        signal.signal(signal.SIGTERM, previous)
+        # A second Ctrl-C must not cut the clean-up short and leave servers running.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if servers is not None:
+                servers.stop()
+            shutil.rmtree(base, ignore_errors=True)
+        finally:
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGTERM, previous)
