@@ -346,18 +346,20 @@ def _check_strength(cert: x509.Certificate, label: str, *, anchor: bool) -> None
     from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
     public = cert.public_key()
-    name = _short_name(cert)
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
         raise ConfigError(
-            f"{label}: certificate '{name}' has a {public.key_size}-bit RSA key, which TLS "
-            f"libraries refuse (at least {MIN_RSA_BITS} bits); issue a new certificate"
+            f"{label}: certificate '{_short_name(cert)}' has a {public.key_size}-bit RSA key, "
+            f"which TLS libraries refuse (at least {MIN_RSA_BITS} bits); issue a new certificate"
         )
     if isinstance(public, dsa.DSAPublicKey):
-        raise ConfigError(f"{label}: certificate '{name}' has a DSA key, which TLS refuses")
+        raise ConfigError(
+            f"{label}: certificate '{_short_name(cert)}' has a DSA key, which TLS refuses"
+        )
     algorithm = cert.signature_hash_algorithm
     if not anchor and isinstance(algorithm, hashes.SHA1 | hashes.MD5):
         raise ConfigError(
-            f"{label}: certificate '{name}' is signed with {algorithm.name.upper()}, which TLS "
+            f"{label}: certificate '{_short_name(cert)}' is signed with "
+            f"{algorithm.name.upper()}, which TLS "
             "libraries refuse; issue a new certificate signed with SHA-256"
         )
 
@@ -374,23 +376,17 @@ def _short_name(cert: x509.Certificate) -> str:
 def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:
     now = _dt.datetime.now(_dt.timezone.utc)
     for cert in certs:
-        name = _short_name(cert)
         after = cert.not_valid_after_utc
         if after <= now:
-            message = f"{label}: certificate '{name}' expired on {after:%Y-%m-%d %H:%M} UTC"
+            state = f"expired on {after:%Y-%m-%d %H:%M} UTC"
         elif cert.not_valid_before_utc > now:
-            message = (
-                f"{label}: certificate '{name}' is not valid before "
-                f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
-            )
+            state = f"is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
         elif after - now <= _dt.timedelta(days=EXPIRY_WARNING_DAYS):
             days = (after - now).days
-            message = (
-                f"{label}: certificate '{name}' expires on {after:%Y-%m-%d} UTC, "
-                f"in {days} day{'s' if days != 1 else ''}"
-            )
+            state = f"expires on {after:%Y-%m-%d} UTC, in {days} day{'s' if days != 1 else ''}"
         else:
             continue
+        message = f"{label}: certificate '{_short_name(cert)}' {state}"
         warnings.warn(
             f"{message}; {_DOWNLOAD_HINT} once it has been renewed",
             CertificateExpiryWarning,
