@@ -189,7 +189,8 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys):
     assert set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*")) == before
 
 
-def test_demo_interrupted_with_ctrl_c_stops_its_servers_and_removes_its_files():
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])
+def test_demo_interrupted_with_ctrl_c_stops_its_servers_and_removes_its_files(delay):
     import pathlib
     import signal
     import time
@@ -207,6 +208,7 @@ def test_demo_interrupted_with_ctrl_c_stops_its_servers_and_removes_its_files():
         for line in proc.stdout:
             if "Kafka-protocol broker" in line:
                 break
+        time.sleep(delay)
         proc.send_signal(signal.SIGINT)  # while the broker and stunnel start
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)  # a second, impatient Ctrl-C during the clean-up
@@ -218,10 +220,12 @@ def test_demo_interrupted_with_ctrl_c_stops_its_servers_and_removes_its_files():
     assert "Interrupted: cleaning up" in rest
     assert not pathlib.Path(base).exists()
     left = []
-    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if base.encode() in cmdline.read_bytes():
-                left.append(cmdline.parent.name)
+    for proc_dir in pathlib.Path("/proc").glob("[0-9]*"):
+        try:  # a server of the demo names its files in its command line or runs in them
+            named = base.encode() in (proc_dir / "cmdline").read_bytes()
+            inside = base in os.readlink(proc_dir / "cwd")
         except OSError:
             continue
+        if named or inside:
+            left.append(proc_dir.name)
     assert not left, f"processes still running from {base}: {left}"

@@ -285,7 +285,7 @@ class _Servers:
         backend, self.kafka_port = _free_port(), _free_port()
         log = open(work / "tansu.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs.append(log)
-        proc = subprocess.Popen(
+        self._spawn(
             [
                 tansu,
                 "broker",
@@ -300,10 +300,8 @@ class _Servers:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=work,
-            start_new_session=True,
         )
-        self.procs.append(proc)
-        _wait_port(backend, proc, "tansu")
+        _wait_port(backend, self.procs[-1], "tansu")
         conf = work / "stunnel.conf"
         conf.write_text(
             "foreground = yes\nsyslog = no\n[kafka]\n"
@@ -313,16 +311,31 @@ class _Servers:
         )
         stunnel_log = open(work / "stunnel.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs.append(stunnel_log)
-        proc = subprocess.Popen(
+        self._spawn(
             [stunnel, str(conf)],
             stdin=subprocess.DEVNULL,
             stdout=stunnel_log,
             stderr=subprocess.STDOUT,
             cwd=work,
-            start_new_session=True,
         )
-        self.procs.append(proc)
-        _wait_port(self.kafka_port, proc, "stunnel")
+        _wait_port(self.kafka_port, self.procs[-1], "stunnel")
+
+    def _spawn(self, args: list[str], **options: Any) -> None:
+        """Start a server and record it, with Ctrl-C held until it is recorded, so that
+        an interrupt can never leave a server running that stop() does not know of."""
+        held: list[int] = []
+
+        def hold(signum: int, frame: FrameType | None) -> None:
+            held.append(signum)
+
+        previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.procs.append(subprocess.Popen(args, start_new_session=True, **options))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if held:
+            raise KeyboardInterrupt
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
