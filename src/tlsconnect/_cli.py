@@ -154,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         for warning in caught:
             print(f"warning: {warning.message}", file=sys.stderr)
         return code
-    except MissingDependencyError as exc:
-        print(f"tlsconnect: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConfigError as exc:
+    except (ConfigError, MissingDependencyError) as exc:
         print(f"tlsconnect: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except TLSConnectError as exc:
