@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from _cli_fixtures import API_KEYS
-from tlsconnect._cli import main, use_colour
+from tlsconnect._cli import main
+from tlsconnect._term import use_colour
 
 
 def pg_uri(server, host="localhost"):

@@ -11,9 +11,10 @@ import json
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._term import use_colour
 
 if TYPE_CHECKING:
     from ._material import Credentials
@@ -23,16 +24,6 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-def use_colour(stream: TextIO) -> bool:
-    """ANSI colours only on a terminal, and never with ``NO_COLOR`` (no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 class _Parser(argparse.ArgumentParser):

@@ -24,6 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ._term import use_colour
+
 __all__ = ["run_demo"]
 
 PG_OS_USER = "postgres"
@@ -373,8 +375,6 @@ class _Servers:
 
 
 def _show(title: str, report: Any) -> None:
-    from ._cli import use_colour
-
     _say(f"\n== {title}")
     _say(report.render(colour=use_colour(sys.stdout)))
 
