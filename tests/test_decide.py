@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlsconnect import ConfigError, Service, SSLMode, Trust
-from tlsconnect._plan import decide
+from tlsconnect._decide import decide
 
 PROJECT = [Service.POSTGRESQL, Service.KAFKA]
 PUBLIC = [s for s in Service if s not in PROJECT]

@@ -27,7 +27,7 @@ import tlsconnect
 from tlsconnect import ConfigError, Credentials, KeyPermissionWarning
 from tlsconnect._cli import main as cli_main
 from tlsconnect._conninfo import format_conninfo, parse_conninfo
-from tlsconnect.adapters._kafka import parse_bootstrap
+from tlsconnect._target import parse_bootstrap
 
 HINTS = "avn service user-creds-download|pass |check |chmod|use |write |fix "
 

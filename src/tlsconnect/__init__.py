@@ -2,9 +2,10 @@
 
 >>> import tlsconnect
 >>> creds = tlsconnect.Credentials.from_directory("creds")
->>> params = tlsconnect.psycopg_params(uri, credentials=creds)
+>>> params = tlsconnect.params("psycopg", uri, credentials=creds)
 
-The public names are listed in ``__all__``; everything else is private.
+The public names are the keys of ``_EXPORTS`` (and ``__all__``, made from it);
+everything else is private.
 
 ``import tlsconnect`` loads nothing but this file: each public name is imported from
 its private module the first time it is used (PEP 562), so importing costs next to
@@ -17,9 +18,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-# public name -> the private module that defines it
+# The one export table: public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "CertificateExpiryWarning": "._errors",
     "CheckReport": "._report",
@@ -29,7 +30,7 @@ _EXPORTS: dict[str, str] = {
     "Driver": "._model",
     "ErrorClass": "._report",
     "InsecureConnectionWarning": "._errors",
-    "KeyPermissionWarning": ".adapters.psycopg",
+    "KeyPermissionWarning": "._errors",
     "MissingDependencyError": "._errors",
     "SSLMode": "._model",
     "Service": "._model",
@@ -37,62 +38,44 @@ _EXPORTS: dict[str, str] = {
     "TLSConnectWarning": "._errors",
     "TLSPlan": "._plan",
     "Trust": "._model",
-    "aiokafka_config": ".adapters.aiokafka",
+    "aiokafka_config": ".adapters",
     "check": "._probe",
-    "confluent_kafka_config": ".adapters.confluent_kafka",
-    "kafka_python_config": ".adapters.kafka_python",
-    "psycopg_params": ".adapters.psycopg",
+    "confluent_kafka_config": ".adapters",
+    "drivers": ".adapters",
+    "kafka_python_config": ".adapters",
+    "params": ".adapters",
+    "psycopg_params": ".adapters",
     "resolve": "._plan",
-    "ssl_context": "._context",
+    "ssl_context": "._plan",
 }
 
-__all__ = [
-    "CertificateExpiryWarning",
-    "CheckReport",
-    "ConfigError",
-    "Credentials",
-    "CredentialsSource",
-    "Driver",
-    "ErrorClass",
-    "InsecureConnectionWarning",
-    "KeyPermissionWarning",
-    "MissingDependencyError",
-    "SSLMode",
-    "Service",
-    "TLSConnectError",
-    "TLSConnectWarning",
-    "TLSPlan",
-    "Trust",
-    "__version__",
-    "aiokafka_config",
-    "check",
-    "confluent_kafka_config",
-    "kafka_python_config",
-    "psycopg_params",
-    "resolve",
-    "ssl_context",
-]
+__all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from ._context import ssl_context
+    # For type checkers and editors only; a test holds these equal to _EXPORTS.
     from ._errors import (
         CertificateExpiryWarning,
         ConfigError,
         InsecureConnectionWarning,
+        KeyPermissionWarning,
         MissingDependencyError,
         TLSConnectError,
         TLSConnectWarning,
     )
     from ._material import Credentials
     from ._model import Driver, Service, SSLMode, Trust
-    from ._plan import TLSPlan, resolve
+    from ._plan import TLSPlan, resolve, ssl_context
     from ._probe import check
     from ._reload import CredentialsSource
     from ._report import CheckReport, ErrorClass
-    from .adapters.aiokafka import aiokafka_config
-    from .adapters.confluent_kafka import confluent_kafka_config
-    from .adapters.kafka_python import kafka_python_config
-    from .adapters.psycopg import KeyPermissionWarning, psycopg_params
+    from .adapters import (
+        aiokafka_config,
+        confluent_kafka_config,
+        drivers,
+        kafka_python_config,
+        params,
+        psycopg_params,
+    )
 else:
 
     def __getattr__(name: str) -> object:

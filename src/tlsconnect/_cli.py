@@ -11,13 +11,15 @@ import json
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING
 
+from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
+from ._demo import run_demo
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._inspect import inspect_files
+from ._material import Credentials
+from ._probe import check
 from ._term import use_colour
-
-if TYPE_CHECKING:
-    from ._material import Credentials
+from ._version import __version__
 
 __all__ = ["main"]
 
@@ -61,8 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tlsconnect",
         description="Connect to managed data services over TLS, and diagnose what fails.",
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"tlsconnect {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -99,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="decrypt encrypted keys with the password in environment variable NAME",
     )
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
-
-    from ._configgen import DRIVERS, JAVA_FORMATS
 
     config = commands.add_parser(
         "config",
@@ -164,8 +162,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return _config(args)
     if args.command == "demo":
-        from ._demo import run_demo
-
         return run_demo()
     raise ConfigError(f"unknown command {args.command!r}")
 
@@ -183,8 +179,6 @@ def _password(name: str | None) -> str | None:
 
 
 def _credentials(args: argparse.Namespace) -> Credentials | None:
-    from ._material import Credentials
-
     password = _password(args.password_env)
     if args.credentials_dir is not None:
         if any(v is not None for v in (args.ca, args.cert, args.key)):
@@ -200,8 +194,6 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ._probe import check
-
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
     report = check(
@@ -220,8 +212,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from ._inspect import inspect_files
-
     password = _password(args.password_env)
     result = inspect_files(args.files, password=password.encode() if password else None)
     if args.json:
@@ -234,8 +224,6 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from ._configgen import generate_config
-
     result = generate_config(
         args.driver,
         args.target,

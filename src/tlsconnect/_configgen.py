@@ -17,49 +17,36 @@ keyword arguments of ``aiokafka.helpers.create_ssl_context`` instead::
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._conninfo import format_conninfo, parse_conninfo
+from ._conninfo import format_conninfo
 from ._errors import ConfigError
+from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
-from ._model import Service
-from ._plan import TLSPlan, _resolve_quiet
-from ._probe import parse_target
-from .adapters._kafka import KafkaSetup, kafka_setup, parse_bootstrap
-from .adapters.confluent_kafka import confluent_kafka_params
-from .adapters.psycopg import libpq_params
+from ._model import Driver
+from ._plan import Options, TLSPlan, options_for_target, resolve_plan
+from .adapters import ADAPTERS, build_params, drivers
+from .adapters import _kafka as kafka_family
+from .adapters.aiokafka import USAGE as AIOKAFKA_USAGE
 
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
 
-DRIVERS = (
-    "psycopg",
-    "libpq-env",
-    "kafka-python",
-    "confluent-kafka",
-    "aiokafka",
-    "java-properties",
-)
-#: The formats each driver can be written in; the first is the default.
+#: Formats that are not one driver's keyword arguments.
+_TEXT_DRIVERS = ("libpq-env", "java-properties")
+DRIVERS = tuple(sorted({*drivers(), *_TEXT_DRIVERS}))
+#: The formats each driver can be written in; the first is the default. Drivers not
+#: listed take JSON keyword arguments.
 FORMATS: dict[str, tuple[str, ...]] = {
     "psycopg": ("conninfo", "json"),
     "libpq-env": ("env", "json"),
-    "kafka-python": ("json",),
     "confluent-kafka": ("properties", "json"),
-    "aiokafka": ("json",),
     "java-properties": ("properties",),
 }
 JAVA_FORMATS = ("pkcs12", "pem")
-
-# Paths that can never exist (/dev/null is not a directory): libpq then neither picks
-# up ~/.postgresql/root.crt nor sends a stray ~/.postgresql/postgresql.crt.
-NO_ROOT_CERT = "/dev/null/tlsconnect-no-root-cert"
-NO_CLIENT_CERT = "/dev/null/tlsconnect-no-client-cert"
-NO_CLIENT_KEY = "/dev/null/tlsconnect-no-client-key"
 
 
 @dataclass
@@ -77,7 +64,11 @@ class _Paths:
 
 
 def _given_paths(
-    credentials_dir: str | None, ca: str | None, cert: str | None, key: str | None
+    credentials_dir: str | None,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    key_password: str | None,
 ) -> _Paths:
     if credentials_dir is not None:
         if any(v is not None for v in (ca, cert, key)):
@@ -85,7 +76,8 @@ def _given_paths(
                 "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
             )
         directory = Path(credentials_dir)
-        Credentials.from_directory(directory)  # checks the layout, names what is wrong
+        # Checks the layout and names what is wrong (with the password for an encrypted key).
+        Credentials.from_directory(directory, key_password=key_password)
 
         def found(name: str) -> Path | None:
             candidate = directory / name
@@ -99,36 +91,8 @@ def _given_paths(
     )
 
 
-def _write_private(directory: Path, name: str, content: bytes) -> Path:
-    path = directory / name
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            fd = -1
-            handle.write(content)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    return path
-
-
-def _prepare_output_dir(output_dir: str) -> Path:
-    directory = Path(output_dir).absolute()
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"--output-dir '{directory}' exists and is not a directory")
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return directory
-
-
 def _durable_credentials(
-    paths: _Paths,
-    key_password: str | None,
-    output_dir: Path | None,
-    written: list[Path],
-    *,
-    libpq: bool,
+    paths: _Paths, key_password: str | None, output_dir: Path | None, written: list[Path]
 ) -> Credentials | None:
     """Credentials whose files outlive this process: the user's own, or copies in DIR."""
     if paths.ca is None and paths.cert is None and paths.key is None:
@@ -137,11 +101,11 @@ def _durable_credentials(
     if output_dir is not None:
         ca = cert = key = None
         if loaded.has_ca:
-            ca = _write_private(output_dir, "ca.pem", loaded.ca_pem)
+            ca = write_durable(output_dir, "ca.pem", loaded.ca_pem)
             written.append(ca)
         if loaded.has_client_cert:
-            cert = _write_private(output_dir, "service.cert", loaded.cert_chain_pem)
-            key = _write_private(output_dir, "service.key", loaded.key_pem)
+            cert = write_durable(output_dir, "service.cert", loaded.cert_chain_pem)
+            key = write_durable(output_dir, "service.key", loaded.key_pem)
             written += [cert, key]
         return Credentials(ca=ca, cert=cert, key=key, key_password=key_password)
     hint = "or pass --output-dir DIR to have a usable copy written there"
@@ -155,15 +119,8 @@ def _durable_credentials(
                 f"cert file '{paths.cert}' is not a PEM file holding only certificates, which "
                 f"drivers need; {hint}"
             )
-        own_key = loaded.key_file_as_given()
-        if own_key is None:
+        if loaded.key_file_as_given() is None:
             raise ConfigError(f"key file '{paths.key}' is not PEM, which drivers need; {hint}")
-        mode = loaded.key_file_mode() or 0
-        if libpq and mode & 0o077:
-            raise ConfigError(
-                f"key file '{own_key}' can be read by group or others (mode {mode:04o}), which "
-                f"libpq refuses; fix it with `chmod 600 '{own_key}'`, {hint}"
-            )
     return loaded
 
 
@@ -184,7 +141,7 @@ def generate_config(
     """The configuration text for ``driver``; see the module docstring for the rules."""
     if driver not in DRIVERS:
         raise ConfigError(f"unknown driver {driver!r}; use one of: {', '.join(DRIVERS)}")
-    formats = FORMATS[driver]
+    formats = FORMATS.get(driver, ("json",))
     chosen = fmt or formats[0]
     if chosen not in formats:
         raise ConfigError(
@@ -197,82 +154,80 @@ def generate_config(
             "java-properties writes a keystore and a truststore; pass --output-dir DIR "
             "for them (the files are made readable only by you)"
         )
-    paths = _given_paths(credentials_dir, ca, cert, key)
-    out = _prepare_output_dir(output_dir) if output_dir is not None else None
+    paths = _given_paths(credentials_dir, ca, cert, key, key_password)
+    out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
-    libpq = driver in ("psycopg", "libpq-env")
-    credentials = _durable_credentials(paths, key_password, out, written, libpq=libpq)
-    if libpq:
-        result = _libpq(driver, target, credentials, sslmode, chosen)
+    credentials = _durable_credentials(paths, key_password, out, written)
+    options = Options(sslmode=sslmode, credentials=credentials)
+    if driver == "java-properties":
+        if out is None:  # checked above; for the type checker
+            raise ConfigError("java-properties needs --output-dir DIR")
+        result = _java(target, options, out, java_format, written)
+    elif driver == "libpq-env":
+        result = _libpq_env(target, options, chosen)
     else:
-        setup = _kafka(target, credentials, sslmode)
-        if driver == "kafka-python":
-            result = _kafka_python(setup)
-        elif driver == "aiokafka":
-            result = _aiokafka(setup)
-        elif driver == "confluent-kafka":
-            result = _confluent(setup, chosen)
-        else:
-            assert out is not None
-            result = _java(setup, out, java_format, written)
+        if Driver.parse(driver) in _KAFKA_DRIVERS:
+            _refuse_unverified_kafka(target, options)
+        built = build_params(driver, target, options, {}, durable=True)
+        result = _render(driver, built, chosen)
     result.files = written + result.files
     return result
 
 
-# -- PostgreSQL -------------------------------------------------------------------------
+_KAFKA_DRIVERS = frozenset(d for d, a in ADAPTERS.items() if a.parse is kafka_family.parse)
 
 
-def _libpq(
-    driver: str, target: str, credentials: Credentials | None, sslmode: str | None, fmt: str
-) -> GeneratedConfig:
-    text = target.strip()
-    if text.lower().startswith(("postgres://", "postgresql://")) or (
-        "=" in text and "://" not in text
-    ):
-        params = dict(parse_conninfo(text))
-    else:
-        spec = parse_target(text, Service.POSTGRESQL)
-        params = {"host": spec.host, "port": str(spec.port)}
-    mode = sslmode if sslmode is not None else params.get("sslmode")
-    if credentials is None:
-        given = {k: params[k] for k in ("sslrootcert", "sslcert", "sslkey") if params.get(k)}
-        if given:
-            raise ConfigError(
-                "the target names sslrootcert/sslcert/sslkey; pass them as --ca/--cert/--key "
-                "instead so that tlsconnect can check them"
-            )
-    plan = _resolve_quiet(
-        "postgresql",
-        sslmode=mode,
-        trust=None,
-        credentials=credentials,
-        ca=None,
-        cert=None,
-        key=None,
-        key_password=None,
-    )
-    for name in ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"):
-        params.pop(name, None)
-    params.update(_durable_libpq(plan))
-    notes = _insecure_notes(plan)
-    if driver == "psycopg":
-        if fmt == "json":
-            return GeneratedConfig(json.dumps(params, indent=2) + "\n", notes=notes)
-        return GeneratedConfig(format_conninfo(params) + "\n", notes=notes)
-    env_names = {
-        "host": "PGHOST",
-        "port": "PGPORT",
-        "dbname": "PGDATABASE",
-        "user": "PGUSER",
-        "password": "PGPASSWORD",
-        "sslmode": "PGSSLMODE",
-        "sslrootcert": "PGSSLROOTCERT",
-        "sslcert": "PGSSLCERT",
-        "sslkey": "PGSSLKEY",
-        "application_name": "PGAPPNAME",
-        "connect_timeout": "PGCONNECT_TIMEOUT",
-        "options": "PGOPTIONS",
-    }
+def _refuse_unverified_kafka(target: str, options: Options) -> None:
+    spec = kafka_family.parse(target, {})
+    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    if not plan.verify_chain:
+        raise ConfigError(
+            "Kafka configuration files cannot turn server verification off, and tlsconnect "
+            "would not write one that does; pass the project CA (--ca ca.pem)"
+        )
+
+
+def _render(driver: str, built: dict[str, Any], fmt: str) -> GeneratedConfig:
+    notes = _insecure_notes(built)
+    if driver == "psycopg" and fmt == "conninfo":
+        return GeneratedConfig(format_conninfo(built) + "\n", notes=notes)
+    if driver == "confluent-kafka" and fmt == "properties":
+        return GeneratedConfig("".join(f"{k}={v}\n" for k, v in built.items()), notes=notes)
+    if driver == "aiokafka":
+        notes.append(AIOKAFKA_USAGE)
+    return GeneratedConfig(json.dumps(built, indent=2) + "\n", notes=notes)
+
+
+def _insecure_notes(built: dict[str, Any]) -> list[str]:
+    if built.get("sslmode") != "require":
+        return []
+    return [
+        "WARNING: sslmode=require without a CA verifies nothing: anyone on the network path "
+        "can impersonate the server; pass --ca ca.pem and use verify-full"
+    ]
+
+
+# -- libpq environment variables ---------------------------------------------------------
+
+_LIBPQ_ENV = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "dbname": "PGDATABASE",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "application_name": "PGAPPNAME",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "options": "PGOPTIONS",
+}
+
+
+def _libpq_env(target: str, options: Options, fmt: str) -> GeneratedConfig:
+    params = build_params("psycopg", target, options, {}, durable=True)
+    notes = _insecure_notes(params)
     env: dict[str, str] = {}
     for name, value in params.items():
         if name == "sslpassword":
@@ -281,7 +236,7 @@ def _libpq(
                 "for it, or put sslpassword in the connection string"
             )
             continue
-        variable = env_names.get(name)
+        variable = _LIBPQ_ENV.get(name)
         if variable is None:
             notes.append(f"'{name}' has no libpq environment variable and was left out")
             continue
@@ -292,134 +247,35 @@ def _libpq(
     return GeneratedConfig("\n".join(lines) + "\n", notes=notes)
 
 
-def _durable_libpq(plan: TLSPlan) -> dict[str, str]:
-    """libpq_params(), with the private "does not exist" paths made durable."""
-    params = libpq_params(plan)
-    if not plan.verify_chain:
-        params["sslrootcert"] = NO_ROOT_CERT
-    if not plan.client_cert:
-        params["sslcert"] = NO_CLIENT_CERT
-        params["sslkey"] = NO_CLIENT_KEY
-    return params
-
-
-def _insecure_notes(plan: TLSPlan) -> list[str]:
-    if plan.verify_chain:
-        return []
-    return [
-        "WARNING: sslmode=require without a CA verifies nothing: anyone on the network path "
-        "can impersonate the server; pass --ca ca.pem and use verify-full"
-    ]
-
-
-# -- Kafka ------------------------------------------------------------------------------
-
-
-def _kafka(target: str, credentials: Credentials | None, sslmode: str | None) -> KafkaSetup:
-    text = target.strip()
-    if text.lower().startswith(("postgres://", "postgresql://")):
-        raise ConfigError("a postgres:// target needs --driver psycopg or libpq-env")
-    servers = parse_bootstrap(text)
-    setup = kafka_setup(
-        servers,
-        sslmode=sslmode,
-        credentials=credentials,
-        ca=None,
-        cert=None,
-        key=None,
-        key_password=None,
-        sasl_mechanism=None,
-        sasl_username=None,
-        sasl_password=None,
-    )
-    if not setup.plan.verify_chain:
-        raise ConfigError(
-            "Kafka configuration files cannot turn server verification off, and tlsconnect "
-            "would not write one that does; pass the project CA (--ca ca.pem)"
-        )
-    return setup
-
-
-def _kafka_files(setup: KafkaSetup) -> tuple[str, str, str, str | None]:
-    credentials = setup.plan.credentials
-    assert credentials is not None and credentials.has_client_cert and credentials.has_ca
-    password = credentials.key_password
-    return (
-        str(credentials.ca_file()),
-        str(credentials.cert_file()),
-        str(credentials.key_file()),
-        password.decode("utf-8") if password is not None else None,
-    )
-
-
-def _kafka_python(setup: KafkaSetup) -> GeneratedConfig:
-    cafile, certfile, keyfile, password = _kafka_files(setup)
-    config: dict[str, Any] = {
-        "bootstrap_servers": list(setup.servers),
-        "security_protocol": setup.protocol,
-        "ssl_check_hostname": setup.plan.check_hostname,
-        "ssl_cafile": cafile,
-        "ssl_certfile": certfile,
-        "ssl_keyfile": keyfile,
-    }
-    if password is not None:
-        config["ssl_password"] = password
-    return GeneratedConfig(json.dumps(config, indent=2) + "\n")
-
-
-def _aiokafka(setup: KafkaSetup) -> GeneratedConfig:
-    cafile, certfile, keyfile, password = _kafka_files(setup)
-    config: dict[str, Any] = {
-        "bootstrap_servers": list(setup.servers),
-        "security_protocol": setup.protocol,
-        "create_ssl_context": {
-            "cafile": cafile,
-            "certfile": certfile,
-            "keyfile": keyfile,
-            "password": password,
-        },
-        "check_hostname": setup.plan.check_hostname,
-    }
-    note = (
-        'use: context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context")); '
-        'context.check_hostname = cfg.pop("check_hostname"); '
-        "AIOKafkaProducer(**cfg, ssl_context=context)"
-    )
-    return GeneratedConfig(json.dumps(config, indent=2) + "\n", notes=[note])
-
-
-def _confluent(setup: KafkaSetup, fmt: str) -> GeneratedConfig:
-    cafile, certfile, keyfile, password = _kafka_files(setup)
-    config = confluent_kafka_params(setup)
-    for inline in ("ssl.ca.pem", "ssl.certificate.pem", "ssl.key.pem", "ssl.key.password"):
-        config.pop(inline, None)
-    config["ssl.ca.location"] = cafile
-    config["ssl.certificate.location"] = certfile
-    config["ssl.key.location"] = keyfile
-    if password is not None:
-        config["ssl.key.password"] = password
-    if fmt == "json":
-        return GeneratedConfig(json.dumps(config, indent=2) + "\n")
-    return GeneratedConfig("".join(f"{k}={v}\n" for k, v in config.items()))
+# -- Java client.properties ---------------------------------------------------------------
 
 
 def _java_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n")
 
 
-def _java(setup: KafkaSetup, out: Path, java_format: str, written: list[Path]) -> GeneratedConfig:
+def _java(
+    target: str, options: Options, out: Path, java_format: str, written: list[Path]
+) -> GeneratedConfig:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    credentials = setup.plan.credentials
-    assert credentials is not None and credentials.has_ca and credentials.has_client_cert
+    _refuse_unverified_kafka(target, options)
+    spec = kafka_family.parse(target, {})
+    plan: TLSPlan = resolve_plan(spec.service, options_for_target(options, spec))
+    credentials = plan.credentials
+    if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
+        raise ConfigError(
+            "java-properties writes a keystore and a truststore: pass the project CA and the "
+            "client certificate and key (--credentials-dir DIR, or --ca/--cert/--key)"
+        )
     key = serialization.load_pem_private_key(credentials.key_pem, credentials.key_password)
     chain = credentials.chain
     lines = [
-        f"bootstrap.servers={','.join(setup.servers)}",
-        f"security.protocol={setup.protocol}",
+        f"bootstrap.servers={','.join(spec.servers)}",
+        "security.protocol=SSL",
         # An empty value turns host name checks off (verify-ca); "https" checks them.
-        f"ssl.endpoint.identification.algorithm={'https' if setup.plan.check_hostname else ''}",
+        f"ssl.endpoint.identification.algorithm={'https' if plan.check_hostname else ''}",
     ]
     shown = list(lines)
     if java_format == "pkcs12":
@@ -445,8 +301,8 @@ def _java(setup: KafkaSetup, out: Path, java_format: str, written: list[Path]) -
             ],
             encryption,
         )
-        keystore_path = _write_private(out, "client.keystore.p12", keystore)
-        truststore_path = _write_private(out, "client.truststore.p12", truststore)
+        keystore_path = write_durable(out, "client.keystore.p12", keystore)
+        truststore_path = write_durable(out, "client.truststore.p12", truststore)
         written += [keystore_path, truststore_path]
         lines += [
             "ssl.keystore.type=PKCS12",
@@ -487,7 +343,7 @@ def _java(setup: KafkaSetup, out: Path, java_format: str, written: list[Path]) -
             ]
         )
         lines = lines + common + [f"ssl.keystore.key={_java_escape(pkcs8.strip())}"]
-    properties = _write_private(out, "client.properties", ("\n".join(lines) + "\n").encode())
+    properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
     written.append(properties)
     return GeneratedConfig(
         "\n".join(shown) + "\n",

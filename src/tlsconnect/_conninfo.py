@@ -11,9 +11,21 @@ from urllib.parse import unquote
 
 from ._errors import ConfigError
 
-__all__ = ["format_conninfo", "parse_conninfo", "split_host_port", "split_hosts"]
+__all__ = ["check_port", "format_conninfo", "parse_conninfo", "split_hosts"]
 
 _URI_PREFIXES = ("postgresql://", "postgres://")
+
+
+def check_port(text: str, what: str) -> int:
+    """The one port validator: ASCII digits, 1 to 65535; ``what`` names the input.
+
+    ``str.isdigit`` alone accepts other scripts' digits ('١٢') and ``int()`` reads them,
+    so ASCII is checked first; the range is checked here so that no caller forgets it.
+    """
+    port = text.strip()
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ConfigError(f"{what}: port {text!r} is not a number from 1 to 65535")
+    return int(port)
 
 
 def parse_conninfo(conninfo: str) -> dict[str, str]:
@@ -97,8 +109,8 @@ def _split_host_port(part: str) -> tuple[str, str]:
         port = tail[1:]
     else:
         host, _, port = part.partition(":")
-    if port and not (port.isascii() and port.isdigit()):
-        raise ConfigError(f"conninfo URI port {port!r} is not a number")
+    if port:
+        check_port(port, "conninfo URI")
     return host, port
 
 
@@ -178,29 +190,7 @@ def split_hosts(params: dict[str, str]) -> list[tuple[str, int]]:
         )
     pairs = []
     for host, given_port in zip(hosts, ports, strict=True):
-        port = given_port.strip() or "5432"  # an empty entry means the default, as in libpq
-        if not (port.isascii() and port.isdigit()):
-            raise ConfigError(f"conninfo port {port!r} is not a number")
-        pairs.append((host or "localhost", int(port)))
+        # An empty entry means the default, as in libpq.
+        port = check_port(given_port, "conninfo") if given_port.strip() else 5432
+        pairs.append((host or "localhost", port))
     return pairs
-
-
-def split_host_port(text: str, what: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6addr]:port`` with a required port; ``what`` names the input."""
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or not rest.startswith(":"):
-            raise ConfigError(f"{what}: write an IPv6 address as [addr]:port")
-        port = rest[1:]
-    else:
-        host, colon, port = text.rpartition(":")
-        if not colon or ":" in host:
-            raise ConfigError(
-                f"{what} has no port; write host:port (the service URI on the service's "
-                "Overview page has both), and [addr]:port for IPv6"
-            )
-    if not host or any(c.isspace() for c in host):
-        raise ConfigError(f"{what} has no valid host; write host:port")
-    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise ConfigError(f"{what}: port {port!r} is not a number from 1 to 65535")
-    return host, int(port)

@@ -1,6 +1,7 @@
 """The one context factory: secure defaults, set explicitly and in the right order.
 
-It reads a :class:`~tlsconnect.TLSPlan` and never decides anything itself.
+It reads a plan (anything shaped like :class:`~tlsconnect.TLSPlan`: see :class:`PlanView`)
+and never decides anything itself.
 
 Cost: certifi's public CAs are loaded from a hashed CA directory built once per bundle
 (see :mod:`tlsconnect._truststore`), so a public-CA context costs about what an empty one
@@ -12,35 +13,43 @@ Every call returns a new context that the caller may change freely, except with
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._cache import shared_contexts
 from ._errors import ConfigError
+from ._handshake import DiagnosingContext
 from ._model import Trust
-from ._plan import _resolve_quiet, warn_if_insecure
-from ._truststore import TrustLocation, public_trust
-from ._verify_hint import DiagnosingSSLSocket
+from ._trust import TrustLocation, public_trust
 
 if TYPE_CHECKING:
-    from ._material import Credentials, Material
-    from ._plan import TLSPlan
+    from typing import Protocol
+
+    from ._diagnose import Expectation
+    from ._material import Credentials
+
+    class PlanView(Protocol):
+        """What the factory reads of a plan."""
+
+        @property
+        def trust(self) -> str: ...
+        @property
+        def verify_chain(self) -> bool: ...
+        @property
+        def check_hostname(self) -> bool: ...
+        @property
+        def credentials(self) -> Credentials | None: ...
+        @property
+        def expectation(self) -> Expectation: ...
+
 
 __all__ = [
     "SharedSSLContext",
     "build_context",
     "new_client_context",
-    "public_ca_file",
     "shared_context",
-    "ssl_context",
 ]
 
 _C = TypeVar("_C", bound=ssl.SSLContext)
-
-
-def public_ca_file() -> str:
-    """certifi's Mozilla bundle."""
-    import certifi
-
-    return str(certifi.where())
 
 
 _SHARED_HINT = (
@@ -50,7 +59,7 @@ _SHARED_HINT = (
 )
 
 
-class SharedSSLContext(ssl.SSLContext):
+class SharedSSLContext(DiagnosingContext):
     """A read-only :class:`ssl.SSLContext`, handed out by ``ssl_context(..., shared=True)``.
 
     It works wherever a context is used as it is (``wrap_socket``, ``wrap_bio``, asyncio,
@@ -124,13 +133,30 @@ def new_client_context(context_class: type[_C] = ssl.SSLContext) -> _C:  # type:
     return context
 
 
+@overload
 def build_context(
-    plan: TLSPlan,
+    plan: PlanView, *, public: TrustLocation | None = ..., client_cert: bool = ...
+) -> DiagnosingContext: ...
+@overload
+def build_context(
+    plan: PlanView,
+    *,
+    public: TrustLocation | None = ...,
+    context_class: type[_C],
+    client_cert: bool = ...,
+) -> _C: ...
+def build_context(
+    plan: PlanView,
     *,
     public: TrustLocation | None = None,
-    context_class: type[_C] = ssl.SSLContext,  # type: ignore[assignment]
-) -> _C:
-    """A new :class:`ssl.SSLContext` configured as ``plan`` says."""
+    context_class: type[ssl.SSLContext] = DiagnosingContext,
+    client_cert: bool = True,
+) -> ssl.SSLContext:
+    """A new :class:`ssl.SSLContext` configured as ``plan`` says.
+
+    ``client_cert=False`` leaves the client certificate out, for connections that must not
+    present it (``tlsconnect check``'s extra reads).
+    """
     context = new_client_context(context_class)
     credentials = plan.credentials
     if plan.verify_chain:
@@ -139,7 +165,8 @@ def build_context(
         context.check_hostname = plan.check_hostname
         trust = Trust(plan.trust)
         if trust in (Trust.PROJECT, Trust.PROJECT_AND_PUBLIC):
-            assert credentials is not None and credentials.has_ca
+            if credentials is None or not credentials.has_ca:
+                raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
             context.load_verify_locations(cadata=credentials.ca_pem.decode("ascii"))
         if trust in (Trust.PUBLIC, Trust.PROJECT_AND_PUBLIC):
             (public or public_trust()).load_into(context)
@@ -149,18 +176,19 @@ def build_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     # Verification errors then name the host, the certificate's names or issuer, and
-    # the fix; they stay ssl.SSLCertVerificationError (see _verify_hint).
-    context.sslsocket_class = DiagnosingSSLSocket
-    context._tlsconnect_plan = plan  # type: ignore[attr-defined]
-    if credentials is not None and credentials.has_client_cert:
-        client_files = (
-            str(credentials.cert_file()),
-            str(credentials.key_file()),
-            credentials.key_password,
-        )
-        context._tlsconnect_client_files = client_files  # type: ignore[attr-defined]
+    # the fix; they stay ssl.SSLCertVerificationError (see _handshake).
+    if isinstance(context, DiagnosingContext):
+        context.expectation = plan.expectation
+    if client_cert and credentials is not None and credentials.has_client_cert:
+        # The pair loaded is the pair Credentials checked (private 0600 copies of it), never
+        # the user's files as they are now: mid-rotation those may hold a new certificate
+        # beside the old key.
         try:
-            context.load_cert_chain(*client_files)
+            context.load_cert_chain(
+                str(credentials.private_cert_file()),
+                str(credentials.private_key_file()),
+                credentials.key_password,
+            )
         except (ssl.SSLError, OSError) as exc:
             detail = getattr(exc, "reason", None) or type(exc).__name__
             raise ConfigError(
@@ -170,44 +198,8 @@ def build_context(
     return context
 
 
-def ssl_context(
-    service: str,
-    *,
-    sslmode: str | None = None,
-    trust: str | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-    shared: bool = False,
-) -> ssl.SSLContext:
-    """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
-
-    With ``shared=True``, calls that resolve to the same plan (same service, sslmode,
-    trust and material) get the same :class:`SharedSSLContext`, which refuses changes:
-    the fastest choice for code that builds a context per request and uses it as it is.
-    """
-    plan = _resolve_quiet(
-        service,
-        sslmode=sslmode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-    )
-    warn_if_insecure(plan, stacklevel=2)
-    if shared:
-        return shared_context(plan)
-    return build_context(plan)
-
-
-def shared_context(plan: TLSPlan) -> SharedSSLContext:
+def shared_context(plan: PlanView) -> SharedSSLContext:
     """The one read-only context for ``plan`` (built on first use, kept in a bounded LRU)."""
-    from ._cache import shared_contexts
-
     public = None
     if plan.verify_chain and plan.trust in (Trust.PUBLIC.value, Trust.PROJECT_AND_PUBLIC.value):
         public = public_trust()

@@ -14,14 +14,21 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._report import ErrorClass, san_strings
+from ._pem import display_name, san_strings
+from ._report import ErrorClass
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from ._plan import TLSPlan
-
-__all__ = ["Diagnosis", "classify_tls_error", "classify_unreachable", "is_ip_address"]
+__all__ = [
+    "Diagnosis",
+    "Expectation",
+    "classify_tls_error",
+    "classify_unreachable",
+    "client_cert_problem",
+    "is_ip_address",
+    "no_tls",
+]
 
 _CA_DOWNLOAD = "`avn service user-creds-download` saves it as ca.pem"
 
@@ -77,6 +84,32 @@ class Diagnosis:
     detail: str | None = None
 
 
+class Expectation:
+    """What the client expected of the server, which is all a diagnosis needs of a plan:
+    the service type, the trust used, whether a client certificate was sent, and the CA
+    certificates given (public material only: never a key)."""
+
+    __slots__ = ("ca_certificates", "client_cert", "service", "trust")
+
+    def __init__(
+        self,
+        service: str,
+        trust: str,
+        client_cert: bool,
+        ca_certificates: tuple[x509.Certificate, ...] = (),
+    ) -> None:
+        self.service = service
+        self.trust = trust
+        self.client_cert = client_cert
+        self.ca_certificates = ca_certificates
+
+    def __repr__(self) -> str:
+        return (
+            f"Expectation(service={self.service!r}, trust={self.trust!r}, "
+            f"client_cert={self.client_cert}, cas={len(self.ca_certificates)})"
+        )
+
+
 def is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -88,27 +121,18 @@ def is_ip_address(host: str) -> bool:
 def _name(cert: x509.Certificate | None, which: str = "subject") -> str:
     if cert is None:
         return "(unknown)"
-    from cryptography.x509.oid import NameOID
-
-    name = cert.subject if which == "subject" else cert.issuer
-    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(cns[0].value) if cns else name.rfc4514_string() or "(empty name)"
+    return display_name(cert.subject if which == "subject" else cert.issuer)
 
 
-def _trust_words(plan: TLSPlan) -> str:
-    ca_names = ", ".join(f"'{_name(c)}'" for c in _plan_cas(plan)) or "none"
+def _trust_words(expected: Expectation) -> str:
+    ca_names = ", ".join(f"'{_name(c)}'" for c in expected.ca_certificates) or "none"
     return {
         "project": f"only the project CA you gave ({ca_names})",
         "project+public": f"the CA you gave ({ca_names}) and certifi's public CAs",
         "public": "only public CAs (certifi's Mozilla bundle)",
         "system": "the operating system's trust store",
         "none": "nothing (sslmode=require without a CA)",
-    }.get(plan.trust, plan.trust)
-
-
-def _plan_cas(plan: TLSPlan) -> list[x509.Certificate]:
-    credentials = plan.credentials
-    return list(credentials.ca_certificates) if credentials is not None else []
+    }.get(expected.trust, expected.trust)
 
 
 def classify_unreachable(
@@ -193,15 +217,15 @@ def client_cert_problem(*, sent: bool, how: str, service: str) -> Diagnosis:
 def classify_tls_error(
     exc: BaseException,
     *,
-    plan: TLSPlan,
+    expected: Expectation,
     host: str,
     leaf: x509.Certificate | None,
-    client_cert_sent: bool,
-    service: str,
 ) -> Diagnosis:
     """A failed handshake (or an alert right after it): which class, and the fix."""
+    client_cert_sent = expected.client_cert
+    service = expected.service
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return _classify_verification(exc, plan=plan, host=host, leaf=leaf)
+        return _classify_verification(exc, expected=expected, host=host, leaf=leaf)
     reason = str(getattr(exc, "reason", "") or "")
     text = str(exc)
     if reason in _CLIENT_CERT_ALERTS:
@@ -251,7 +275,7 @@ def classify_tls_error(
 def _classify_verification(
     exc: ssl.SSLCertVerificationError,
     *,
-    plan: TLSPlan,
+    expected: Expectation,
     host: str,
     leaf: x509.Certificate | None,
 ) -> Diagnosis:
@@ -288,18 +312,18 @@ def _classify_verification(
         )
 
     if code in _EXPIRED_CODES or code in _NOT_YET_VALID_CODES:
-        return _validity(code, plan=plan, leaf=leaf, message=message)
+        return _validity(code, expected=expected, leaf=leaf, message=message)
 
     if code in _UNTRUSTED_CODES:
         issuer = _name(leaf, "issuer")
-        trusted = _trust_words(plan)
+        trusted = _trust_words(expected)
         error = f"the server's certificate is issued by '{issuer}', which is not trusted: "
         error += f"the trust used was {trusted}"
-        cas = _plan_cas(plan)
+        cas = expected.ca_certificates
         detail = "issuer"
         if leaf is not None and leaf.issuer == leaf.subject:
             error += "; the server's certificate is self-signed"
-        if cas and plan.trust in ("project", "project+public"):
+        if cas and expected.trust in ("project", "project+public"):
             if leaf is not None and all(ca.subject != leaf.issuer for ca in cas):
                 error += (
                     f"; the CA you gave ('{_name(cas[0])}') is not the one that signed this "
@@ -310,7 +334,7 @@ def _classify_verification(
                 f"pass the CA of the project this service belongs to ({_CA_DOWNLOAD}); "
                 "all services of one project share one CA"
             )
-        elif plan.trust in ("public", "system"):
+        elif expected.trust in ("public", "system"):
             fix = f"pass the project CA ({_CA_DOWNLOAD}): --ca ca.pem, or ca='ca.pem' in Python"
             detail = "project_ca_missing"
         else:
@@ -326,14 +350,14 @@ def _classify_verification(
 
 
 def _validity(
-    code: int, *, plan: TLSPlan, leaf: x509.Certificate | None, message: str
+    code: int, *, expected: Expectation, leaf: x509.Certificate | None, message: str
 ) -> Diagnosis:
     now = _dt.datetime.now(_dt.timezone.utc)
     expired = code in _EXPIRED_CODES
     candidates: list[tuple[str, x509.Certificate]] = []
     if leaf is not None:
         candidates.append(("the server's certificate", leaf))
-    for ca in _plan_cas(plan):
+    for ca in expected.ca_certificates:
         candidates.append(("the CA certificate you gave", ca))
     for which, cert in candidates:
         before, after = cert.not_valid_before_utc, cert.not_valid_after_utc

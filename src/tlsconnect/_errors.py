@@ -1,14 +1,22 @@
-"""The one error root and the one warning root of tlsconnect."""
+"""The one error root and the one warning root of tlsconnect, and how warnings are given.
+
+Standard library only: every other module may import this one.
+"""
 
 from __future__ import annotations
+
+import sys
+import warnings
 
 __all__ = [
     "CertificateExpiryWarning",
     "ConfigError",
     "InsecureConnectionWarning",
+    "KeyPermissionWarning",
     "MissingDependencyError",
     "TLSConnectError",
     "TLSConnectWarning",
+    "warn",
 ]
 
 
@@ -34,3 +42,30 @@ class InsecureConnectionWarning(TLSConnectWarning):
 
 class CertificateExpiryWarning(TLSConnectWarning):
     """Loaded material is expired, not yet valid, or expires within 30 days."""
+
+
+class KeyPermissionWarning(TLSConnectWarning):
+    """A key file group or others can read was replaced by a private copy for libpq."""
+
+
+def _outside_package_level() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside tlsconnect.
+
+    A fixed ``stacklevel`` is right for one call path only: the same warning is reached
+    through ``resolve()``, ``ssl_context()``, ``params()`` and each driver's function, at
+    different depths. Walking the stack finds the user's line whichever way was taken.
+    """
+    frame = sys._getframe(2)  # the caller of warn()
+    level = 2
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != "tlsconnect" and not module.startswith("tlsconnect."):
+            return level
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the user's code, not at tlsconnect's."""
+    warnings.warn(message, category, stacklevel=_outside_package_level())

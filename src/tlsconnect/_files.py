@@ -1,4 +1,6 @@
-"""Private files for drivers that only take paths.
+"""Every file tlsconnect writes: private per-process files, and durable ones the user keeps.
+
+Private files are for drivers that only take paths.
 
 Material handed over as text or bytes, or that a driver cannot use as it is, is written
 once into a directory only this process's user can enter (0700, unpredictable name, made
@@ -8,6 +10,11 @@ are a keyed hash of the content: the same material written twice gives the same 
 the name says nothing about the content to anyone without the per-process key. The
 directory is removed when the interpreter exits (by the process that made it, not by a
 forked child).
+
+Durable files (:func:`write_durable`) outlive the process: configuration and material
+written into a directory the user named (``tlsconnect config --output-dir``). They are
+0600, written to a temporary name and renamed into place, so a reader never sees half a
+file and a symlink planted at the name is replaced, never followed.
 """
 
 from __future__ import annotations
@@ -23,7 +30,25 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["missing_path", "private_dir", "write_private"]
+from ._errors import ConfigError
+
+__all__ = [
+    "NEVER_EXISTS",
+    "missing_path",
+    "prepare_durable_dir",
+    "private_dir",
+    "write_durable",
+    "write_private",
+]
+
+#: Paths that can never exist (/dev/null is not a directory), for configuration that
+#: outlives the process: libpq then neither picks up ~/.postgresql/root.crt nor sends a
+#: stray ~/.postgresql/postgresql.crt.
+NEVER_EXISTS = {
+    "root-cert": "/dev/null/tlsconnect-no-root-cert",
+    "client-cert": "/dev/null/tlsconnect-no-client-cert",
+    "client-key": "/dev/null/tlsconnect-no-client-key",
+}
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -58,6 +83,26 @@ def _cleanup() -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _replace_atomically(directory: Path, name: str, content: bytes) -> Path:
+    """Write ``content`` to ``directory/name`` (0600) through a fresh temporary file.
+
+    ``O_EXCL | O_NOFOLLOW`` on the temporary name means nothing planted in advance is
+    followed or reused; ``os.replace`` swaps a symlink at ``name`` itself, never its target.
+    """
+    path = directory / name
+    temporary = directory / f".{secrets.token_hex(8)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_private(content: bytes, suffix: str) -> Path:
     """Write ``content`` to a 0600 file in the private directory; reuse it when it exists."""
     name = hmac.new(_hash_key, content, hashlib.sha256).hexdigest()[:32] + suffix
@@ -66,19 +111,26 @@ def write_private(content: bytes, suffix: str) -> Path:
         known = _written.get(name)
         if known is not None and _is_ours(known, len(content)):
             return known
-        path = directory / name
-        temporary = directory / f".{secrets.token_hex(8)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(temporary, flags, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        path = _replace_atomically(directory, name, content)
         _written[name] = path
         return path
+
+
+def prepare_durable_dir(path: str | os.PathLike[str], what: str) -> Path:
+    """A directory for durable files: made 0700 when new; ``what`` names it in errors."""
+    directory = Path(os.fspath(path)).absolute()
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{what} '{directory}' exists and is not a directory")
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{what} '{directory}' cannot be made: {exc.strerror}") from None
+    return directory
+
+
+def write_durable(directory: Path, name: str, content: bytes) -> Path:
+    """Write a file the user keeps: 0600, atomically, in ``directory``."""
+    return _replace_atomically(directory, name, content)
 
 
 def _is_ours(path: Path, size: int) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
-from ._material import _KEY_LABELS, _PEM_BLOCK, _read_path
+from ._pem import KEY_LABELS, PEM_BLOCK, display_name, public_key_der, read_path
 from ._report import certificate_info
 
 if TYPE_CHECKING:
@@ -100,15 +100,6 @@ def _key_type(public: object) -> str:
     return type(public).__name__
 
 
-def _spki(public: object) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    data: bytes = public.public_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return data
-
-
 def _validity(cert: x509.Certificate, now: _dt.datetime) -> str:
     after, before = cert.not_valid_after_utc, cert.not_valid_before_utc
     if before > now:
@@ -138,7 +129,7 @@ def _certificate_item(name: str, index: int, cert: x509.Certificate) -> Inspecte
             "validity": _validity(cert, now),
         }
     )
-    return InspectedItem(name, index, "certificate", info, cert, _spki(public))
+    return InspectedItem(name, index, "certificate", info, cert, public_key_der(public))
 
 
 def _key_item(
@@ -164,7 +155,7 @@ def _key_item(
             ) from None
     public = key.public_key()
     info = {"key_type": _key_type(public), "encrypted": encrypted, "decrypted": True}
-    return InspectedItem(name, index, "private key", info, None, _spki(public))
+    return InspectedItem(name, index, "private key", info, None, public_key_der(public))
 
 
 def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
@@ -172,10 +163,10 @@ def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
     from cryptography.hazmat.primitives import serialization
 
     name = str(path)
-    data = _read_path(path, "inspected").data
+    data = read_path(path, "inspected").data
     items: list[InspectedItem] = []
     if b"-----BEGIN" in data:
-        blocks = list(_PEM_BLOCK.finditer(data))
+        blocks = list(PEM_BLOCK.finditer(data))
         if not blocks:
             raise ConfigError(f"{name} holds no complete PEM block; it may be truncated")
         for index, match in enumerate(blocks, 1):
@@ -190,7 +181,7 @@ def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
                         f"{name}: PEM block #{index} is a malformed certificate"
                     ) from None
                 items.append(_certificate_item(name, index, cert))
-            elif label in _KEY_LABELS:
+            elif label in KEY_LABELS:
                 try:
                     items.append(_key_item(name, index, block, pem=True, password=password))
                 except ValueError as exc:
@@ -254,20 +245,17 @@ def inspect_files(
 
 
 def _cn(item: InspectedItem) -> str:
-    from cryptography.x509.oid import NameOID
-
     cert = item.certificate
-    if cert is None:
-        return "?"
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(cns[0].value) if cns else cert.subject.rfc4514_string()
+    return "?" if cert is None else display_name(cert.subject)
 
 
 def _issued(parent: x509.Certificate | None, child: x509.Certificate | None) -> bool:
     if parent is None or child is None or child.issuer != parent.subject:
         return False
+    from cryptography.exceptions import InvalidSignature
+
     try:
         child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError, Exception):
+    except (ValueError, TypeError, InvalidSignature):
         return False
     return True

@@ -10,151 +10,46 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import re
-import stat
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
-from ._errors import CertificateExpiryWarning, ConfigError
+from ._errors import CertificateExpiryWarning, ConfigError, warn
 from ._files import write_private
+from ._pem import (
+    CERT_LABELS,
+    DOWNLOAD_HINT,
+    KEY_LABELS,
+    MAX_INPUT_BYTES,
+    Input,
+    Material,
+    display_name,
+    looks_like_pem,
+    pem_blocks,
+    public_key_der,
+    read_input,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-__all__ = ["MAX_INPUT_BYTES", "Credentials", "Material"]
+__all__ = ["EXPIRY_WARNING_DAYS", "MAX_INPUT_BYTES", "MIN_RSA_BITS", "Credentials", "Material"]
 
-#: Anything larger than this is not a certificate, key or CA bundle.
-MAX_INPUT_BYTES = 4 * 1024 * 1024
 #: Material expiring within this many days gets a :class:`CertificateExpiryWarning`.
 EXPIRY_WARNING_DAYS = 30
 #: Smallest RSA key accepted (OpenSSL's security level 2, the default of Debian and Python).
 MIN_RSA_BITS = 2048
 
-Material = Union[str, bytes, "os.PathLike[str]"]
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
-_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE"}
-_KEY_LABELS = {
-    b"PRIVATE KEY",
-    b"RSA PRIVATE KEY",
-    b"EC PRIVATE KEY",
-    b"DSA PRIVATE KEY",
-    b"ENCRYPTED PRIVATE KEY",
-}
-_DOWNLOAD_HINT = "download it again with `avn service user-creds-download`"
-
-
-@dataclass(frozen=True)
-class _Input:
-    """Raw bytes of one input and how to name it in messages."""
-
-    data: bytes
-    label: str  # "ca file '/x/ca.pem'" or "ca (given as text)"
-    path: Path | None
-    mode: int | None
-
-
-def _read_input(value: object, role: str) -> _Input:
-    """Turn a path, PEM text or bytes into bytes, naming the input for messages."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)
-        return _Input(
-            _check_size(data, f"{role} (given as bytes)"), f"{role} (given as bytes)", None, None
-        )
-    if isinstance(value, str) and "-----BEGIN" in value:
-        try:
-            data = value.encode("ascii")
-        except UnicodeEncodeError:
-            raise ConfigError(
-                f"{role} (given as text) holds characters that cannot be in PEM; "
-                "pass the file's path or its exact contents"
-            ) from None
-        return _Input(
-            _check_size(data, f"{role} (given as text)"), f"{role} (given as text)", None, None
-        )
-    if isinstance(value, str | os.PathLike):
-        raw = str(os.fspath(value))
-        if not raw.strip():  # Path("") would silently become "."
-            raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
-        if "\x00" in raw:  # os.stat() would raise a bare ValueError
-            raise ConfigError(
-                f"{role} path {raw!r} contains a NUL character; pass the path of a PEM or DER file"
-            )
-        return _read_path(Path(raw), role)
-    raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
-
-
-def _check_size(data: bytes, label: str) -> bytes:
-    if len(data) > MAX_INPUT_BYTES:
-        raise ConfigError(
-            f"{label} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, far larger than "
-            "any certificate, key or CA bundle; pass the right file"
-        )
-    if not data.strip():
-        raise ConfigError(f"{label} is empty; {_DOWNLOAD_HINT}")
-    return data
-
-
-def _read_path(path: Path, role: str) -> _Input:
-    label = f"{role} file '{path}'"
-    if not str(path).strip():
-        raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(f"{label} does not exist; check the path, or {_DOWNLOAD_HINT}") from None
-    except PermissionError:
-        raise ConfigError(
-            f"{label} is not readable by this user: a directory on its path refuses entry; "
-            "fix the permissions (`chmod 700` on directories you own, `chmod 600` on the file)"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{label} cannot be read: {exc.strerror}; check the path") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(
-            f"{label} is a directory, not a file; pass the file inside it, or use "
-            "Credentials.from_directory() for a credentials directory"
-        )
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{label} is not a regular file; pass a PEM or DER file")
-    if info.st_size > MAX_INPUT_BYTES:
-        raise ConfigError(
-            f"{label} is {info.st_size} bytes, far larger than any certificate, key or CA "
-            "bundle; pass the right file"
-        )
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    except PermissionError:
-        raise ConfigError(
-            f"{label} is not readable by this user; fix its permissions (for a key: "
-            f"`chmod 600 '{path}'` as its owner)"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
-    return _Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
-
-
-def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
-    return [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(data)]
-
-
-def _looks_like_pem(data: bytes) -> bool:
-    return b"-----BEGIN" in data
-
-
-def _parse_certificates(source: _Input, role: str) -> list[x509.Certificate]:
+def _parse_certificates(source: Input, role: str) -> list[x509.Certificate]:
     from cryptography import x509
 
     data = source.data
-    if _looks_like_pem(data):
-        blocks = _pem_blocks(data)
-        certs = [block for label, block in blocks if label in _CERT_LABELS]
+    if looks_like_pem(data):
+        blocks = pem_blocks(data)
+        certs = [block for label, block in blocks if label in CERT_LABELS]
         if not certs:
-            if any(label in _KEY_LABELS for label, _ in blocks):
+            if any(label in KEY_LABELS for label, _ in blocks):
                 raise ConfigError(
                     f"{source.label} holds a private key, not a certificate; pass the "
                     f"certificate as {role}= and the key as key="
@@ -162,7 +57,7 @@ def _parse_certificates(source: _Input, role: str) -> list[x509.Certificate]:
             found = ", ".join(sorted({label.decode() for label, _ in blocks})) or "nothing"
             raise ConfigError(
                 f"{source.label} holds no complete PEM certificate (found: {found}); "
-                f"it may be truncated: {_DOWNLOAD_HINT}"
+                f"it may be truncated: {DOWNLOAD_HINT}"
             )
         parsed = []
         for number, block in enumerate(certs, 1):
@@ -170,7 +65,7 @@ def _parse_certificates(source: _Input, role: str) -> list[x509.Certificate]:
                 parsed.append(x509.load_pem_x509_certificate(block))
             except ValueError:
                 raise ConfigError(
-                    f"{source.label}: certificate #{number} is malformed PEM; {_DOWNLOAD_HINT}"
+                    f"{source.label}: certificate #{number} is malformed PEM; {DOWNLOAD_HINT}"
                 ) from None
         return parsed
     try:
@@ -182,7 +77,16 @@ def _parse_certificates(source: _Input, role: str) -> list[x509.Certificate]:
             f"{source.label} holds a private key (DER), not a certificate; pass the "
             f"certificate as {role}= and the key as key="
         )
-    raise ConfigError(f"{source.label} is neither a PEM nor a DER certificate; {_DOWNLOAD_HINT}")
+    raise ConfigError(f"{source.label} is neither a PEM nor a DER certificate; {DOWNLOAD_HINT}")
+
+
+def _key_errors() -> tuple[type[Exception], ...]:
+    """What cryptography's key loaders raise for data that is not a usable key: ValueError
+    (malformed, wrong password), TypeError (password given or missing), UnsupportedAlgorithm
+    (a key type this OpenSSL cannot load)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    return (ValueError, TypeError, UnsupportedAlgorithm)
 
 
 def _der_is_private_key(data: bytes) -> bool:
@@ -192,21 +96,21 @@ def _der_is_private_key(data: bytes) -> bool:
         serialization.load_der_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         return True  # encrypted: it is a key
-    except (ValueError, Exception):
+    except _key_errors():
         return False
     return True
 
 
-def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes, bytes, bool]:
+def _parse_key(source: Input, password: bytes | None) -> tuple[PrivateKeyTypes, bytes, bool]:
     """Return the key, its PEM block (as given, or made from DER), and whether it is encrypted."""
     from cryptography.hazmat.primitives import serialization
 
     data = source.data
-    if _looks_like_pem(data):
-        blocks = _pem_blocks(data)
-        keys = [block for label, block in blocks if label in _KEY_LABELS]
+    if looks_like_pem(data):
+        blocks = pem_blocks(data)
+        keys = [block for label, block in blocks if label in KEY_LABELS]
         if not keys:
-            if any(label in _CERT_LABELS for label, _ in blocks):
+            if any(label in CERT_LABELS for label, _ in blocks):
                 raise ConfigError(
                     f"{source.label} holds a certificate, not a private key; pass the key "
                     "file (service.key) as key= and the certificate as cert="
@@ -218,7 +122,7 @@ def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes,
                 )
             raise ConfigError(
                 f"{source.label} holds no complete PEM private key; it may be truncated: "
-                f"{_DOWNLOAD_HINT}"
+                f"{DOWNLOAD_HINT}"
             )
         if len(keys) > 1:
             raise ConfigError(
@@ -260,7 +164,7 @@ def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes,
             encrypted = encrypted or (password is not None and not block)
     except ConfigError:
         raise
-    except (ValueError, Exception) as exc:
+    except _key_errors() as exc:
         if password is not None and _is_encrypted(data):
             raise ConfigError(
                 f"{source.label} could not be decrypted with the key_password given; "
@@ -274,7 +178,7 @@ def _parse_key(source: _Input, password: bytes | None) -> tuple[PrivateKeyTypes,
         kind = "PEM" if block else "PEM or DER"
         raise ConfigError(
             f"{source.label} is not a valid {kind} private key ({type(exc).__name__}); "
-            f"{_DOWNLOAD_HINT}"
+            f"{DOWNLOAD_HINT}"
         ) from None
     if not block:
         # DER input: give drivers PEM, keeping it encrypted when it was.
@@ -318,7 +222,7 @@ def _rsa_consistent(key: PrivateKeyTypes) -> PrivateKeyTypes:
 
 
 def _is_encrypted(data: bytes) -> bool:
-    return b"ENCRYPTED" in data or not _looks_like_pem(data)
+    return b"ENCRYPTED" in data or not looks_like_pem(data)
 
 
 def _der_is_certificate(data: bytes) -> bool:
@@ -331,16 +235,6 @@ def _der_is_certificate(data: bytes) -> bool:
     return True
 
 
-def _public_bytes(key: object) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    public = key.public_key()  # type: ignore[attr-defined]
-    data: bytes = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return data
-
-
 def _check_strength(cert: x509.Certificate, label: str, *, anchor: bool) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import dsa, rsa
@@ -348,29 +242,21 @@ def _check_strength(cert: x509.Certificate, label: str, *, anchor: bool) -> None
     public = cert.public_key()
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
         raise ConfigError(
-            f"{label}: certificate '{_short_name(cert)}' has a {public.key_size}-bit RSA key, "
-            f"which TLS libraries refuse (at least {MIN_RSA_BITS} bits); issue a new certificate"
+            f"{label}: certificate '{display_name(cert.subject)}' has a {public.key_size}-bit "
+            f"RSA key, which TLS libraries refuse (at least {MIN_RSA_BITS} bits); issue a new "
+            "certificate"
         )
     if isinstance(public, dsa.DSAPublicKey):
         raise ConfigError(
-            f"{label}: certificate '{_short_name(cert)}' has a DSA key, which TLS refuses"
+            f"{label}: certificate '{display_name(cert.subject)}' has a DSA key, which TLS refuses"
         )
     algorithm = cert.signature_hash_algorithm
     if not anchor and isinstance(algorithm, hashes.SHA1 | hashes.MD5):
         raise ConfigError(
-            f"{label}: certificate '{_short_name(cert)}' is signed with "
+            f"{label}: certificate '{display_name(cert.subject)}' is signed with "
             f"{algorithm.name.upper()}, which TLS "
             "libraries refuse; issue a new certificate signed with SHA-256"
         )
-
-
-def _short_name(cert: x509.Certificate) -> str:
-    from cryptography.x509.oid import NameOID
-
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if cns:
-        return str(cns[0].value)
-    return cert.subject.rfc4514_string() or "(empty subject)"
 
 
 def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:
@@ -386,12 +272,8 @@ def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:
             state = f"expires on {after:%Y-%m-%d} UTC, in {days} day{'s' if days != 1 else ''}"
         else:
             continue
-        message = f"{label}: certificate '{_short_name(cert)}' {state}"
-        warnings.warn(
-            f"{message}; {_DOWNLOAD_HINT} once it has been renewed",
-            CertificateExpiryWarning,
-            stacklevel=4,
-        )
+        message = f"{label}: certificate '{display_name(cert.subject)}' {state}"
+        warn(f"{message}; {DOWNLOAD_HINT} once it has been renewed", CertificateExpiryWarning)
 
 
 class Credentials:
@@ -420,10 +302,10 @@ class Credentials:
     key_encrypted: bool
     _ca_path: Path | None
     _ca_pem: bytes
-    _cert_input: _Input | None
+    _cert_input: Input | None
     _chain: list[x509.Certificate]
     _chain_pem: bytes
-    _key_input: _Input | None
+    _key_input: Input | None
     _key_pem: bytes
     _key_password: bytes | None
 
@@ -440,18 +322,18 @@ class Credentials:
         ca_path: Path | None = None
         ca_pem = b""
         if ca is not None:
-            source = _read_input(ca, "ca")
+            source = read_input(ca, "ca")
             ca_certs = _parse_certificates(source, "ca")
             for cert_obj in ca_certs:
                 _check_strength(cert_obj, source.label, anchor=True)
-            if _looks_like_pem(source.data) and source.path is not None:
+            if looks_like_pem(source.data) and source.path is not None:
                 ca_path = source.path
             ca_pem = _certificates_pem(ca_certs)
             _warn_expiry(ca_certs, source.label)
 
         chain: list[x509.Certificate] = []
-        cert_input: _Input | None = None
-        key_input: _Input | None = None
+        cert_input: Input | None = None
+        key_input: Input | None = None
         key_pem = b""
         encrypted = False
         if cert is not None or key is not None:
@@ -459,11 +341,11 @@ class Credentials:
                 raise ConfigError(
                     "key= was given without cert=; pass the client certificate (service.cert) too"
                 )
-            cert_input = _read_input(cert, "cert")
+            cert_input = read_input(cert, "cert")
             chain = _parse_certificates(cert_input, "cert")
             if key is None:
-                if _looks_like_pem(cert_input.data) and any(
-                    label in _KEY_LABELS for label, _ in _pem_blocks(cert_input.data)
+                if looks_like_pem(cert_input.data) and any(
+                    label in KEY_LABELS for label, _ in pem_blocks(cert_input.data)
                 ):
                     key_input = cert_input
                 else:
@@ -472,15 +354,15 @@ class Credentials:
                         "(service.key) too"
                     )
             else:
-                key_input = _read_input(key, "key")
+                key_input = read_input(key, "key")
             key_obj, key_pem, encrypted = _parse_key(key_input, password)
             for cert_obj in chain:
                 _check_strength(cert_obj, cert_input.label, anchor=False)
-            if _public_bytes(chain[0]) != _public_bytes(key_obj):
+            if public_key_der(chain[0]) != public_key_der(key_obj):
                 raise ConfigError(
                     f"{key_input.label} does not belong to the certificate in "
-                    f"{cert_input.label} ('{_short_name(chain[0])}'); pass the key that was "
-                    "downloaded with that certificate"
+                    f"{cert_input.label} ('{display_name(chain[0].subject)}'); pass the key "
+                    "that was downloaded with that certificate"
                 )
             from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -543,7 +425,7 @@ class Credentials:
         if ("cert" in found) != ("key" in found):
             have, lack = ("service.cert", "service.key")[:: 1 if "cert" in found else -1]
             raise ConfigError(
-                f"credentials directory '{directory}' has {have} but no {lack}; {_DOWNLOAD_HINT}"
+                f"credentials directory '{directory}' has {have} but no {lack}; {DOWNLOAD_HINT}"
             )
         return cls(
             ca=found.get("ca"),
@@ -610,7 +492,7 @@ class Credentials:
         if (
             source is not None
             and source.path is not None
-            and _looks_like_pem(source.data)
+            and looks_like_pem(source.data)
             and source is not self._key_input
         ):
             return source.path
@@ -619,7 +501,7 @@ class Credentials:
     def key_file_as_given(self) -> Path | None:
         """The user's own key path when it is PEM, else ``None``."""
         source = self._key_input
-        if source is not None and source.path is not None and _looks_like_pem(source.data):
+        if source is not None and source.path is not None and looks_like_pem(source.data):
             return source.path
         return None
 
@@ -637,6 +519,10 @@ class Credentials:
             return own
         return self.private_key_file()
 
+    def private_cert_file(self) -> Path:
+        """A private 0600 copy of the client chain, as it was checked."""
+        return write_private(self._chain_pem, ".crt.pem")
+
     def private_key_file(self) -> Path:
         """A private 0600 copy of the key (encrypted when it was given encrypted)."""
         return write_private(self._key_pem, ".key.pem")
@@ -645,10 +531,10 @@ class Credentials:
         """A secret-free summary, used by repr() and explain()."""
         parts = []
         if self.ca_certificates:
-            names = ", ".join(repr(_short_name(c)) for c in self.ca_certificates)
+            names = ", ".join(repr(display_name(c.subject)) for c in self.ca_certificates)
             parts.append(f"ca=[{names}]")
         if self._chain:
-            parts.append(f"cert={_short_name(self._chain[0])!r}")
+            parts.append(f"cert={display_name(self._chain[0].subject)!r}")
             parts.append("key=<hidden>" + (" (encrypted)" if self.key_encrypted else ""))
         return ", ".join(parts) or "empty"
 

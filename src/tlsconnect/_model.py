@@ -88,10 +88,54 @@ class Service(_Parsable):
     @property
     def uses_project_ca(self) -> bool:
         """Whether this service type presents a certificate from the project's private CA."""
-        return self in PROJECT_CA_SERVICES
+        return SERVICE_TABLE[self][0]
+
+    @property
+    def issuer_reason(self) -> str:
+        """Why this service type's certificates come from the issuer they come from."""
+        return SERVICE_TABLE[self][1]
 
 
-PROJECT_CA_SERVICES = frozenset({Service.POSTGRESQL, Service.KAFKA})
+_PUBLIC_REASON = (
+    "{name} servers present a certificate issued by a public CA, which certifi's Mozilla "
+    "bundle already trusts (older services may still use the project CA: pass it and both "
+    "are trusted)."
+)
+
+#: The one trust table: per service type, whether its servers present a certificate from
+#: the project's private CA, and the reason ``explain()`` gives. Source: the provider's
+#: TLS documentation ("Certificate requirements").
+SERVICE_TABLE: dict[Service, tuple[bool, str]] = {
+    Service.POSTGRESQL: (
+        True,
+        "postgresql servers present a certificate issued by the project's private CA; "
+        "verify-ca and verify-full need that CA (ca.pem).",
+    ),
+    Service.KAFKA: (
+        True,
+        "kafka servers present a certificate issued by the project's private CA.",
+    ),
+    **{
+        service: (False, _PUBLIC_REASON.format(name=service.value))
+        for service in (
+            Service.KAFKA_CONNECT,
+            Service.SCHEMA_REGISTRY,
+            Service.MYSQL,
+            Service.REDIS,
+            Service.VALKEY,
+            Service.OPENSEARCH,
+            Service.CLICKHOUSE,
+            Service.GRAFANA,
+            Service.CASSANDRA,
+            Service.FLINK,
+            Service.DRAGONFLY,
+            Service.M3DB,
+            Service.INFLUXDB,
+        )
+    },
+}
+
+PROJECT_CA_SERVICES = frozenset(s for s, (project, _) in SERVICE_TABLE.items() if project)
 
 
 class SSLMode(_Parsable):

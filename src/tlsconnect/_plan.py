@@ -1,133 +1,130 @@
-"""The decision core: which issuer to trust, what to verify, whether to send a certificate.
+"""The plan: :func:`resolve` loads the material and wraps the decision in a :class:`TLSPlan`.
 
-:func:`decide` is a pure function of (service type, sslmode, trust, what material was
-given): no I/O, no driver imports. :func:`resolve` loads the material and wraps the
-decision in a :class:`TLSPlan`; everything else (contexts, driver parameters, probes)
-reads the plan and never decides again.
+The decision itself is :func:`tlsconnect._decide.decide`, a pure function; this module
+adds the material (parsed once per input, see :mod:`._cache`), the options every entry
+point shares (:class:`Options`), the warning for plans that verify nothing, and
+:func:`ssl_context`.
 """
 
 from __future__ import annotations
 
 import html
-import warnings
+import ssl
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._cache import cached_credentials
-from ._errors import ConfigError, InsecureConnectionWarning
-from ._material import Credentials, Material
+from ._context import build_context, shared_context
+from ._decide import CA_HINT, decide
+from ._diagnose import Expectation
+from ._errors import ConfigError, InsecureConnectionWarning, warn
+from ._material import Credentials
 from ._model import Service, SSLMode, Trust
 
 if TYPE_CHECKING:
-    import ssl
+    from typing import TypedDict
 
-__all__ = ["Decision", "TLSPlan", "decide", "resolve"]
+    from typing_extensions import Unpack
 
-_CA_HINT = (
-    "pass ca='ca.pem' (the project CA: download it from the service's Overview page or "
-    "with `avn service user-creds-download`)"
-)
+    from ._pem import Material
+    from ._target import Target
+
+    class TLSOptions(TypedDict, total=False):
+        """The options every entry point takes: the one place they are listed (with
+        :data:`OPTION_NAMES`, which a test holds equal to these keys)."""
+
+        sslmode: str | SSLMode | None
+        trust: str | Trust | None
+        credentials: Credentials | None
+        ca: Material | None
+        cert: Material | None
+        key: Material | None
+        key_password: str | bytes | None
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What a plan decided, without the material itself."""
+__all__ = [
+    "OPTIONS_DOC",
+    "OPTION_NAMES",
+    "Options",
+    "TLSPlan",
+    "options_for_target",
+    "resolve",
+    "resolve_plan",
+    "ssl_context",
+    "warn_if_insecure",
+]
 
-    trust: Trust
-    verify_chain: bool
-    check_hostname: bool
-    client_cert: bool
-    reasons: tuple[str, ...]
+#: The keyword options every entry point takes (the keys of ``TLSOptions``).
+OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
+
+OPTIONS_DOC = """
+Options (keyword-only, shared by every entry point):
+
+- ``sslmode``: ``"verify-full"`` (default), ``"verify-ca"`` or ``"require"`` (libpq's words).
+- ``trust``: ``None`` (the service type's default), ``"project"``, ``"public"``,
+  ``"system"`` or ``"project+public"``.
+- ``credentials``: a :class:`tlsconnect.Credentials`; or the material itself:
+- ``ca``, ``cert``, ``key``: a path, PEM text or bytes; ``key_password``: str or bytes.
+"""
 
 
-def decide(
-    service: Service,
-    sslmode: SSLMode,
-    trust: Trust | None,
-    *,
-    has_ca: bool,
-    has_client_cert: bool,
-) -> Decision:
-    """Decide, purely, how a connection to ``service`` is verified."""
-    reasons: list[str] = []
-    kind = "the project's private CA" if service.uses_project_ca else "a public CA"
-    reasons.append(f"{service.value} servers present a certificate issued by {kind}.")
+class Options:
+    """The options of one call, bundled once and passed on as one value."""
 
-    if trust is Trust.PROJECT_AND_PUBLIC and not has_ca:
-        raise ConfigError(f"trust='project+public' needs the project CA; {_CA_HINT}")
-    if trust is Trust.PROJECT and not has_ca:
-        raise ConfigError(f"trust='project' needs the project CA; {_CA_HINT}")
+    __slots__ = OPTION_NAMES
 
-    if sslmode is SSLMode.REQUIRE and not has_ca and trust is None:
-        reasons.append(
-            "sslmode=require without a CA encrypts but verifies nothing (as libpq does): "
-            "anyone on the network path can impersonate the server; pass the CA and use "
-            "verify-full."
-        )
-        return Decision(
-            Trust.NONE, False, False, has_client_cert, tuple(reasons + _client(has_client_cert))
-        )
+    def __init__(
+        self,
+        *,
+        sslmode: str | SSLMode | None = None,
+        trust: str | Trust | None = None,
+        credentials: Credentials | None = None,
+        ca: Material | None = None,
+        cert: Material | None = None,
+        key: Material | None = None,
+        key_password: str | bytes | None = None,
+    ) -> None:
+        self.sslmode = sslmode
+        self.trust = trust
+        self.credentials = credentials
+        self.ca = ca
+        self.cert = cert
+        self.key = key
+        self.key_password = key_password
 
-    if trust is None:
-        if service.uses_project_ca:
-            if not has_ca:
-                raise ConfigError(
-                    f"{service.value} with sslmode={sslmode.value} verifies the server against "
-                    f"the project CA, and none was given; {_CA_HINT}"
+    @classmethod
+    def take(cls, function: str, given: dict[str, object]) -> Options:
+        """Options from a call's keyword arguments; an unknown one is a :class:`TypeError`
+        that names the function and lists the options, as Python's own would."""
+        for name in given:
+            if name not in OPTION_NAMES:
+                raise TypeError(
+                    f"{function}() got an unexpected keyword argument {name!r}; its options "
+                    f"are: {', '.join(OPTION_NAMES)}"
                 )
-            chosen = Trust.PROJECT
-            reasons.append("Only the project CA given is trusted (trust='project').")
-        elif has_ca:
-            chosen = Trust.PROJECT_AND_PUBLIC
-            reasons.append(
-                "The CA given and the public CAs of certifi are both trusted "
-                "(trust='project+public'): older services may still use the project CA."
-            )
-        else:
-            chosen = Trust.PUBLIC
-            reasons.append("The public CAs of certifi's Mozilla bundle are trusted.")
-    else:
-        chosen = trust
-        if trust is Trust.PROJECT:
-            reasons.append("Only the project CA given is trusted (trust='project').")
-        elif trust is Trust.PROJECT_AND_PUBLIC:
-            reasons.append("The CA given and certifi's public CAs are trusted.")
-        elif trust is Trust.PUBLIC:
-            reasons.append("Only certifi's public CAs are trusted (trust='public').")
-            if has_ca:
-                reasons.append("The CA given is not trusted, because trust='public' was asked.")
-        else:
-            reasons.append("The operating system's trust store is trusted (trust='system').")
-            if has_ca:
-                reasons.append("The CA given is not trusted, because trust='system' was asked.")
-        if service.uses_project_ca and trust in (Trust.PUBLIC, Trust.SYSTEM):
-            reasons.append(
-                f"Warning: {service.value} servers normally use the project CA, which "
-                f"trust='{trust.value}' does not include; verification will likely fail."
-            )
+        return cls(**given)  # type: ignore[arg-type]
 
-    check_hostname = sslmode is SSLMode.VERIFY_FULL
-    if sslmode is SSLMode.REQUIRE:
-        reasons.append(
-            "sslmode=require with a trust store verifies the certificate chain but not the "
-            "host name (libpq's rule: as verify-ca)."
+    @property
+    def material_given(self) -> bool:
+        return self.credentials is not None or any(
+            value is not None for value in (self.ca, self.cert, self.key)
         )
-    elif sslmode is SSLMode.VERIFY_CA:
-        reasons.append("sslmode=verify-ca verifies the certificate chain but not the host name.")
-    else:
-        reasons.append(
-            "sslmode=verify-full verifies the certificate chain and that the host name is "
-            "one the certificate names (subjectAltName only, never the common name)."
-        )
-    return Decision(
-        chosen, True, check_hostname, has_client_cert, tuple(reasons + _client(has_client_cert))
-    )
 
+    def replace(self, **changes: Any) -> Options:
+        values: dict[str, Any] = {name: getattr(self, name) for name in OPTION_NAMES}
+        values.update(changes)
+        return Options(**values)
 
-def _client(has_client_cert: bool) -> list[str]:
-    if has_client_cert:
-        return ["The client certificate given is sent when the server asks for one."]
-    return ["No client certificate is sent."]
+    def __repr__(self) -> str:
+        shown = [
+            f"{name}={getattr(self, name)!r}"
+            for name in ("sslmode", "trust", "credentials")
+            if getattr(self, name) is not None
+        ]
+        shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
+        if self.key_password is not None:
+            shown.append("key_password=<hidden>")
+        return f"Options({', '.join(shown)})"
 
 
 @dataclass(frozen=True)
@@ -154,10 +151,19 @@ class TLSPlan:
             return "require"
         return "verify-full" if self.check_hostname else "verify-ca"
 
+    @property
+    def expectation(self) -> Expectation:
+        """What this plan expects of the server, for diagnosing a failure."""
+        credentials = self.credentials
+        return Expectation(
+            self.service,
+            self.trust,
+            self.client_cert,
+            tuple(credentials.ca_certificates) if credentials is not None else (),
+        )
+
     def ssl_context(self) -> ssl.SSLContext:
         """A new :class:`ssl.SSLContext` configured as this plan says."""
-        from ._context import build_context
-
         return build_context(self)
 
     def explain(self) -> str:
@@ -210,47 +216,36 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def resolve(
-    service: str | Service,
-    *,
-    sslmode: str | SSLMode | None = None,
-    trust: str | Trust | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-) -> TLSPlan:
+def resolve(service: str | Service, **options: Unpack[TLSOptions]) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule."""
-    plan = _resolve_quiet(
-        service,
-        sslmode=sslmode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-    )
-    warn_if_insecure(plan, stacklevel=2)
+    plan = resolve_plan(service, Options.take("resolve", dict(options)))
+    warn_if_insecure(plan)
     return plan
 
 
-def _resolve_quiet(
-    service: str | Service,
-    *,
-    sslmode: str | SSLMode | None,
-    trust: str | Trust | None,
-    credentials: Credentials | None,
-    ca: Material | None,
-    cert: Material | None,
-    key: Material | None,
-    key_password: str | bytes | None,
-) -> TLSPlan:
-    """:func:`resolve` without the warning, for callers that warn themselves."""
+def ssl_context(
+    service: str | Service, *, shared: bool = False, **options: Unpack[TLSOptions]
+) -> ssl.SSLContext:
+    """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
+
+    With ``shared=True``, calls that resolve to the same plan (same service, sslmode,
+    trust and material) get the same :class:`SharedSSLContext`, which refuses changes:
+    the fastest choice for code that builds a context per request and uses it as it is.
+    """
+    plan = resolve_plan(service, Options.take("ssl_context", dict(options)))
+    warn_if_insecure(plan)
+    if shared:
+        return shared_context(plan)
+    return build_context(plan)
+
+
+def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
+    """:func:`resolve` without the warning, for the entry points that warn themselves."""
     service_type = Service.parse(service)
-    mode = SSLMode.parse("verify-full" if sslmode is None else sslmode)
-    chosen_trust = None if trust is None else Trust.parse(trust)
+    mode = SSLMode.parse("verify-full" if options.sslmode is None else options.sslmode)
+    chosen_trust = None if options.trust is None else Trust.parse(options.trust)
+    credentials = options.credentials
+    ca, cert, key, key_password = options.ca, options.cert, options.key, options.key_password
     if credentials is not None:
         given = [
             name
@@ -293,12 +288,49 @@ def _resolve_quiet(
     )
 
 
-def warn_if_insecure(plan: TLSPlan, *, stacklevel: int) -> None:
+def options_for_target(options: Options, target: Target) -> Options:
+    """The options, completed from what the target itself says.
+
+    The target's TLS word (``?sslmode=require``) is used only when no ``sslmode`` was
+    given: what the caller asks for always wins, so a URI never weakens it. Files a libpq
+    target names (``sslrootcert``, ``sslcert``, ``sslkey``, ``sslpassword``) are the
+    material, field by field, unless the same field was given or ``credentials=`` was.
+    """
+    changes: dict[str, Any] = {}
+    if options.sslmode is None and target.sslmode is not None:
+        try:
+            SSLMode.parse(target.sslmode)
+        except ConfigError as exc:
+            raise ConfigError(f"{target.origin}: {exc}") from None
+        changes["sslmode"] = target.sslmode
+    material = target.material
+    if options.credentials is None and material:
+        rootcert = material.get("sslrootcert") or None
+        if options.ca is None and rootcert == "system":
+            if options.trust is None:
+                changes["trust"] = "system"
+        elif options.ca is None and rootcert is not None:
+            changes["ca"] = rootcert
+        pair_given = options.cert is not None or options.key is not None
+        if not pair_given and (material.get("sslcert") or material.get("sslkey")):
+            changes["cert"] = material.get("sslcert") or None
+            changes["key"] = material.get("sslkey") or None
+            if options.key_password is None:
+                changes["key_password"] = material.get("sslpassword") or None
+    return options.replace(**changes) if changes else options
+
+
+def warn_if_insecure(plan: TLSPlan) -> None:
+    """The :class:`InsecureConnectionWarning` for a plan that verifies nothing, pointing
+    at the user's line."""
     if not plan.verify_chain:
-        warnings.warn(
+        warn(
             f"{plan.service} with sslmode=require and no CA: the connection is encrypted but "
             "the server is NOT verified, so anyone on the network path can impersonate it. "
-            f"{_CA_HINT[0].upper()}{_CA_HINT[1:]} and use sslmode='verify-full'.",
+            f"{CA_HINT[0].upper()}{CA_HINT[1:]} and use sslmode='verify-full'.",
             InsecureConnectionWarning,
-            stacklevel=stacklevel + 1,
         )
+
+
+for _function in (resolve, ssl_context):
+    _function.__doc__ = (_function.__doc__ or "") + OPTIONS_DOC

@@ -18,10 +18,9 @@ import socket
 import ssl
 import struct
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._conninfo import parse_conninfo, split_host_port, split_hosts
+from ._context import build_context
 from ._diagnose import (
     Diagnosis,
     classify_tls_error,
@@ -30,115 +29,47 @@ from ._diagnose import (
     no_tls,
 )
 from ._errors import ConfigError
-from ._material import Credentials, Material
+from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
 from ._model import Service
-from ._plan import TLSPlan, _resolve_quiet
+from ._pem import common_name
+from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
 from ._report import CheckReport, ErrorClass, certificate_info
+from ._target import Target, parse_target
+from ._wire import (
+    PG_SSL_REQUEST,
+    api_versions_request,
+    pg_error_fields,
+    pg_startup_message,
+    read_api_versions,
+    recv_exact,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
+    from typing_extensions import Unpack
 
-__all__ = ["Target", "check", "parse_target"]
+    from ._plan import TLSOptions
+
+__all__ = ["check"]
 
 DEFAULT_PG_USER = "tlsconnect-check"
 DEFAULT_PG_DBNAME = "defaultdb"
-_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
-_PG_PROTOCOL_3 = 196608
-_KAFKA_CORRELATION_ID = 0x746C73  # "tls"
-_KAFKA_CLIENT_ID = b"tlsconnect-check"
-_KAFKA_SCHEMES = ("kafka://", "kafka+ssl://", "ssl://", "sasl_ssl://")
-_PG_SCHEMES = ("postgres://", "postgresql://")
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_MISMATCH, _IP_ADDRESS_MISMATCH.
+_HOSTNAME_CODES = frozenset({62, 63, 64})
 #: How long a probe of a service without a known protocol waits for an alert.
 _ALERT_WAIT = 0.5
 #: How long a probe that sent a client certificate waits for the server's verdict on it.
 _EARLY_ALERT_WAIT = 0.15
 
 
-@dataclass
-class Target:
-    """Where to connect and as which service, parsed from a URI or ``host:port``."""
-
-    service: Service
-    host: str
-    port: int
-    user: str | None = None
-    dbname: str | None = None
-    sslmode: str | None = None
-    uri_material: dict[str, str] = field(default_factory=dict)
-
-
-def parse_target(target: str, service: str | Service | None = None) -> Target:
-    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``."""
-    if not isinstance(target, str) or not target.strip():
-        raise ConfigError(
-            "target must be a service URI (postgres://…, kafka://host:port) or host:port"
-        )
-    text = target.strip()
-    lowered = text.lower()
-    chosen = None if service is None else Service.parse(service)
-    if lowered.startswith(_PG_SCHEMES):
-        if chosen is not None and chosen is not Service.POSTGRESQL:
-            raise ConfigError(
-                f"target {text.split('://')[0]}:// is PostgreSQL but service={chosen.value} "
-                "was given; leave the service out"
-            )
-        params = parse_conninfo(text)
-        host, port = split_hosts(params)[0]
-        material: dict[str, str] = {
-            k: params[k] for k in ("sslrootcert", "sslcert", "sslkey", "sslpassword") if k in params
-        }
-        return Target(
-            Service.POSTGRESQL,
-            host,
-            port,
-            user=params.get("user"),
-            dbname=params.get("dbname"),
-            sslmode=params.get("sslmode"),
-            uri_material=material,
-        )
-    if lowered.startswith(_KAFKA_SCHEMES):
-        if chosen is not None and chosen is not Service.KAFKA:
-            raise ConfigError(
-                f"target kafka:// is Kafka but service={chosen.value} was given; leave the "
-                "service out"
-            )
-        chosen = Service.KAFKA
-        text = text.split("://", 1)[1]
-    elif "://" in text:
-        scheme, text = text.split("://", 1)
-        from_scheme = Service.parse(scheme)
-        if chosen is not None and chosen is not from_scheme:
-            raise ConfigError(
-                f"target {scheme}:// is {from_scheme.value} but service={chosen.value} was given"
-            )
-        chosen = from_scheme
-    if chosen is None:
-        raise ConfigError(
-            f"target {target!r} does not say which service it is; pass service= (--service), "
-            "e.g. --service postgresql, or use a postgres:// or kafka:// URI"
-        )
-    host, port = _host_port(text.split("/", 1)[0].split("?", 1)[0], target)
-    return Target(chosen, host, port)
-
-
-def _host_port(text: str, original: str) -> tuple[str, int]:
-    return split_host_port(text.rpartition("@")[2], f"target {original!r}")
-
-
 def check(
     target: str,
     *,
     service: str | Service | None = None,
-    sslmode: str | None = None,
-    trust: str | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
     timeout: float = 10.0,
     user: str | None = None,
     dbname: str | None = None,
+    **options: Unpack[TLSOptions],
 ) -> CheckReport:
     """Connect to ``target`` for real and report what happened, why, and the fix.
 
@@ -149,26 +80,8 @@ def check(
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
     spec = parse_target(target, service)
-    material_given = credentials is not None or any(v is not None for v in (ca, cert, key))
-    if spec.uri_material and not material_given:
-        rootcert = spec.uri_material.get("sslrootcert")
-        if rootcert == "system" and trust is None:
-            trust = "system"
-        elif rootcert:
-            ca = rootcert
-        cert = spec.uri_material.get("sslcert") or None
-        key = spec.uri_material.get("sslkey") or None
-        if key_password is None and key is not None:
-            key_password = spec.uri_material.get("sslpassword") or None
-    plan = _resolve_quiet(
-        spec.service,
-        sslmode=sslmode if sslmode is not None else spec.sslmode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
+    plan = resolve_plan(
+        spec.service, options_for_target(Options.take("check", dict(options)), spec)
     )
     report = CheckReport(
         ok=False,
@@ -193,15 +106,14 @@ def check(
     return report
 
 
+check.__doc__ = (check.__doc__ or "") + OPTIONS_DOC
+
+
 def _default_pg_user(plan: TLSPlan) -> str:
     """With a client certificate, its CN (PostgreSQL's ``cert`` auth matches it)."""
     credentials = plan.credentials
     if credentials is not None and credentials.certificate is not None:
-        from cryptography.x509.oid import NameOID
-
-        cns = credentials.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        if cns:
-            return str(cns[0].value)
+        return common_name(credentials.certificate.subject) or DEFAULT_PG_USER
     return DEFAULT_PG_USER
 
 
@@ -317,7 +229,7 @@ class _Probe:
         return sock
 
     def _pg_ssl_request(self, sock: socket.socket) -> None:
-        sock.sendall(_SSL_REQUEST)
+        sock.sendall(PG_SSL_REQUEST)
         answer = sock.recv(1)
         if answer == b"S":
             return
@@ -351,7 +263,10 @@ class _Probe:
         )
 
     def _handshake(self, raw: socket.socket) -> ssl.SSLSocket:
-        context = self.plan.ssl_context()
+        context = build_context(self.plan)
+        # The probe reads the server's certificate and classifies a failure once, itself;
+        # the context's own explaining (a second connection) is not wanted here.
+        context.expectation = None
         try:
             if self.is_pg:
                 self._pg_ssl_request(raw)
@@ -361,7 +276,7 @@ class _Probe:
             raise
         except ssl.SSLCertVerificationError as exc:
             raw.close()
-            leaf, chain = self._read_presented_chain()
+            leaf, chain = self._after_verification_failure(exc)
             self._record_chain(leaf, chain)
             raise _Failed(self._tls_diagnosis(exc, leaf)) from None
         except TimeoutError as exc:
@@ -377,14 +292,65 @@ class _Probe:
                 raise _Failed(self._plaintext_diagnosis()) from None
             raise _Failed(self._tls_diagnosis(exc, None)) from None
 
+    def _after_verification_failure(
+        self, exc: ssl.SSLCertVerificationError
+    ) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+        """What the server presented, and whether its chain is good, with as few extra
+        connections as that takes, none of which presents the client certificate.
+
+        After a host name mismatch (which OpenSSL reports before it checks the chain's
+        signatures and dates), one verifying handshake without the host name check says
+        whether the chain itself is good, and reads the certificate on the way. Otherwise
+        (or when that one fails too) one non-verifying handshake reads the certificate.
+        """
+        self.report.hostname_verified = False
+        if exc.verify_code in _HOSTNAME_CODES:
+            read = self._chain_check()
+            if read is not None:
+                self.report.chain_verified = True
+                return read
+        self.report.chain_verified = False
+        return self._read_presented_chain()
+
+    def _chain_check(self) -> tuple[x509.Certificate | None, list[x509.Certificate]] | None:
+        """A handshake that verifies the chain as the plan does, but not the host name,
+        with no client certificate; ``None`` when the chain does not verify."""
+        context = build_context(self.plan, client_cert=False)
+        context.check_hostname = False
+        context.expectation = None
+        try:
+            sock = self._new_socket()
+        except OSError:
+            return None
+        try:
+            if self.is_pg:
+                sock.sendall(PG_SSL_REQUEST)
+                if sock.recv(1) != b"S":
+                    return None
+            with context.wrap_socket(sock, server_hostname=self.server_hostname) as tls:
+                return load_der(tls.getpeercert(binary_form=True)), []
+        except (OSError, ssl.SSLError, ValueError):
+            return None
+        finally:
+            sock.close()
+
+    def _read_presented_chain(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+        """A separate, non-verifying handshake, only to read what the server presents
+        (no client certificate is sent on it and nothing is written after the handshake)."""
+        if self.address is None:
+            return None, []
+        family, _, _, address = self.address
+        return read_presented_chain(
+            address,
+            self.server_hostname,
+            postgres=self.is_pg,
+            family=family,
+            timeout=min(self.timeout, READ_TIMEOUT),
+        )
+
     def _tls_diagnosis(self, exc: BaseException, leaf: x509.Certificate | None) -> Diagnosis:
         return classify_tls_error(
-            exc,
-            plan=self.plan,
-            host=self.spec.host.strip("[]"),
-            leaf=leaf,
-            client_cert_sent=self.plan.client_cert,
-            service=self.spec.service.value,
+            exc, expected=self.plan.expectation, host=self.spec.host.strip("[]"), leaf=leaf
         )
 
     def _plaintext_diagnosis(self) -> Diagnosis:
@@ -398,16 +364,14 @@ class _Probe:
         report.tls_version = tls.version()
         cipher = tls.cipher()
         report.cipher = cipher[0] if cipher else None
-        der = tls.getpeercert(binary_form=True)
-        chain: list[bytes] = []
+        chain: list[x509.Certificate] = []
         verified = getattr(tls, "get_verified_chain", None)
         if verified is not None and self.plan.verify_chain:  # Python 3.13+
             try:
-                chain = [_der(item) for item in verified()]
+                chain = [c for c in (load_der(item) for item in verified()) if c is not None]
             except (ssl.SSLError, ValueError):
                 chain = []
-        leaf = _load(der) if der else None
-        self._record_chain(leaf, [c for c in (_load(d) for d in chain) if c is not None])
+        self._record_chain(load_der(tls.getpeercert(binary_form=True)), chain)
         report.chain_verified = self.plan.verify_chain
         report.hostname_verified = self.plan.check_hostname
 
@@ -425,37 +389,6 @@ class _Probe:
                     "cannot read the rest of the chain the server sent)"
                 )
 
-    def _read_presented_chain(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-        """A separate, non-verifying handshake, only to read what the server presents.
-
-        No client certificate is sent on it and nothing is written after the handshake.
-        """
-        from ._context import new_client_context
-
-        context: ssl.SSLContext = new_client_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        try:
-            sock = self._new_socket()
-        except OSError:
-            return None, []
-        try:
-            if self.is_pg:
-                sock.sendall(_SSL_REQUEST)
-                if sock.recv(1) != b"S":
-                    return None, []
-            with context.wrap_socket(sock, server_hostname=self.server_hostname) as tls:
-                der = tls.getpeercert(binary_form=True)
-                chain: list[x509.Certificate] = []
-                unverified = getattr(tls, "get_unverified_chain", None)
-                if unverified is not None:  # Python 3.13+
-                    chain = [c for c in (_load(_der(i)) for i in unverified()) if c is not None]
-                return (_load(der) if der else None), chain
-        except (OSError, ssl.SSLError, ValueError):
-            return None, []
-        finally:
-            sock.close()
-
     def _answers_plaintext(self) -> bool:
         """Whether the port answers a plaintext Kafka ApiVersions request."""
         if not self.is_kafka or self.address is None:
@@ -466,8 +399,8 @@ class _Probe:
             return False
         try:
             sock.settimeout(min(self.timeout, 3.0))
-            sock.sendall(_api_versions_request())
-            return _read_api_versions(sock) is not None
+            sock.sendall(api_versions_request())
+            return read_api_versions(sock) is not None
         except (OSError, ValueError):
             return False
         finally:
@@ -541,16 +474,12 @@ class _Probe:
 
     def _pg_round_trip(self, tls: ssl.SSLSocket) -> None:
         spec = self.spec
-        body = b""
-        for name, value in (("user", spec.user), ("database", spec.dbname)):
-            body += name.encode() + b"\0" + (value or "").encode("utf-8") + b"\0"
-        body += b"application_name\0tlsconnect-check\0\0"
-        message = struct.pack("!ii", 8 + len(body), _PG_PROTOCOL_3) + body
+        message = pg_startup_message(spec.user or "", spec.dbname or "", "tlsconnect-check")
         try:
             tls.sendall(message)
-            head = _recv_exact(tls, 5)
+            head = recv_exact(tls, 5)
             kind, length = head[:1], struct.unpack("!i", head[1:])[0]
-            payload = _recv_exact(tls, min(max(length - 4, 0), 65536))
+            payload = recv_exact(tls, min(max(length - 4, 0), 65536))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         if kind == b"R":
@@ -561,7 +490,7 @@ class _Probe:
             )
             return
         if kind == b"E":
-            fields = _pg_error_fields(payload)
+            fields = pg_error_fields(payload)
             text = fields.get("M", "")
             sqlstate = fields.get("C", "")
             self.report.server_message = f"{fields.get('S', 'ERROR')} {sqlstate}: {text}".strip()
@@ -596,8 +525,8 @@ class _Probe:
 
     def _kafka_round_trip(self, tls: ssl.SSLSocket) -> None:
         try:
-            tls.sendall(_api_versions_request())
-            answer = _read_api_versions(tls)
+            tls.sendall(api_versions_request())
+            answer = read_api_versions(tls)
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
@@ -625,58 +554,3 @@ class _Probe:
                 raise _Failed(self._tls_diagnosis(exc, None)) from None
         except OSError:
             return
-
-
-def _der(item: object) -> bytes:
-    """Python 3.13's chain methods return DER bytes."""
-    if isinstance(item, bytes | bytearray):
-        return bytes(item)
-    raise ValueError("not a DER certificate")
-
-
-def _load(der: bytes) -> x509.Certificate | None:
-    from cryptography import x509 as _x509
-
-    try:
-        return _x509.load_der_x509_certificate(der)
-    except ValueError:
-        return None
-
-
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
-    data = b""
-    while len(data) < count:
-        chunk = sock.recv(count - len(data))
-        if not chunk:
-            raise EOFError("connection closed")
-        data += chunk
-    return data
-
-
-def _pg_error_fields(payload: bytes) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for part in payload.split(b"\0"):
-        if part:
-            fields[chr(part[0])] = part[1:].decode("utf-8", "replace")
-    return fields
-
-
-def _api_versions_request() -> bytes:
-    body = struct.pack("!hhih", 18, 0, _KAFKA_CORRELATION_ID, len(_KAFKA_CLIENT_ID))
-    body += _KAFKA_CLIENT_ID
-    return struct.pack("!i", len(body)) + body
-
-
-def _read_api_versions(sock: socket.socket) -> int | None:
-    """The error code of an ApiVersions v0 answer; ``None`` if the peer closed."""
-    try:
-        size = struct.unpack("!i", _recv_exact(sock, 4))[0]
-    except EOFError:
-        return None
-    if not 6 <= size <= 1_000_000:
-        raise ValueError(f"a response of {size} bytes")
-    body = _recv_exact(sock, size)
-    correlation, error_code = struct.unpack("!ih", body[:6])
-    if correlation != _KAFKA_CORRELATION_ID:
-        raise ValueError("the correlation id does not match")
-    return int(error_code)

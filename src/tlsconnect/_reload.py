@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ConfigError
 from ._files import write_private
 from ._material import Credentials
+from ._plan import ssl_context
+from .adapters import aiokafka_config, confluent_kafka_config, kafka_python_config, psycopg_params
 
 if TYPE_CHECKING:
     import ssl
@@ -92,7 +94,6 @@ class CredentialsSource:
         (``ca.pem``, ``service.cert``, ``service.key``), as
         :meth:`Credentials.from_directory` reads them."""
         directory = Path(os.fspath(path))
-        Credentials.from_directory(directory, key_password=key_password)  # checks, once
         self = cls.__new__(cls)
         self._paths = {role: directory / name for role, name in _LAYOUT.items()}
         self._directory = directory
@@ -101,7 +102,7 @@ class CredentialsSource:
         self._signature = None
         self._credentials = None
         self._generation = 0
-        self.current()
+        self.current()  # the first read must succeed (and is the only one): ConfigError
         return self
 
     # -- reading ---------------------------------------------------------------------
@@ -148,8 +149,10 @@ class CredentialsSource:
     def current(self) -> Credentials:
         """The :class:`Credentials` for the files as they are now."""
         self.refresh()
-        assert self._credentials is not None
-        return self._credentials
+        credentials = self._credentials
+        if credentials is None:  # refresh() raises instead of leaving none
+            raise ConfigError("no credentials could be loaded")
+        return credentials
 
     @property
     def generation(self) -> int:
@@ -166,8 +169,6 @@ class CredentialsSource:
         self, service: str, *, sslmode: str | None = None, trust: str | None = None
     ) -> ssl.SSLContext:
         """``tlsconnect.ssl_context(service, credentials=source.current(), ...)``."""
-        from ._context import ssl_context
-
         return ssl_context(service, sslmode=sslmode, trust=trust, credentials=self.current())
 
     def psycopg_params(
@@ -175,8 +176,6 @@ class CredentialsSource:
     ) -> dict[str, Any]:
         """``tlsconnect.psycopg_params(...)`` with the current material, naming private
         snapshot files so that libpq reads a certificate and key that belong together."""
-        from .adapters.psycopg import psycopg_params
-
         credentials = self.current()
         params = psycopg_params(conninfo, sslmode=sslmode, credentials=credentials, **overrides)
         if credentials.has_ca and params.get("sslrootcert") == str(credentials.ca_file()):
@@ -191,20 +190,14 @@ class CredentialsSource:
     ) -> dict[str, Any]:
         """``tlsconnect.kafka_python_config(...)`` with the current material. kafka-python
         keeps it for the client's lifetime: make a new client after :meth:`refresh`."""
-        from .adapters.kafka_python import kafka_python_config
-
         return kafka_python_config(bootstrap_servers, credentials=self.current(), **options)
 
     def confluent_kafka_config(
         self, bootstrap_servers: str | list[str], **options: Any
     ) -> dict[str, Any]:
         """``tlsconnect.confluent_kafka_config(...)`` with the current material."""
-        from .adapters.confluent_kafka import confluent_kafka_config
-
         return confluent_kafka_config(bootstrap_servers, credentials=self.current(), **options)
 
     def aiokafka_config(self, bootstrap_servers: str | list[str], **options: Any) -> dict[str, Any]:
         """``tlsconnect.aiokafka_config(...)`` with the current material."""
-        from .adapters.aiokafka import aiokafka_config
-
         return aiokafka_config(bootstrap_servers, credentials=self.current(), **options)

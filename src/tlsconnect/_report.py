@@ -12,6 +12,8 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._pem import san_strings
+
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -45,21 +47,6 @@ def fingerprint(der: bytes) -> str:
     """SHA-256 of a DER certificate, as colon-separated upper-case hex."""
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
-def san_strings(cert: x509.Certificate) -> list[str]:
-    """Every subjectAltName entry as ``DNS:name`` / ``IP:address`` / ``URI:...``."""
-    from cryptography import x509 as _x509
-
-    try:
-        ext = cert.extensions.get_extension_for_class(_x509.SubjectAlternativeName).value
-    except _x509.ExtensionNotFound:
-        return []
-    names = [f"DNS:{name}" for name in ext.get_values_for_type(_x509.DNSName)]
-    names += [f"IP:{address}" for address in ext.get_values_for_type(_x509.IPAddress)]
-    names += [f"URI:{uri}" for uri in ext.get_values_for_type(_x509.UniformResourceIdentifier)]
-    names += [f"email:{mail}" for mail in ext.get_values_for_type(_x509.RFC822Name)]
-    return names
 
 
 def certificate_info(cert: x509.Certificate) -> dict[str, Any]:
@@ -98,8 +85,8 @@ class CheckReport:
     peer_subject: str | None = None
     peer_issuer: str | None = None
     peer_not_after: str | None = None
-    chain_verified: bool | None = None
-    hostname_verified: bool | None = None
+    chain_verified: bool = False
+    hostname_verified: bool = False
     client_cert_sent: bool = False
     error: str | None = None
     error_class: str | None = None
@@ -174,7 +161,7 @@ class CheckReport:
             if self.chain and self.chain[0].get("sans"):
                 lines.append(f"    names:     {', '.join(self.chain[0]['sans'])}")
             lines.append(f"    valid until: {self.peer_not_after}")
-        if self.ok or self.chain_verified is not None:
+        if self.ok or self.peer_subject is not None:
             lines.append(
                 f"  chain verified: {_yes_no(self.chain_verified)}, "
                 f"host name verified: {_yes_no(self.hostname_verified)}, "

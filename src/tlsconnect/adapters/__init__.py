@@ -1,43 +1,225 @@
-"""One adapter per driver, same shape each, chosen through :data:`ADAPTERS`.
+"""The drivers: one adapter per driver, same shape each, chosen through :data:`ADAPTERS`.
 
-Each adapter turns a :class:`~tlsconnect.TLSPlan` into that driver's parameters. None of
-them imports its driver at module level: ``import tlsconnect`` stays cheap.
+Every entry point that writes driver parameters (:func:`params`, and the named functions
+such as :func:`psycopg_params`) goes through :func:`build_params`: parse the target,
+complete the options from it, decide the plan, and hand both to the driver's adapter.
+Adding a driver is one module with ``parse`` and ``build`` (see :mod:`._base`), one
+:class:`~tlsconnect.Driver` member, and one entry here. No adapter imports its driver at
+module level: ``import tlsconnect`` stays cheap.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError
 from .._model import Driver
+from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
+from . import _kafka, aiokafka, confluent_kafka, kafka_python, psycopg
+from ._base import Adapter, Request
 
-__all__ = ["ADAPTERS", "Adapter", "require_driver"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._material import Credentials
+    from .._pem import Material
+    from .._plan import TLSOptions
+
+    class KafkaOptions(TLSOptions, total=False):
+        """The options of the Kafka configuration functions: TLS, and SASL."""
+
+        sasl_mechanism: str | None
+        sasl_username: str | None
+        sasl_password: str | None
 
 
-@dataclass(frozen=True)
-class Adapter:
-    driver: Driver
-    module: str  # what the driver is imported as
-    extra: str  # the tlsconnect extra that installs it
-    function: str  # the public function in tlsconnect
-
+__all__ = [
+    "ADAPTERS",
+    "aiokafka_config",
+    "build_params",
+    "confluent_kafka_config",
+    "drivers",
+    "kafka_python_config",
+    "params",
+    "psycopg_params",
+    "require_driver",
+]
 
 ADAPTERS: dict[Driver, Adapter] = {
-    Driver.PSYCOPG: Adapter(Driver.PSYCOPG, "psycopg", "postgres", "psycopg_params"),
-    Driver.KAFKA_PYTHON: Adapter(Driver.KAFKA_PYTHON, "kafka", "kafka", "kafka_python_config"),
-    Driver.CONFLUENT_KAFKA: Adapter(
-        Driver.CONFLUENT_KAFKA, "confluent_kafka", "confluent", "confluent_kafka_config"
+    Driver.PSYCOPG: Adapter(
+        Driver.PSYCOPG,
+        module="psycopg",
+        extra="postgres",
+        parse=psycopg.parse,
+        build=psycopg.build,
+        function="psycopg_params",
     ),
-    Driver.AIOKAFKA: Adapter(Driver.AIOKAFKA, "aiokafka", "aiokafka", "aiokafka_config"),
+    Driver.KAFKA_PYTHON: Adapter(
+        Driver.KAFKA_PYTHON,
+        module="kafka",
+        extra="kafka",
+        parse=_kafka.parse,
+        build=kafka_python.build,
+        function="kafka_python_config",
+    ),
+    Driver.CONFLUENT_KAFKA: Adapter(
+        Driver.CONFLUENT_KAFKA,
+        module="confluent_kafka",
+        extra="confluent",
+        parse=_kafka.parse,
+        build=confluent_kafka.build,
+        function="confluent_kafka_config",
+    ),
+    Driver.AIOKAFKA: Adapter(
+        Driver.AIOKAFKA,
+        module="aiokafka",
+        extra="aiokafka",
+        parse=_kafka.parse,
+        build=aiokafka.build,
+        function="aiokafka_config",
+    ),
 }
 
+_SASL_NAMES = ("sasl_mechanism", "sasl_username", "sasl_password")
 
-def require_driver(driver: Driver) -> None:
+
+def drivers() -> tuple[str, ...]:
+    """The names :func:`params` accepts, sorted."""
+    return tuple(sorted(driver.value for driver in ADAPTERS))
+
+
+def require_driver(adapter: Adapter) -> None:
     """Raise :class:`MissingDependencyError` when the driver is not installed (no import)."""
-    adapter = ADAPTERS[driver]
     if importlib.util.find_spec(adapter.module) is None:
+        name = adapter.function or f"params({adapter.driver.value!r})"
         raise MissingDependencyError(
-            f"{adapter.function}() writes parameters for {driver.value}, which is not "
+            f"{name}() writes parameters for {adapter.driver.value}, which is not "
             f'installed; install it with: pip install "tlsconnect[{adapter.extra}]"'
         )
+
+
+def build_params(
+    driver: str | Driver,
+    target: object,
+    options: Options,
+    driver_options: dict[str, Any],
+    *,
+    durable: bool = False,
+) -> dict[str, Any]:
+    """The one path from (driver, target, options) to the driver's parameters.
+
+    ``durable``: the result is written out (``tlsconnect config``): JSON-ready, naming
+    files that outlive the process; the driver itself need not be installed.
+    """
+    adapter = ADAPTERS[Driver.parse(driver)]
+    if not durable:
+        require_driver(adapter)
+    spec = adapter.parse(target, dict(driver_options))
+    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    result = adapter.build(Request(adapter.driver, plan, spec, driver_options, durable=durable))
+    warn_if_insecure(plan)
+    return result
+
+
+def params(
+    driver: str,
+    target: object = "",
+    *,
+    sslmode: str | None = None,
+    trust: str | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    **driver_options: Any,
+) -> dict[str, Any]:
+    """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
+
+    ``driver`` is one of :func:`drivers`; ``target`` what the console shows (a service URI,
+    a libpq ``key=value`` string, ``host:port``, a Kafka bootstrap list). Options the
+    driver takes that are not about TLS (``connect_timeout=``, ``client_id=``, ...) are
+    passed through; none may replace a TLS setting.
+    """
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    return build_params(driver, target, options, driver_options)
+
+
+def psycopg_params(
+    conninfo: str = "",
+    *,
+    sslmode: str | None = None,
+    trust: str | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
+
+    ``conninfo`` is a ``postgresql://`` URI or a ``key=value`` string; every key in it is
+    kept, then ``overrides`` are applied. An ``sslmode`` inside ``conninfo`` is honoured
+    unless ``sslmode`` is given; so are ``sslrootcert``, ``sslcert``, ``sslkey`` and
+    ``sslpassword`` unless material is given as arguments.
+    """
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    return build_params(Driver.PSYCOPG, conninfo, options, overrides)
+
+
+def _kafka_config(
+    driver: Driver, bootstrap_servers: object, given: dict[str, Any]
+) -> dict[str, Any]:
+    sasl = {name: given.pop(name) for name in _SASL_NAMES if name in given}
+    options = Options.take(ADAPTERS[driver].function or driver.value, given)
+    return build_params(driver, bootstrap_servers, options, sasl)
+
+
+def kafka_python_config(
+    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+) -> dict[str, Any]:
+    """A new dict for ``KafkaProducer(**cfg)``, ``KafkaConsumer(topic, **cfg)`` and
+    ``KafkaAdminClient(**cfg)``: ``SSL`` with a client certificate, ``SASL_SSL`` with SASL."""
+    return _kafka_config(Driver.KAFKA_PYTHON, bootstrap_servers, dict(options))
+
+
+def confluent_kafka_config(
+    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+) -> dict[str, Any]:
+    """A new librdkafka property dict for ``Producer(cfg)`` / ``Consumer({**cfg, ...})``."""
+    return _kafka_config(Driver.CONFLUENT_KAFKA, bootstrap_servers, dict(options))
+
+
+def aiokafka_config(
+    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+) -> dict[str, Any]:
+    """A new dict for ``AIOKafkaProducer(**cfg)`` and ``AIOKafkaConsumer(topic, **cfg)``."""
+    return _kafka_config(Driver.AIOKAFKA, bootstrap_servers, dict(options))
+
+
+_SASL_DOC = """- ``sasl_mechanism`` (``SCRAM-SHA-256`` by default, ``SCRAM-SHA-512``, ``PLAIN``),
+  ``sasl_username``, ``sasl_password``: SASL instead of a client certificate.
+"""
+kafka_python_config.__doc__ = (kafka_python_config.__doc__ or "") + OPTIONS_DOC + _SASL_DOC
+confluent_kafka_config.__doc__ = (confluent_kafka_config.__doc__ or "") + OPTIONS_DOC + _SASL_DOC
+aiokafka_config.__doc__ = (aiokafka_config.__doc__ or "") + OPTIONS_DOC + _SASL_DOC
+params.__doc__ = (params.__doc__ or "") + OPTIONS_DOC
+psycopg_params.__doc__ = (psycopg_params.__doc__ or "") + OPTIONS_DOC

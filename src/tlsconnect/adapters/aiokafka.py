@@ -1,56 +1,56 @@
-"""aiokafka: keyword arguments for AIOKafkaProducer, AIOKafkaConsumer and the admin client."""
+"""aiokafka: keyword arguments for AIOKafkaProducer, AIOKafkaConsumer and the admin client.
+
+aiokafka takes only an ``ssl.SSLContext``. Written out (``tlsconnect config``), which JSON
+cannot hold, the configuration gives the keyword arguments of
+``aiokafka.helpers.create_ssl_context`` instead::
+
+    cfg = json.load(open("aiokafka.json"))
+    context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context"))
+    context.check_hostname = cfg.pop("check_hostname")
+    producer = AIOKafkaProducer(**cfg, ssl_context=context)
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._material import Credentials, Material
-from .._model import Driver
-from . import require_driver
-from ._kafka import KafkaSetup, kafka_setup
+from .._model import Trust
+from .._trust import trust_file
+from ._base import password_text
+from ._kafka import kafka_setup, sasl_keywords
 
-__all__ = ["aiokafka_config", "aiokafka_params"]
+if TYPE_CHECKING:
+    from ._base import Request
+
+__all__ = ["USAGE", "build"]
+
+USAGE = (
+    'use: context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context")); '
+    'context.check_hostname = cfg.pop("check_hostname"); '
+    "AIOKafkaProducer(**cfg, ssl_context=context)"
+)
 
 
-def aiokafka_params(setup: KafkaSetup) -> dict[str, Any]:
-    """aiokafka's keywords for an already decided setup."""
+def build(request: Request) -> dict[str, Any]:
+    setup = kafka_setup(request)
+    plan = request.plan
     config: dict[str, Any] = {
         "bootstrap_servers": list(setup.servers),
         "security_protocol": setup.protocol,
-        "ssl_context": setup.plan.ssl_context(),
     }
-    if setup.sasl_mechanism:
-        config["sasl_mechanism"] = setup.sasl_mechanism
-        config["sasl_plain_username"] = setup.sasl_username
-        config["sasl_plain_password"] = setup.sasl_password
-    return config
-
-
-def aiokafka_config(
-    bootstrap_servers: str | list[str],
-    *,
-    sslmode: str | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-    sasl_mechanism: str | None = None,
-    sasl_username: str | None = None,
-    sasl_password: str | None = None,
-) -> dict[str, Any]:
-    """A new dict for ``AIOKafkaProducer(**cfg)`` and ``AIOKafkaConsumer(topic, **cfg)``."""
-    require_driver(Driver.AIOKAFKA)
-    setup = kafka_setup(
-        bootstrap_servers,
-        sslmode=sslmode,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-        sasl_mechanism=sasl_mechanism,
-        sasl_username=sasl_username,
-        sasl_password=sasl_password,
-    )
-    return aiokafka_params(setup)
+    if request.durable:
+        credentials = plan.credentials
+        files: dict[str, Any] = {"cafile": trust_file(Trust(plan.trust), credentials)}
+        if credentials is not None and credentials.has_client_cert:
+            files["certfile"] = str(credentials.cert_file())
+            files["keyfile"] = str(credentials.key_file())
+            password = credentials.key_password
+            files["password"] = (
+                password_text(password, "aiokafka") if password is not None else None
+            )
+        config["create_ssl_context"] = files
+        config["check_hostname"] = plan.check_hostname
+    else:
+        config["ssl_context"] = plan.ssl_context()
+    config.update(sasl_keywords(setup))
+    return request.finish(config, tls_keys=("ssl_context", "security_protocol"))

@@ -14,145 +14,107 @@ common name. Managed services' certificates carry SANs, so both agree on them.
 
 from __future__ import annotations
 
-import os
-import ssl
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._conninfo import parse_conninfo
-from .._context import public_ca_file
-from .._errors import ConfigError, TLSConnectWarning
-from .._files import missing_path, write_private
-from .._material import Credentials, Material
-from .._model import Driver, SSLMode, Trust
-from .._plan import TLSPlan, _resolve_quiet, warn_if_insecure
-from . import require_driver
+from .._errors import ConfigError, KeyPermissionWarning, warn
+from .._files import NEVER_EXISTS, missing_path
+from .._model import Trust
+from .._target import Target, parse_target, pg_target
+from .._trust import trust_file
+from ._base import password_text
 
-__all__ = ["KeyPermissionWarning", "libpq_params", "psycopg_params"]
+if TYPE_CHECKING:
+    from .._material import Credentials
+    from .._plan import TLSPlan
+    from ._base import Request
 
-_SSL_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword")
+__all__ = ["LIBPQ_TLS_KEYS", "build", "libpq_tls", "parse"]
+
+#: The libpq keywords that carry TLS settings; tlsconnect sets every one of them.
+LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword")
 
 
-class KeyPermissionWarning(TLSConnectWarning):
-    """A key file group or others can read was replaced by a private copy for libpq."""
+def parse(target: object, options: dict[str, Any]) -> Target:
+    """A conninfo (``postgresql://`` URI or ``key=value``), ``host:port``, or nothing.
+
+    The driver options are libpq keywords and join the conninfo, winning over its own (as
+    in ``psycopg.connect(conninfo, **kwargs)``); an ``sslrootcert=`` among them is material.
+    """
+    if target is None or target == "":
+        params: dict[str, str] = {}
+    elif not isinstance(target, str):
+        raise ConfigError(f"conninfo must be a string, not {type(target).__name__}")
+    elif "=" in target or "://" in target or ":" not in target:
+        params = parse_conninfo(target)
+    else:
+        spec = parse_target(target, "postgresql")
+        params = {"host": spec.host, "port": str(spec.port)}
+    params.update(options)
+    return pg_target(params)
 
 
-def libpq_params(plan: TLSPlan) -> dict[str, str]:
+def libpq_tls(plan: TLSPlan, *, durable: bool = False) -> dict[str, str]:
     """libpq's TLS keywords for a plan (without the connection's other keywords)."""
     credentials = plan.credentials
-    params: dict[str, str] = {"sslmode": plan.libpq_sslmode}
+    params: dict[str, str] = {"sslmode": _libpq_sslmode(plan)}
     if plan.verify_chain:
-        trust = Trust(plan.trust)
-        if trust is Trust.PROJECT:
-            assert credentials is not None
-            params["sslrootcert"] = str(credentials.ca_file())
-        elif trust is Trust.PUBLIC:
-            params["sslrootcert"] = public_ca_file()
-        elif trust is Trust.PROJECT_AND_PUBLIC:
-            assert credentials is not None
-            with open(public_ca_file(), "rb") as handle:
-                bundle = credentials.ca_pem + b"\n" + handle.read()
-            params["sslrootcert"] = str(write_private(bundle, ".bundle.pem"))
-        else:
-            params["sslrootcert"] = _system_ca_file(plan)
+        # libpq 16+ reads sslrootcert=system itself, but only with verify-full.
+        fallback = "system" if plan.check_hostname else None
+        params["sslrootcert"] = trust_file(Trust(plan.trust), credentials, system_fallback=fallback)
     else:
         # Without this, libpq would verify against a stray ~/.postgresql/root.crt.
-        params["sslrootcert"] = str(missing_path("root-cert"))
+        params["sslrootcert"] = _never("root-cert", durable)
     if credentials is not None and credentials.has_client_cert:
         params["sslcert"] = str(credentials.cert_file())
-        params["sslkey"] = str(_libpq_key_file(credentials))
+        params["sslkey"] = _libpq_key_file(credentials, durable)
         if credentials.key_password is not None:
-            params["sslpassword"] = credentials.key_password.decode("utf-8")
+            params["sslpassword"] = password_text(credentials.key_password, "libpq")
     else:
         # Without these, libpq would send a stray ~/.postgresql/postgresql.crt.
-        params["sslcert"] = str(missing_path("client-cert"))
-        params["sslkey"] = str(missing_path("client-key"))
+        params["sslcert"] = _never("client-cert", durable)
+        params["sslkey"] = _never("client-key", durable)
     return params
 
 
-def _system_ca_file(plan: TLSPlan) -> str:
-    """The operating system's CA file, for libpq (which takes files)."""
-    paths = ssl.get_default_verify_paths()
-    for candidate in (paths.cafile, paths.openssl_cafile):
-        if candidate and os.path.isfile(candidate):
-            return candidate
-    if plan.check_hostname:
-        return "system"  # libpq 16+ finds the store itself, with verify-full only
-    raise ConfigError(
-        "trust='system' found no CA file of the operating system for libpq; install the "
-        "ca-certificates package, or use sslmode='verify-full'"
-    )
+def _libpq_sslmode(plan: TLSPlan) -> str:
+    """The libpq sslmode that does what the plan decided."""
+    if not plan.verify_chain:
+        return "require"
+    return "verify-full" if plan.check_hostname else "verify-ca"
 
 
-def _libpq_key_file(credentials: Credentials) -> str:
+def _never(purpose: str, durable: bool) -> str:
+    return NEVER_EXISTS[purpose] if durable else str(missing_path(purpose))
+
+
+def _libpq_key_file(credentials: Credentials, durable: bool) -> str:
     own = credentials.key_file_as_given()
     mode = credentials.key_file_mode()
     if own is not None and mode is not None and mode & 0o077 == 0:
         return str(own)
+    if durable:
+        raise ConfigError(
+            f"{credentials.key_label()} can be read by group or others (mode {mode or 0:04o}), "
+            f"which libpq refuses; fix it with `chmod 600 '{own}'`, or pass --output-dir DIR "
+            "to have a usable copy written there"
+        )
     if own is not None:
-        warnings.warn(
+        warn(
             f"{credentials.key_label()} can be read by group or others (mode "
             f"{mode or 0:04o}), which libpq refuses; a private 0600 copy is used instead. "
             f"Fix it for good with `chmod 600 '{own}'`.",
             KeyPermissionWarning,
-            stacklevel=4,
         )
     return str(credentials.private_key_file())
 
 
-def psycopg_params(
-    conninfo: str = "",
-    *,
-    sslmode: str | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-    **overrides: Any,
-) -> dict[str, Any]:
-    """A new dict for ``psycopg.connect(**params)``.
-
-    ``conninfo`` is a ``postgresql://`` URI or a ``key=value`` string; every key in it is
-    kept, then ``overrides`` are applied. An ``sslmode`` inside ``conninfo`` is honoured
-    unless ``sslmode`` is given; so are ``sslrootcert``, ``sslcert``, ``sslkey`` and
-    ``sslpassword`` unless material is given as arguments.
-    """
-    require_driver(Driver.PSYCOPG)
-    params: dict[str, Any] = dict(parse_conninfo(conninfo))
-    params.update({k: v for k, v in overrides.items()})
-    mode = sslmode if sslmode is not None else params.get("sslmode")
-    if mode is not None and sslmode is None:
-        try:
-            SSLMode.parse(mode)
-        except ConfigError as exc:
-            raise ConfigError(f"conninfo: {exc}") from None
-    trust = None
-    if credentials is None:
-        # Files named in the conninfo are the material, field by field, unless the
-        # same field is given as an argument.
-        rootcert = params.get("sslrootcert") or None
-        if ca is None and rootcert == "system":
-            trust = "system"
-        elif ca is None and rootcert is not None:
-            ca = rootcert
-        if cert is None and key is None and (params.get("sslcert") or params.get("sslkey")):
-            cert = params.get("sslcert") or None
-            key = params.get("sslkey") or None
-            if key_password is None:
-                key_password = params.get("sslpassword") or None
-    plan = _resolve_quiet(
-        "postgresql",
-        sslmode=mode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-    )
-    warn_if_insecure(plan, stacklevel=2)
-    for name in _SSL_KEYS:
-        params.pop(name, None)
-    params.update(libpq_params(plan))
+def build(request: Request) -> dict[str, Any]:
+    """Every keyword of the conninfo (the driver options joined it in :func:`parse`), with
+    libpq's TLS keywords replaced by the plan's."""
+    request.rest()  # every option already joined the conninfo
+    params: dict[str, Any] = {
+        name: value for name, value in request.target.params.items() if name not in LIBPQ_TLS_KEYS
+    }
+    params.update(libpq_tls(request.plan, durable=request.durable))
     return params

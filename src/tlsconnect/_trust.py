@@ -1,4 +1,7 @@
-"""certifi's public CAs as a hashed CA directory, built once per bundle, read lazily.
+"""Where trust comes from: certifi's public CAs (as a hashed CA directory), the project
+CA, the operating system's store, and one trust file per plan for drivers that take paths.
+
+certifi's public CAs are a hashed CA directory, built once per bundle, read lazily.
 
 Loading certifi's bundle with ``cafile=`` parses every one of its ~120 certificates into
 each new context (about 15 ms). OpenSSL can instead look issuers up on demand in a
@@ -28,21 +31,32 @@ import contextlib
 import hashlib
 import os
 import re
+import ssl
 import stat
 import tempfile
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._errors import ConfigError
+from ._files import write_private
+from ._model import Trust
+
+if TYPE_CHECKING:
+    from ._material import Credentials
 
 __all__ = [
     "CACHE_DIR_ENV",
     "TrustLocation",
     "build_hashed_dir",
     "cache_root",
+    "certifi_file",
     "hashed_dir_for_bundle",
     "public_trust",
     "subject_hash",
+    "trust_file",
 ]
 
 #: Overrides the cache root (tests and benchmarks use it for a cold cache).
@@ -396,7 +410,8 @@ _lock = threading.Lock()
 _memo: dict[tuple[object, ...], TrustLocation] = {}
 
 
-def _certifi_file() -> str:
+def certifi_file() -> str:
+    """certifi's Mozilla bundle."""
     import certifi
 
     return str(certifi.where())
@@ -405,7 +420,7 @@ def _certifi_file() -> str:
 def public_trust() -> TrustLocation:
     """Where to load certifi's CAs from: its hashed directory when one can be had,
     else the bundle file itself."""
-    bundle_path = _certifi_file()
+    bundle_path = certifi_file()
     root = cache_root()
     try:
         info = os.stat(bundle_path)
@@ -477,3 +492,40 @@ def forget() -> None:
     """Drop the in-process memo (tests use it to see a fresh process's first call)."""
     with _lock:
         _memo.clear()
+
+
+# -- one trust file per plan, for drivers that only take paths ---------------------------
+
+
+def trust_file(
+    trust: Trust, credentials: Credentials | None, *, system_fallback: str | None = None
+) -> str:
+    """A CA file that trusts exactly what ``trust`` says, for drivers that take a path.
+
+    ``project``: the CA given (the user's own file when it is PEM, else a private copy);
+    ``public``: certifi's bundle; ``project+public``: both, in one private file;
+    ``system``: the operating system's CA file, else ``system_fallback`` (libpq 16+ reads
+    ``sslrootcert=system`` itself, with verify-full only), else a :class:`ConfigError`.
+    """
+    if trust is Trust.PUBLIC:
+        return certifi_file()
+    if trust is Trust.SYSTEM:
+        paths = ssl.get_default_verify_paths()
+        for candidate in (paths.cafile, paths.openssl_cafile):
+            if candidate and os.path.isfile(candidate):
+                return candidate
+        if system_fallback is not None:
+            return system_fallback
+        raise ConfigError(
+            "trust='system' found no CA file of the operating system for a driver that "
+            "takes a file; install the ca-certificates package"
+        )
+    if trust not in (Trust.PROJECT, Trust.PROJECT_AND_PUBLIC):
+        raise ConfigError("a plan that verifies nothing has no trust file")
+    if credentials is None or not credentials.has_ca:
+        raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
+    if trust is Trust.PROJECT:
+        return str(credentials.ca_file())
+    with open(certifi_file(), "rb") as handle:
+        bundle = credentials.ca_pem + b"\n" + handle.read()
+    return str(write_private(bundle, ".bundle.pem"))

@@ -1,0 +1,205 @@
+"""Reading material: paths, PEM text or bytes into bytes; PEM blocks; names and keys.
+
+Everything here names its input in errors (a path, or "given as text/bytes"; never the
+material itself). ``cryptography`` is imported lazily, by the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = [
+    "CERT_LABELS",
+    "DOWNLOAD_HINT",
+    "KEY_LABELS",
+    "MAX_INPUT_BYTES",
+    "PEM_BLOCK",
+    "Input",
+    "Material",
+    "common_name",
+    "display_name",
+    "looks_like_pem",
+    "pem_blocks",
+    "public_key_der",
+    "read_input",
+    "read_path",
+    "san_strings",
+]
+
+#: Anything larger than this is not a certificate, key or CA bundle.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+
+#: A path (``str`` or ``os.PathLike``), PEM text (a ``str`` holding ``-----BEGIN``), or bytes.
+Material = Union[str, bytes, "os.PathLike[str]"]
+
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+CERT_LABELS = frozenset({b"CERTIFICATE", b"X509 CERTIFICATE"})
+KEY_LABELS = frozenset(
+    {
+        b"PRIVATE KEY",
+        b"RSA PRIVATE KEY",
+        b"EC PRIVATE KEY",
+        b"DSA PRIVATE KEY",
+        b"ENCRYPTED PRIVATE KEY",
+    }
+)
+DOWNLOAD_HINT = "download it again with `avn service user-creds-download`"
+
+
+class Input:
+    """Raw bytes of one input and how to name it in messages."""
+
+    __slots__ = ("data", "label", "mode", "path")
+
+    def __init__(self, data: bytes, label: str, path: Path | None, mode: int | None) -> None:
+        self.data = data
+        self.label = label  # "ca file '/x/ca.pem'" or "ca (given as text)"
+        self.path = path
+        self.mode = mode
+
+    def __repr__(self) -> str:
+        return f"Input({self.label})"
+
+
+def read_input(value: object, role: str) -> Input:
+    """Turn a path, PEM text or bytes into bytes, naming the input for messages."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        label = f"{role} (given as bytes)"
+        return Input(_check_size(bytes(value), label), label, None, None)
+    if isinstance(value, str) and "-----BEGIN" in value:
+        label = f"{role} (given as text)"
+        try:
+            data = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise ConfigError(
+                f"{label} holds characters that cannot be in PEM; "
+                "pass the file's path or its exact contents"
+            ) from None
+        return Input(_check_size(data, label), label, None, None)
+    if isinstance(value, str | os.PathLike):
+        raw = str(os.fspath(value))
+        if not raw.strip():  # Path("") would silently become "."
+            raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
+        if "\x00" in raw:  # os.stat() would raise a bare ValueError
+            raise ConfigError(
+                f"{role} path {raw!r} contains a NUL character; pass the path of a PEM or DER file"
+            )
+        return read_path(Path(raw), role)
+    raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
+
+
+def _check_size(data: bytes, label: str) -> bytes:
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"{label} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, far larger than "
+            "any certificate, key or CA bundle; pass the right file"
+        )
+    if not data.strip():
+        raise ConfigError(f"{label} is empty; {DOWNLOAD_HINT}")
+    return data
+
+
+def read_path(path: Path, role: str) -> Input:
+    """Read one file, refusing directories, special files and anything over 4 MiB."""
+    label = f"{role} file '{path}'"
+    if not str(path).strip():
+        raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{label} does not exist; check the path, or {DOWNLOAD_HINT}") from None
+    except PermissionError:
+        raise ConfigError(
+            f"{label} is not readable by this user: a directory on its path refuses entry; "
+            "fix the permissions (`chmod 700` on directories you own, `chmod 600` on the file)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{label} cannot be read: {exc.strerror}; check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(
+            f"{label} is a directory, not a file; pass the file inside it, or use "
+            "Credentials.from_directory() for a credentials directory"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{label} is not a regular file; pass a PEM or DER file")
+    if info.st_size > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"{label} is {info.st_size} bytes, far larger than any certificate, key or CA "
+            "bundle; pass the right file"
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except PermissionError:
+        raise ConfigError(
+            f"{label} is not readable by this user; fix its permissions (for a key: "
+            f"`chmod 600 '{path}'` as its owner)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
+    return Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
+
+
+def looks_like_pem(data: bytes) -> bool:
+    return b"-----BEGIN" in data
+
+
+def pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(label, whole block) of every complete PEM block, in order."""
+    return [(m.group(1), m.group(0)) for m in PEM_BLOCK.finditer(data)]
+
+
+def display_name(name: x509.Name) -> str:
+    """A name as people call it: its common name, else its RFC 4514 form."""
+    from cryptography.x509.oid import NameOID
+
+    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if cns:
+        return str(cns[0].value)
+    return name.rfc4514_string() or "(empty name)"
+
+
+def common_name(name: x509.Name) -> str | None:
+    """The common name of ``name``, or ``None``."""
+    from cryptography.x509.oid import NameOID
+
+    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(cns[0].value) if cns else None
+
+
+def san_strings(cert: x509.Certificate) -> list[str]:
+    """Every subjectAltName entry as ``DNS:name`` / ``IP:address`` / ``URI:...``."""
+    from cryptography import x509 as _x509
+
+    try:
+        ext = cert.extensions.get_extension_for_class(_x509.SubjectAlternativeName).value
+    except _x509.ExtensionNotFound:
+        return []
+    names = [f"DNS:{name}" for name in ext.get_values_for_type(_x509.DNSName)]
+    names += [f"IP:{address}" for address in ext.get_values_for_type(_x509.IPAddress)]
+    names += [f"URI:{uri}" for uri in ext.get_values_for_type(_x509.UniformResourceIdentifier)]
+    names += [f"email:{mail}" for mail in ext.get_values_for_type(_x509.RFC822Name)]
+    return names
+
+
+def public_key_der(key_or_cert: object) -> bytes:
+    """The SubjectPublicKeyInfo DER of a private key, a public key or a certificate: equal
+    for a certificate and the key that belongs to it."""
+    from cryptography.hazmat.primitives import serialization
+
+    public = key_or_cert
+    if hasattr(public, "public_key"):
+        public = public.public_key()
+    data: bytes = public.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return data

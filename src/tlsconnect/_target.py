@@ -1,0 +1,205 @@
+"""Targets: what a user copies from the console, parsed into where to connect and as what.
+
+A target is a service URI (``postgres://``, ``kafka://``, ``SERVICE://host:port``), a
+libpq ``key=value`` string, ``host:port`` (with the service given separately), or a Kafka
+bootstrap list. Standard library only: parsing never connects and never loads material.
+"""
+
+from __future__ import annotations
+
+from ._conninfo import check_port, parse_conninfo, split_hosts
+from ._errors import ConfigError
+from ._model import Service
+
+__all__ = [
+    "KAFKA_SCHEMES",
+    "PG_SCHEMES",
+    "Target",
+    "parse_bootstrap",
+    "parse_target",
+    "split_host_port",
+]
+
+#: URI schemes that name a Kafka bootstrap address (the console's and clients' spellings).
+KAFKA_SCHEMES = ("kafka://", "kafka+ssl://", "ssl://", "sasl_ssl://")
+#: URI schemes libpq reads.
+PG_SCHEMES = ("postgres://", "postgresql://")
+#: libpq keywords that name material files.
+PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
+
+
+class Target:
+    """Where to connect and as which service, parsed from a URI or ``host:port``.
+
+    ``sslmode`` is the TLS word the target itself carries (``?sslmode=require``), if any;
+    ``material`` the files a libpq target names (``sslrootcert``, ``sslcert``, ...);
+    ``params`` every keyword a libpq target holds; ``servers`` a Kafka bootstrap list.
+    """
+
+    __slots__ = (
+        "dbname",
+        "host",
+        "material",
+        "origin",
+        "params",
+        "password",
+        "port",
+        "servers",
+        "service",
+        "sslmode",
+        "user",
+    )
+
+    def __init__(
+        self,
+        service: Service,
+        host: str,
+        port: int,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        dbname: str | None = None,
+        sslmode: str | None = None,
+        material: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        servers: tuple[str, ...] = (),
+        origin: str = "target",
+    ) -> None:
+        self.service = service
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.dbname = dbname
+        self.sslmode = sslmode
+        self.material = dict(material or {})
+        self.params = dict(params or {})
+        self.servers = servers or (_join_host_port(host, port),)
+        self.origin = origin  # how messages name it: "target" or "conninfo"
+
+    def __repr__(self) -> str:
+        # The password is never shown.
+        return (
+            f"Target(service={self.service.value!r}, host={self.host!r}, port={self.port}, "
+            f"user={self.user!r}, dbname={self.dbname!r}, sslmode={self.sslmode!r})"
+        )
+
+
+def _join_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def split_host_port(text: str, what: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6addr]:port`` with a required port; ``what`` names the input."""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ConfigError(f"{what}: write an IPv6 address as [addr]:port")
+        port = rest[1:]
+    else:
+        host, colon, port = text.rpartition(":")
+        if not colon or ":" in host:
+            raise ConfigError(
+                f"{what} has no port; write host:port (the service URI on the service's "
+                "Overview page has both), and [addr]:port for IPv6"
+            )
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"{what} has no valid host; write host:port")
+    return host, check_port(port, what)
+
+
+def parse_bootstrap(bootstrap_servers: object) -> list[str]:
+    """``"h1:p1,h2:p2"`` or a list of ``host:port`` into a clean, duplicate-free list."""
+    if isinstance(bootstrap_servers, str):
+        items = bootstrap_servers.split(",")
+    elif isinstance(bootstrap_servers, list | tuple):
+        items = []
+        for item in bootstrap_servers:
+            if not isinstance(item, str):
+                raise ConfigError(
+                    f"bootstrap_servers entries must be strings, not {type(item).__name__}"
+                )
+            items.extend(item.split(","))
+    else:
+        raise ConfigError(
+            "bootstrap_servers must be 'host:port' (comma-separated for several) or a list "
+            f"of them, not {type(bootstrap_servers).__name__}"
+        )
+    servers: list[str] = []
+    for raw in items:
+        entry = raw.strip()
+        if not entry:
+            continue
+        for scheme in KAFKA_SCHEMES:
+            if entry.lower().startswith(scheme):
+                entry = entry[len(scheme) :]
+        entry = entry.rstrip("/")
+        server = _join_host_port(*split_host_port(entry, f"bootstrap server {raw.strip()!r}"))
+        if server not in servers:
+            servers.append(server)
+    if not servers:
+        raise ConfigError(
+            "bootstrap_servers is empty; pass host:port of the Kafka service (from its "
+            "Overview page)"
+        )
+    return servers
+
+
+def parse_target(target: str, service: str | Service | None = None) -> Target:
+    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``."""
+    if not isinstance(target, str) or not target.strip():
+        raise ConfigError(
+            "target must be a service URI (postgres://…, kafka://host:port) or host:port"
+        )
+    text = target.strip()
+    lowered = text.lower()
+    chosen = None if service is None else Service.parse(service)
+    if lowered.startswith(PG_SCHEMES):
+        if chosen is not None and chosen is not Service.POSTGRESQL:
+            raise ConfigError(
+                f"target {text.split('://')[0]}:// is PostgreSQL but service={chosen.value} "
+                "was given; leave the service out"
+            )
+        return pg_target(parse_conninfo(text))
+    if lowered.startswith(KAFKA_SCHEMES):
+        if chosen is not None and chosen is not Service.KAFKA:
+            raise ConfigError(
+                f"target kafka:// is Kafka but service={chosen.value} was given; leave the "
+                "service out"
+            )
+        chosen = Service.KAFKA
+        text = text.split("://", 1)[1]
+    elif "://" in text:
+        scheme, text = text.split("://", 1)
+        from_scheme = Service.parse(scheme)
+        if chosen is not None and chosen is not from_scheme:
+            raise ConfigError(
+                f"target {scheme}:// is {from_scheme.value} but service={chosen.value} was given"
+            )
+        chosen = from_scheme
+    if chosen is None:
+        raise ConfigError(
+            f"target {target!r} does not say which service it is; pass service= (--service), "
+            "e.g. --service postgresql, or use a postgres:// or kafka:// URI"
+        )
+    where = text.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    host, port = split_host_port(where, f"target {target!r}")
+    return Target(chosen, host, port)
+
+
+def pg_target(params: dict[str, str]) -> Target:
+    """A PostgreSQL target from libpq keywords (its first host is the one checked)."""
+    where = {name: str(params[name]) for name in ("host", "port") if params.get(name)}
+    host, port = split_hosts(where)[0]
+    return Target(
+        Service.POSTGRESQL,
+        host,
+        port,
+        user=params.get("user"),
+        password=params.get("password"),
+        dbname=params.get("dbname"),
+        sslmode=params.get("sslmode"),
+        material={k: params[k] for k in PG_MATERIAL_KEYS if k in params},
+        params=params,
+        origin="conninfo",
+    )

@@ -1,0 +1,102 @@
+"""The one shape every adapter has: ``build(request) -> dict`` and ``parse(target, options)``.
+
+An adapter turns a decided :class:`~tlsconnect.TLSPlan` into one driver's parameters. It
+reads the plan and never decides anything itself. What it needs arrives in one
+:class:`Request`: the plan, the parsed target, the driver options the caller gave (those
+it does not consume are passed through, and may never override a TLS setting), and
+whether the result is written out (``durable``: ``tlsconnect config``), in which case it
+must be JSON-ready and name files that outlive the process instead of holding objects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from .._model import Driver
+    from .._plan import TLSPlan
+    from .._target import Target
+
+__all__ = ["Adapter", "Request", "password_text"]
+
+
+class Request:
+    """Everything an adapter is given for one call."""
+
+    __slots__ = ("_options", "driver", "durable", "plan", "target")
+
+    def __init__(
+        self,
+        driver: Driver,
+        plan: TLSPlan,
+        target: Target,
+        options: dict[str, Any],
+        *,
+        durable: bool = False,
+    ) -> None:
+        self.driver = driver
+        self.plan = plan
+        self.target = target
+        self._options = dict(options)
+        self.durable = durable
+
+    def take(self, name: str, default: Any = None) -> Any:
+        """Consume one driver option (it is then not passed through)."""
+        return self._options.pop(name, default)
+
+    def rest(self) -> dict[str, Any]:
+        """Consume every driver option not consumed yet."""
+        rest, self._options = self._options, {}
+        return rest
+
+    def finish(self, result: dict[str, Any], *, tls_keys: Iterable[str] = ()) -> dict[str, Any]:
+        """``result`` with the driver options not consumed added, refusing any that would
+        replace what tlsconnect set for TLS (``tls_keys``, and every key it set)."""
+        protected = set(result) | set(tls_keys)
+        clashes = sorted(name for name in self._options if name in protected)
+        if clashes:
+            raise ConfigError(
+                f"{', '.join(clashes)} {'is' if len(clashes) == 1 else 'are'} set by tlsconnect "
+                f"for {self.driver.value} from the plan; pass sslmode=, trust= or the material "
+                "instead of overriding TLS settings"
+            )
+        return {**result, **self._options}
+
+
+class Adapter:
+    """One driver's entry in the registry."""
+
+    __slots__ = ("build", "driver", "extra", "function", "module", "parse")
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        module: str,
+        extra: str,
+        parse: Callable[[object, dict[str, Any]], Target],
+        build: Callable[[Request], dict[str, Any]],
+        function: str | None = None,
+    ) -> None:
+        self.driver = driver
+        self.module = module  # what the driver is imported as
+        self.extra = extra  # the tlsconnect extra that installs it
+        self.parse = parse  # the target (and driver options) -> Target
+        self.build = build  # Request -> the driver's parameters
+        self.function = function  # the named public function, when there is one
+
+
+def password_text(password: bytes, driver: str) -> str:
+    """A key's password for a driver that takes it as text."""
+    try:
+        return password.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"key_password is not UTF-8 text, and {driver} takes the key's password as text; "
+            "re-encrypt the key with a text password "
+            "(`openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`)"
+        ) from None
