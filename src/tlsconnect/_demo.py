@@ -24,6 +24,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ._material import Credentials
+from ._probe import check
 from ._term import use_colour
 
 __all__ = ["run_demo"]
@@ -399,8 +401,6 @@ def run_demo() -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     servers: _Servers | None = None
     try:
-        from ._probe import check
-
         _say(f"Fresh project CA, server and client certificates in {base}")
         pki = _PKI(base)
         servers = _Servers(base, pki, pg_bin)
@@ -411,8 +411,6 @@ def run_demo() -> int:
         pg = f"postgresql://avnadmin@localhost:{servers.pg_port}/postgres"
         kafka = f"kafka://localhost:{servers.kafka_port}"
         creds = str(pki.creds)
-
-        from ._material import Credentials
 
         good = Credentials.from_directory(creds)
         results = []

@@ -79,10 +79,9 @@ def check(
     """
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    given = Options.take("check", dict(options))
     spec = parse_target(target, service)
-    plan = resolve_plan(
-        spec.service, options_for_target(Options.take("check", dict(options)), spec)
-    )
+    plan = resolve_plan(spec.service, options_for_target(given, spec))
     report = CheckReport(
         ok=False,
         target=target,
