@@ -7,7 +7,7 @@ import pytest
 from tlsconnect import ConfigError, Service, SSLMode, Trust
 from tlsconnect._decide import decide
 
-PROJECT = [Service.POSTGRESQL, Service.KAFKA]
+PROJECT = [Service.POSTGRESQL, Service.MYSQL, Service.KAFKA]
 PUBLIC = [s for s in Service if s not in PROJECT]
 
 

@@ -283,9 +283,9 @@ def test_project_plus_public_trusts_the_project_ca_next_to_the_hashed_dir(
     pki, tls_server, cache_dir: Path
 ) -> None:
     server = tls_server("good")
-    context = tlsconnect.ssl_context("mysql", ca=pki.ca.cert_path)
+    context = tlsconnect.ssl_context("redis", ca=pki.ca.cert_path)
     assert _talk(context, server.address) == b"OK\n"
-    public_only = tlsconnect.ssl_context("mysql")
+    public_only = tlsconnect.ssl_context("redis")
     with pytest.raises(ssl.SSLCertVerificationError):
         _talk(public_only, server.address)
     assert any(p.name.startswith("ca-") for p in cache_dir.iterdir())
@@ -346,7 +346,7 @@ def test_concurrent_builder_processes_agree_on_one_complete_dir(tmp_path: Path) 
     code = (
         "import ssl; from tlsconnect._trust import public_trust\n"
         "t = public_trust(); print(t.capath)\n"
-        "from tlsconnect import ssl_context; assert ssl_context('mysql').verify_mode == "
+        "from tlsconnect import ssl_context; assert ssl_context('redis').verify_mode == "
         "ssl.CERT_REQUIRED\n"
     )
     processes = [
@@ -370,7 +370,7 @@ def test_a_cache_that_cannot_be_made_falls_back_to_the_bundle(
     try:
         trust = _trust.public_trust()
         assert trust == _trust.TrustLocation(cafile=certifi.where())
-        context = tlsconnect.ssl_context("mysql")
+        context = tlsconnect.ssl_context("redis")
         assert len(context.get_ca_certs()) == len(CERTIFI_CERTS)  # loaded the slow way
     finally:
         _trust.forget()
@@ -418,10 +418,10 @@ def test_changing_a_context_does_not_change_the_next_one(pki, tls_server) -> Non
 
 
 def test_public_contexts_are_separate_too(cache_dir: Path) -> None:
-    first = tlsconnect.ssl_context("mysql")
+    first = tlsconnect.ssl_context("redis")
     first.check_hostname = False
     first.verify_mode = ssl.CERT_NONE
-    second = tlsconnect.ssl_context("mysql")
+    second = tlsconnect.ssl_context("redis")
     assert second.verify_mode == ssl.CERT_REQUIRED and second.check_hostname
 
 
@@ -451,8 +451,8 @@ def test_shared_contexts_are_one_per_plan_and_refuse_changes(pki, tls_server) ->
 
 
 def test_a_shared_public_context_verifies(pki, tls_server, cache_dir: Path) -> None:
-    shared = tlsconnect.ssl_context("mysql", shared=True, ca=pki.ca.cert_path)
-    assert tlsconnect.ssl_context("mysql", shared=True, ca=pki.ca.cert_path) is shared
+    shared = tlsconnect.ssl_context("redis", shared=True, ca=pki.ca.cert_path)
+    assert tlsconnect.ssl_context("redis", shared=True, ca=pki.ca.cert_path) is shared
     assert _talk(shared, tls_server("good").address) == b"OK\n"
 
 

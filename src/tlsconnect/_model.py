@@ -111,16 +111,23 @@ SERVICE_TABLE: dict[Service, tuple[bool, str]] = {
         "postgresql servers present a certificate issued by the project's private CA; "
         "verify-ca and verify-full need that CA (ca.pem).",
     ),
+    Service.MYSQL: (
+        True,
+        "mysql servers present a certificate issued by the project's private CA (the "
+        "provider's current documentation); verify-ca and verify-full (MySQL's VERIFY_CA and "
+        "VERIFY_IDENTITY) need that CA (ca.pem).",
+    ),
     Service.KAFKA: (
         True,
-        "kafka servers present a certificate issued by the project's private CA.",
+        "kafka servers present a certificate issued by the project's private CA, for "
+        "client-certificate and SASL authentication alike (services switched to publicly "
+        "trusted SASL certificates are reached with trust='public').",
     ),
     **{
         service: (False, _PUBLIC_REASON.format(name=service.value))
         for service in (
             Service.KAFKA_CONNECT,
             Service.SCHEMA_REGISTRY,
-            Service.MYSQL,
             Service.REDIS,
             Service.VALKEY,
             Service.OPENSEARCH,
