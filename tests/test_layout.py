@@ -149,3 +149,18 @@ def test_every_driver_has_one_adapter_of_the_same_shape():
         assert adapter.driver is driver
         assert list(inspect.signature(adapter.parse).parameters) == ["target", "options"]
         assert list(inspect.signature(adapter.build).parameters) == ["request"]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_assert_guards_and_no_catch_alls_disguised_as_a_tuple(path):
+    """`python -O` removes asserts; `except (ValueError, Exception)` catches everything
+    while claiming to catch one thing."""
+    found = []
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Assert):
+            found.append(f"assert at line {node.lineno}")
+        if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Tuple):
+            names = {getattr(element, "id", "") for element in node.type.elts}
+            if "Exception" in names or "BaseException" in names:
+                found.append(f"except tuple with Exception at line {node.lineno}")
+    assert found == []

@@ -299,7 +299,7 @@ def test_the_hashed_dir_is_built_once_and_reused(cache_dir: Path) -> None:
     assert first.capath is not None
     built = Path(first.capath)
     inode, files = built.stat().st_ino, sorted(os.listdir(built))
-    assert len([f for f in files if f != "SOURCE"]) == len(CERTIFI_CERTS)
+    assert len([f for f in files if f != "MANIFEST"]) == len(CERTIFI_CERTS)
     _trust.forget()  # as a new process would
     second = _trust.public_trust()
     assert second == first
@@ -334,7 +334,7 @@ def test_concurrent_builders_in_threads_agree_on_one_complete_dir(tmp_path: Path
     for thread in threads:
         thread.join()
     assert len(set(results)) == 1 and results[0] is not None
-    assert len(os.listdir(results[0])) == len(CERTIFI_CERTS) + 1  # + SOURCE
+    assert len(os.listdir(results[0])) == len(CERTIFI_CERTS) + 1  # + MANIFEST
     assert sorted(p.name for p in root.iterdir() if not p.name.startswith("bundle-")) == [
         results[0].name
     ]

@@ -139,10 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            code = _dispatch(args)
-        for warning in caught:
-            print(f"warning: {warning.message}", file=sys.stderr)
-        return code
+            try:
+                return _dispatch(args)
+            finally:
+                # Said also when an error follows: an expiring CA read before a bad key
+                # is still worth knowing.
+                for warning in caught:
+                    print(f"warning: {warning.message}", file=sys.stderr)
     except (ConfigError, MissingDependencyError) as exc:
         print(f"tlsconnect: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -31,6 +31,7 @@ from ._model import Driver
 from ._plan import Options, TLSPlan, options_for_target, resolve_plan
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
+from .adapters._base import password_text
 from .adapters.aiokafka import USAGE as AIOKAFKA_USAGE
 
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
@@ -277,7 +278,6 @@ def _java(
         # An empty value turns host name checks off (verify-ca); "https" checks them.
         f"ssl.endpoint.identification.algorithm={'https' if plan.check_hostname else ''}",
     ]
-    shown = list(lines)
     if java_format == "pkcs12":
         store_password = secrets.token_urlsafe(24)
         encryption = (
@@ -313,7 +313,6 @@ def _java(
             f"ssl.truststore.location={_java_escape(str(truststore_path))}",
             f"ssl.truststore.password={store_password}",
         ]
-        shown = lines
     else:
         password = credentials.key_password
         encryption_algorithm: serialization.KeySerializationEncryption = (
@@ -333,19 +332,33 @@ def _java(
             f"ssl.truststore.certificates={_java_escape(cas.strip())}",
         ]
         if password:
-            common.append(f"ssl.key.password={password.decode('utf-8')}")
-        shown = (
-            lines
-            + common
-            + [
-                f"# ssl.keystore.key (the private key, PKCS#8) is in {out / 'client.properties'}; "
-                "it is never printed"
-            ]
-        )
+            common.append(f"ssl.key.password={password_text(password, 'the Java client')}")
         lines = lines + common + [f"ssl.keystore.key={_java_escape(pkcs8.strip())}"]
     properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
     written.append(properties)
     return GeneratedConfig(
-        "\n".join(shown) + "\n",
+        "\n".join(_without_secrets(lines, properties)) + "\n",
         notes=[f"the Java client configuration is {properties}"],
     )
+
+
+#: Properties whose values are secrets: written to client.properties (0600) only.
+_SECRET_PROPERTIES = (
+    "ssl.keystore.password",
+    "ssl.key.password",
+    "ssl.truststore.password",
+    "ssl.keystore.key",
+)
+
+
+def _without_secrets(lines: list[str], properties: Path) -> list[str]:
+    """The lines to print: each secret replaced by where it is, never its value (standard
+    output ends up in terminals, logs and CI transcripts)."""
+    shown = []
+    for line in lines:
+        name = line.split("=", 1)[0]
+        if name in _SECRET_PROPERTIES:
+            shown.append(f"# {name} is in {properties} (mode 0600); it is never printed")
+        else:
+            shown.append(line)
+    return shown

@@ -281,9 +281,9 @@ class _Servers:
 
     def start_kafka(self) -> None:
         tansu = _tansu()
-        assert tansu is not None
         stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
-        assert stunnel is not None
+        if tansu is None or stunnel is None:
+            raise RuntimeError("the Kafka-protocol broker needs tansu and stunnel")
         work = self.base / "kafka"
         work.mkdir(mode=0o700)
         backend, self.kafka_port = _free_port(), _free_port()

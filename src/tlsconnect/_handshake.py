@@ -144,6 +144,8 @@ def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCe
             leaf, _ = read_presented_chain(
                 (peer[0], peer[1]), host, postgres=expected.service == "postgresql"
             )
+        if leaf is None:  # nothing read (closed, timed out): OpenSSL's words stand
+            return exc
         diagnosis = classify_tls_error(exc, expected=expected, host=host, leaf=leaf)
         richer = ssl.SSLCertVerificationError(
             exc.errno,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ class Inspection:
     items: list[InspectedItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     relations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class Inspection:
             ],
             "relations": list(self.relations),
             "errors": list(self.errors),
+            "notes": list(self.notes),
         }
 
     def render(self) -> str:
@@ -81,6 +84,7 @@ class Inspection:
         if self.relations:
             lines.append("relations:")
             lines.extend(f"  {relation}" for relation in self.relations)
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
 
@@ -214,12 +218,35 @@ def inspect_files(
     paths: list[str | os.PathLike[str]], *, password: bytes | None = None
 ) -> Inspection:
     """Inspect every file; unreadable or malformed files are listed in ``errors``."""
+    from cryptography.utils import CryptographyDeprecationWarning
+
     result = Inspection()
-    for raw in paths:
-        try:
-            result.items.extend(_inspect_one(Path(os.fspath(raw)), password))
-        except ConfigError as exc:
-            result.errors.append(str(exc))
+    with warnings.catch_warnings():
+        # cryptography warns once per certificate whose serial number is not positive
+        # (several of certifi's roots); it is said once below, as a note naming them.
+        warnings.filterwarnings(
+            "ignore", message="Parsed a serial number", category=CryptographyDeprecationWarning
+        )
+        for raw in paths:
+            try:
+                result.items.extend(_inspect_one(Path(os.fspath(raw)), password))
+            except ConfigError as exc:
+                result.errors.append(str(exc))
+        odd_serials = [
+            item.label
+            for item in result.items
+            if item.certificate is not None and item.certificate.serial_number <= 0
+        ]
+    for item in result.items:
+        item.info["serial_positive"] = item.label not in odd_serials
+    if odd_serials:
+        result.notes.append(
+            f"{len(odd_serials)} certificate{'s' if len(odd_serials) != 1 else ''} "
+            f"({', '.join(odd_serials)}) "
+            f"{'have' if len(odd_serials) != 1 else 'has'} a serial number that is not positive, "
+            "which RFC 5280 forbids; OpenSSL accepts them, and cryptography says it will "
+            "refuse them in a future release"
+        )
     certs = [i for i in result.items if i.kind == "certificate" and i.certificate is not None]
     keys = [i for i in result.items if i.kind == "private key"]
     for key in keys:

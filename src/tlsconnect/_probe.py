@@ -133,6 +133,11 @@ class _Probe:
         self.addresses: list[tuple[Any, ...]] = []
         self.address: tuple[Any, ...] | None = None
         self.server_hostname = spec.host.strip("[]")
+        # Built before any connection, so that a context that cannot be built (a
+        # ConfigError) leaves no socket behind. It explains nothing itself: the probe
+        # reads the server's certificate and classifies a failure once, on its own.
+        self.context = build_context(plan)
+        self.context.expectation = None
 
     @property
     def is_pg(self) -> bool:
@@ -216,11 +221,13 @@ class _Probe:
                 continue
             self.address = (family, kind, proto, address)
             return sock
-        assert last is not None
+        if last is None:
+            last = OSError(f"no address to connect to for {self.spec.host}")
         raise _Failed(self._unreachable(last, "tcp_connect"))
 
     def _new_socket(self) -> socket.socket:
-        assert self.address is not None
+        if self.address is None:
+            raise OSError("the first connection was never made")
         family, kind, proto, address = self.address
         sock = socket.socket(family, kind, proto)
         sock.settimeout(self.timeout)
@@ -262,14 +269,10 @@ class _Probe:
         )
 
     def _handshake(self, raw: socket.socket) -> ssl.SSLSocket:
-        context = build_context(self.plan)
-        # The probe reads the server's certificate and classifies a failure once, itself;
-        # the context's own explaining (a second connection) is not wanted here.
-        context.expectation = None
         try:
             if self.is_pg:
                 self._pg_ssl_request(raw)
-            return context.wrap_socket(raw, server_hostname=self.server_hostname)
+            return self.context.wrap_socket(raw, server_hostname=self.server_hostname)
         except _Failed:
             raw.close()
             raise
@@ -348,9 +351,20 @@ class _Probe:
         )
 
     def _tls_diagnosis(self, exc: BaseException, leaf: x509.Certificate | None) -> Diagnosis:
-        return classify_tls_error(
-            exc, expected=self.plan.expectation, host=self.spec.host.strip("[]"), leaf=leaf
-        )
+        try:
+            return classify_tls_error(
+                exc, expected=self.plan.expectation, host=self.spec.host.strip("[]"), leaf=leaf
+            )
+        except Exception:
+            # Deliberately broad: a certificate the parser refuses (or any other surprise
+            # while explaining) must leave a report, never an exception, with OpenSSL's
+            # own words.
+            if leaf is None:
+                raise
+            self.report.notes.append(
+                "the server's certificate could not be read for a closer diagnosis"
+            )
+            return self._tls_diagnosis(exc, None)
 
     def _plaintext_diagnosis(self) -> Diagnosis:
         return no_tls(
@@ -377,16 +391,24 @@ class _Probe:
     def _record_chain(self, leaf: x509.Certificate | None, chain: list[x509.Certificate]) -> None:
         report = self.report
         certs = chain or ([leaf] if leaf is not None else [])
-        report.chain = [certificate_info(c) for c in certs]
-        if leaf is not None:
-            report.peer_subject = leaf.subject.rfc4514_string()
-            report.peer_issuer = leaf.issuer.rfc4514_string()
-            report.peer_not_after = leaf.not_valid_after_utc.isoformat()
-            if not chain:
-                report.notes.append(
-                    "chain: only the server's own certificate is shown (Python before 3.13 "
-                    "cannot read the rest of the chain the server sent)"
-                )
+        try:
+            report.chain = [certificate_info(c) for c in certs]
+            if leaf is not None:
+                report.peer_subject = leaf.subject.rfc4514_string()
+                report.peer_issuer = leaf.issuer.rfc4514_string()
+                report.peer_not_after = leaf.not_valid_after_utc.isoformat()
+        except ValueError:
+            # A certificate OpenSSL accepted but cryptography's stricter parser refuses
+            # (a malformed extension): it is reported as unreadable, not as a crash.
+            report.chain = []
+            report.peer_subject = report.peer_issuer = report.peer_not_after = None
+            report.notes.append("the server's certificate could not be parsed to show it")
+            return
+        if leaf is not None and not chain:
+            report.notes.append(
+                "chain: only the server's own certificate is shown (Python before 3.13 "
+                "cannot read the rest of the chain the server sent)"
+            )
 
     def _answers_plaintext(self) -> bool:
         """Whether the port answers a plaintext Kafka ApiVersions request."""

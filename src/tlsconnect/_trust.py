@@ -63,6 +63,10 @@ __all__ = [
 CACHE_DIR_ENV = "TLSCONNECT_CACHE_DIR"
 #: A build directory left behind by a crashed builder is removed after this many seconds.
 _STALE_BUILD_SECONDS = 3600
+#: A hashed directory no installed certifi bundle has used for this long is removed (a
+#: process that started long ago may still look issuers up in it: it is kept a while).
+_UNUSED_DIR_SECONDS = 30 * 86400
+_MANIFEST = "MANIFEST"
 
 
 @lru_cache(maxsize=1)
@@ -356,8 +360,9 @@ def _prune_stale_builds(root: Path) -> None:
 
 
 def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
-    """The hashed directory for ``bundle`` under ``root``, built now if it does not exist;
-    ``None`` when it cannot be made safely (the caller then uses ``cafile=``)."""
+    """The hashed directory for ``bundle`` under ``root``, built now if it does not exist
+    or no longer holds exactly the bundle's certificates; ``None`` when it cannot be made
+    safely (the caller then uses ``cafile=``)."""
     digest = hashlib.sha256(bundle).hexdigest()
     final = root / f"ca-{digest[:32]}"
     try:
@@ -367,7 +372,11 @@ def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
     except OSError:
         return None
     if info is not None:
-        return final if _private_dir_ok(info) and _root_ok(root) else None
+        if not (_private_dir_ok(info) and _root_ok(root)):
+            return None
+        if _intact(final, digest):
+            return final
+        _discard(final)  # changed since it was built: never trusted as it is now
     if not _ensure_root(root):
         return None
     _prune_stale_builds(root)
@@ -377,10 +386,7 @@ def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
         return None
     try:
         build_hashed_dir(bundle, building)
-        source = f"certificates of the PEM bundle with SHA-256 {digest}\n"
-        fd = os.open(building / "SOURCE", os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(source)
+        _write_manifest(building, digest)
         dir_fd = os.open(building, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -393,8 +399,118 @@ def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
             info = os.lstat(final)
         except OSError:
             return None
-        return final if _private_dir_ok(info) else None
+        return final if _private_dir_ok(info) and _intact(final, digest) else None
+    _prune_unused(root, keep=final.name)
     return final
+
+
+def _write_manifest(directory: Path, digest: str) -> None:
+    """What the directory must hold: the bundle's digest, then each file and its size."""
+    lines = [f"sha256 {digest}"]
+    for name in sorted(os.listdir(directory)):
+        lines.append(f"{name} {os.lstat(directory / name).st_size}")
+    fd = os.open(directory / _MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write("\n".join(lines) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _intact(directory: Path, digest: str | None = None) -> bool:
+    """Whether ``directory`` still holds exactly what its manifest lists (names, sizes,
+    regular files of ours only nobody else can read or write), for ``digest`` when given.
+
+    A certificate added to, removed from or replaced in the directory would silently
+    change what every public-CA context trusts; this costs one listing and one ``lstat``
+    per file, once per process."""
+    try:
+        fd = os.open(directory / _MANIFEST, os.O_RDONLY | _O_NOFOLLOW)
+        with os.fdopen(fd, "r", encoding="ascii") as handle:
+            lines = handle.read(64 * 1024).splitlines()
+        if not lines or not lines[0].startswith("sha256 "):
+            return False
+        if digest is not None and lines[0] != f"sha256 {digest}":
+            return False
+        expected: dict[str, int] = {}
+        for line in lines[1:]:
+            entry, _, size_text = line.partition(" ")
+            expected[entry] = int(size_text)
+        if set(os.listdir(directory)) != {*expected, _MANIFEST}:
+            return False
+        uid = os.geteuid()
+        for entry, recorded in expected.items():
+            info = os.lstat(directory / entry)
+            if not (
+                stat.S_ISREG(info.st_mode)
+                and info.st_uid == uid
+                and stat.S_IMODE(info.st_mode) & 0o077 == 0
+                and info.st_size == recorded
+            ):
+                return False
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _discard(directory: Path) -> None:
+    """Move a directory out of the way (atomically), then remove it."""
+    aside = directory.with_name(f".build-discard-{os.getpid()}-{directory.name}")
+    try:
+        os.rename(directory, aside)
+    except OSError:
+        return
+    _remove_tree(aside)
+
+
+def _prune_unused(root: Path, *, keep: str) -> None:
+    """Remove pointers whose bundle changed or is gone, and hashed directories that no
+    pointer names and nobody has used for :data:`_UNUSED_DIR_SECONDS` (older certifi
+    versions' directories)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    referenced = {keep}
+    for name in names:
+        if not name.startswith("bundle-"):
+            continue
+        pointer = root / name
+        target = _live_pointer_target(pointer)
+        if target is None:
+            with contextlib.suppress(OSError):
+                os.unlink(pointer)
+        else:
+            referenced.add(target)
+    now = time.time()
+    for name in names:
+        if name.startswith("ca-") and name not in referenced:
+            path = root / name
+            try:
+                if now - os.lstat(path).st_mtime > _UNUSED_DIR_SECONDS:
+                    _discard(path)
+            except OSError:
+                pass
+
+
+def _live_pointer_target(pointer: Path) -> str | None:
+    """The directory a pointer names, when the bundle file it was made for is still there
+    and unchanged; ``None`` for a stale pointer."""
+    try:
+        fd = os.open(pointer, os.O_RDONLY | _O_NOFOLLOW)
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(8192).splitlines()
+    except OSError:
+        return None
+    if len(lines) < 2:
+        return None  # written before pointers named their bundle
+    bundle_path = lines[1]
+    try:
+        info = os.stat(bundle_path)
+    except OSError:
+        return None
+    if pointer.name != _pointer_name(bundle_path, info):
+        return None
+    return lines[0].strip()
 
 
 def _root_ok(root: Path) -> bool:
@@ -443,10 +559,12 @@ def _locate(bundle_path: str, info: os.stat_result, root: Path | None) -> TrustL
         return TrustLocation(cafile=bundle_path)
     # A pointer keyed by the bundle file's identity and state names the directory of its
     # content, so that a process does not read and hash the bundle to find it.
-    identity = f"{bundle_path}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
-    pointer = root / f"bundle-{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
+    pointer = root / _pointer_name(bundle_path, info)
     known = _follow_pointer(pointer, root)
-    if known is not None:
+    if known is not None and _intact(known):
+        # Marks it in use, so that pruning (after another certifi version's build) keeps it.
+        with contextlib.suppress(OSError):
+            os.utime(known)
         return TrustLocation(capath=str(known))
     try:
         with open(bundle_path, "rb") as handle:
@@ -456,8 +574,14 @@ def _locate(bundle_path: str, info: os.stat_result, root: Path | None) -> TrustL
     directory = hashed_dir_for_bundle(bundle, root)
     if directory is None:
         return TrustLocation(cafile=bundle_path)
-    _write_pointer(pointer, directory.name)
+    _write_pointer(pointer, directory.name, bundle_path)
     return TrustLocation(capath=str(directory))
+
+
+def _pointer_name(bundle_path: str, info: os.stat_result) -> str:
+    """A pointer's name: keyed by the bundle file's identity and state."""
+    identity = f"{bundle_path}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
+    return f"bundle-{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
 
 
 def _follow_pointer(pointer: Path, root: Path) -> Path | None:
@@ -465,7 +589,7 @@ def _follow_pointer(pointer: Path, root: Path) -> Path | None:
         fd = os.open(pointer, os.O_RDONLY | _O_NOFOLLOW)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            name = handle.read(64).decode("ascii", "replace").strip()
+            name = handle.read(64).decode("ascii", "replace").split("\n", 1)[0].strip()
         if info.st_uid != os.geteuid() or not re.fullmatch(r"ca-[0-9a-f]{32}", name):
             return None
         directory = root / name
@@ -476,12 +600,12 @@ def _follow_pointer(pointer: Path, root: Path) -> Path | None:
     return None
 
 
-def _write_pointer(pointer: Path, name: str) -> None:
+def _write_pointer(pointer: Path, name: str, bundle_path: str) -> None:
     temporary = pointer.with_name(f".build-{os.getpid()}-{threading.get_ident()}-{pointer.name}")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(name + "\n")
+            handle.write(f"{name}\n{bundle_path}\n")
         os.replace(temporary, pointer)
     except OSError:
         with contextlib.suppress(OSError):
