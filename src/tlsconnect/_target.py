@@ -7,6 +7,8 @@ bootstrap list. Standard library only: parsing never connects and never loads ma
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from ._conninfo import check_port, parse_conninfo, split_hosts
 from ._errors import ConfigError
 from ._model import Service
@@ -14,16 +16,31 @@ from ._model import Service
 __all__ = [
     "KAFKA_SCHEMES",
     "PG_SCHEMES",
+    "SCHEMES",
     "Target",
     "parse_bootstrap",
     "parse_target",
+    "pg_target",
     "split_host_port",
+    "uri_sslmode",
 ]
 
 #: URI schemes that name a Kafka bootstrap address (the console's and clients' spellings).
 KAFKA_SCHEMES = ("kafka://", "kafka+ssl://", "ssl://", "sasl_ssl://")
 #: URI schemes libpq reads.
 PG_SCHEMES = ("postgres://", "postgresql://")
+#: URI schemes that are not a service type's own name: (the service they mean, or None
+#: when the service must be given; the default port; whether the scheme is plaintext).
+SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
+    "mysql": (Service.MYSQL, 3306, False),
+    "mariadb": (Service.MYSQL, 3306, False),
+    "rediss": (Service.REDIS, 6379, False),
+    "valkeys": (Service.VALKEY, 6379, False),
+    "redis": (Service.REDIS, 6379, True),
+    "valkey": (Service.VALKEY, 6379, True),
+    "https": (None, 443, False),
+    "http": (None, 80, True),
+}
 #: libpq keywords that name material files.
 PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
 
@@ -43,7 +60,9 @@ class Target:
         "origin",
         "params",
         "password",
+        "path",
         "port",
+        "scheme",
         "servers",
         "service",
         "sslmode",
@@ -64,6 +83,8 @@ class Target:
         params: dict[str, str] | None = None,
         servers: tuple[str, ...] = (),
         origin: str = "target",
+        scheme: str | None = None,
+        path: str = "",
     ) -> None:
         self.service = service
         self.host = host
@@ -76,6 +97,8 @@ class Target:
         self.params = dict(params or {})
         self.servers = servers or (_join_host_port(host, port),)
         self.origin = origin  # how messages name it: "target" or "conninfo"
+        self.scheme = scheme  # the URI's scheme, lower case, when it was a URI
+        self.path = path  # a URI's path after the host (for HTTP: the base path)
 
     def __repr__(self) -> str:
         # The password is never shown.
@@ -170,7 +193,10 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
         chosen = Service.KAFKA
         text = text.split("://", 1)[1]
     elif "://" in text:
-        scheme, text = text.split("://", 1)
+        scheme = text.split("://", 1)[0].lower()
+        if scheme in SCHEMES:
+            return _uri_target(text, chosen)
+        text = text.split("://", 1)[1]
         from_scheme = Service.parse(scheme)
         if chosen is not None and chosen is not from_scheme:
             raise ConfigError(
@@ -185,6 +211,135 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
     where = text.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
     host, port = split_host_port(where, f"target {target!r}")
     return Target(chosen, host, port)
+
+
+def _uri_target(text: str, service: Service | None) -> Target:
+    """``mysql://``, ``rediss://``, ``https://`` and their kin: user, password, database
+    (or base path) and query are kept; the query's TLS words become ``sslmode``."""
+    scheme, rest = text.split("://", 1)
+    scheme = scheme.lower()
+    from_scheme, default_port, plaintext = SCHEMES[scheme]
+    if service is None:
+        service = from_scheme
+    elif (
+        from_scheme is not None
+        and service is not from_scheme
+        and not ({service, from_scheme} <= {Service.REDIS, Service.VALKEY})
+    ):
+        raise ConfigError(
+            f"target {scheme}:// is {from_scheme.value} but service={service.value} was given"
+        )
+    if service is None:
+        raise ConfigError(
+            f"target {scheme}:// does not say which service it is; pass service= "
+            "(--service), e.g. service='opensearch'"
+        )
+    rest = rest.partition("#")[0]
+    rest, _, query_text = rest.partition("?")
+    authority, slash, path = rest.partition("/")
+    user = password = None
+    if "@" in authority:
+        userinfo, _, authority = authority.rpartition("@")
+        name, colon, secret = userinfo.partition(":")
+        user = unquote(name) or None
+        password = unquote(secret) if colon else None
+    if authority.startswith("[") or authority.count(":") == 1:
+        host, port = split_host_port(authority, f"target {scheme}://")
+    elif authority and default_port is not None:
+        host, port = authority, default_port
+    else:
+        raise ConfigError(f"target {scheme}:// has no host; write {scheme}://host:port")
+    query: dict[str, str] = {}
+    for pair in query_text.split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            query[unquote(key)] = unquote(value)
+    sslmode = uri_sslmode(query)
+    if plaintext:
+        # redis:// and http:// name a plaintext connection; unless the caller asks for
+        # a verified one (sslmode=), that is refused as sslmode=disable is.
+        sslmode = "disable"
+    database = unquote(path) if slash and path and scheme in ("mysql", "mariadb") else None
+    if scheme in ("redis", "rediss", "valkey", "valkeys") and slash and path:
+        query.setdefault("db", unquote(path))
+    return Target(
+        service,
+        host.strip("[]"),
+        port,
+        user=user,
+        password=password,
+        dbname=database,
+        sslmode=sslmode,
+        params={k: v for k, v in query.items() if k not in _TLS_WORDS},
+        scheme=scheme,
+        path=("/" + path if slash and scheme in ("https", "http") else ""),
+    )
+
+
+#: Query keys that carry TLS settings in the URIs drivers and consoles write.
+_TLS_WORDS = frozenset(
+    {
+        "sslmode",
+        "ssl-mode",
+        "ssl_mode",
+        "sslMode",
+        "ssl",
+        "tls",
+        "ssl_cert_reqs",
+        "ssl_check_hostname",
+        "verify",
+        "verify_certs",
+        "ssl_ca",
+        "ssl_ca_certs",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_cert",
+        "ssl_key",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+    }
+)
+_FALSE = frozenset({"false", "0", "no", "off", "none"})
+# MySQL's ssl-mode words and what they mean in libpq's (disabled/preferred are refused
+# by SSLMode.parse as every plaintext-allowing mode is).
+_MYSQL_MODES = {
+    "disabled": "disable",
+    "preferred": "prefer",
+    "required": "require",
+    "verify_ca": "verify-ca",
+    "verify_identity": "verify-full",
+}
+
+
+def uri_sslmode(query: dict[str, str]) -> str | None:
+    """The sslmode a URI's own TLS words mean, or ``None`` when it says nothing.
+
+    ``sslmode`` (libpq), ``ssl-mode`` (MySQL: ``REQUIRED``, ``VERIFY_CA``,
+    ``VERIFY_IDENTITY``), ``ssl_cert_reqs``/``ssl_check_hostname`` (redis-py), ``ssl``
+    and ``verify``/``verify_certs``. What the caller asks for always wins over this.
+    """
+    lowered = {key.lower(): value.strip().lower() for key, value in query.items()}
+    if "sslmode" in lowered:
+        return lowered["sslmode"]
+    for key in ("ssl-mode", "ssl_mode"):
+        if key in lowered:
+            return _MYSQL_MODES.get(lowered[key].replace("-", "_"), lowered[key])
+    if "ssl_cert_reqs" in lowered:
+        requirement = lowered["ssl_cert_reqs"].removeprefix("cert_")
+        if requirement in ("none", "optional"):
+            return "require"
+        if lowered.get("ssl_check_hostname") in _FALSE:
+            return "verify-ca"
+        return "verify-full"
+    if lowered.get("ssl_check_hostname") in _FALSE:
+        return "verify-ca"
+    if lowered.get("verify") in _FALSE or lowered.get("verify_certs") in _FALSE:
+        return "require"
+    for key in ("ssl", "tls"):
+        if key in lowered:
+            return "disable" if lowered[key] in _FALSE else "require"
+    return None
 
 
 def pg_target(params: dict[str, str]) -> Target:
