@@ -565,7 +565,8 @@ def test_every_public_name_resolves():
 
 def test_the_plugin_loads_from_its_entry_point_next_to_a_conftest_listing_it(tmp_path):
     """As installed: pytest finds the plugin by its entry point; a conftest that also
-    lists it (what this project's does) does not register it twice."""
+    lists it (what this project's does) does not register it twice. The README's
+    example runs there as written."""
     entry = re.search(
         r"\[project\.entry-points\.pytest11\]\n(.+)\n", (ROOT / "pyproject.toml").read_text()
     )
@@ -598,6 +599,11 @@ def test_the_plugin_loads_from_its_entry_point_next_to_a_conftest_listing_it(tmp
             """
         )
     )
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Testing your own code") :]
+    example = re.search(r"```python\n(.*?)```", section, re.S)
+    assert example is not None
+    (project / "test_readme_example.py").write_text(example.group(1))
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(site), str(SRC), os.environ.get("PYTHONPATH", "")]),
@@ -611,4 +617,4 @@ def test_the_plugin_loads_from_its_entry_point_next_to_a_conftest_listing_it(tmp
         timeout=120,
     )
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "2 passed" in res.stdout
+    assert "3 passed" in res.stdout

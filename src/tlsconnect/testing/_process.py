@@ -154,6 +154,9 @@ def read_tail(path: pathlib.Path, limit: int = 4000) -> str:
     return data[-limit:]
 
 
+_SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 def find_binary(binary: str | os.PathLike[str], install: str) -> str:
     """The absolute path of ``binary`` (a path, or a name looked up on ``PATH``).
 
@@ -166,7 +169,9 @@ def find_binary(binary: str | os.PathLike[str], install: str) -> str:
         if os.path.isfile(name) and os.access(name, os.X_OK):
             return name
         raise MissingBinaryError(name, install)
-    found = shutil.which(name)
+    # Servers such as mariadbd live in sbin directories, which a non-root PATH may lack.
+    path = os.pathsep.join([os.environ.get("PATH", os.defpath), *_SBIN_DIRS])
+    found = shutil.which(name, path=path)
     if found is None:
         raise MissingBinaryError(name, install, "not on PATH")
     return found
