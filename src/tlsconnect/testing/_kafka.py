@@ -163,7 +163,12 @@ class KafkaServer:
             f"--- tansu ({self.tansu_log}) ---\n{read_tail(self.tansu_log)}"
         )
 
-    log_tail = logs
+    def log_tail(self, limit: int = 4000) -> str:
+        """The last ``limit`` characters of each log (for assertion messages)."""
+        return (
+            f"--- stunnel ---\n{read_tail(self.stunnel_log, limit)}\n"
+            f"--- tansu ---\n{read_tail(self.tansu_log, limit)}"
+        )
 
     def __enter__(self) -> KafkaServer:
         return self.start()

@@ -210,13 +210,20 @@ class RunAs:
                 ) from None
             self.uid, self.gid, self.home = entry.pw_uid, entry.pw_gid, entry.pw_dir
 
-    def popen_options(self) -> dict[str, object]:
-        """``subprocess`` options that switch to this user (nothing when it is us)."""
-        if self.user is None:
-            return {}
+    @property
+    def switches(self) -> bool:
+        """True when commands must switch to another user (we are root)."""
+        return self.user is not None
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str] | None:
+        """The environment for a command run as this user (``None``: ours as it is)."""
+        if self.user is None and not extra:
+            return None
         env = dict(os.environ)
-        env.update(HOME=self.home, USER=self.user, LOGNAME=self.user)
-        return {"user": self.uid, "group": self.gid, "extra_groups": [], "env": env}
+        if self.user is not None:
+            env.update(HOME=self.home, USER=self.user, LOGNAME=self.user)
+        env.update(extra or {})
+        return env
 
     def own(self, path: pathlib.Path, mode: int | None = None) -> None:
         """Give ``path`` to this user (when that is not us), then set ``mode``."""
@@ -371,24 +378,23 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a server process in its own session and record it (see the module's
     docstring); ``stop_signal`` is what :func:`stop_process` and the death signal send."""
-    options: dict[str, object] = dict(run_as.popen_options()) if run_as is not None else {}
-    if env is not None:
-        merged = dict(options.get("env") or os.environ)  # type: ignore[call-overload]
-        merged.update(env)
-        options["env"] = merged
+    user = run_as if run_as is not None else RunAs(None)
     with _signals_held():
-        proc = subprocess.Popen(  # type: ignore[call-overload]
+        proc = subprocess.Popen(
             list(argv),
             stdin=stdin,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=cwd,
+            env=user.env(env),
             start_new_session=True,
             preexec_fn=_death_signal_setup(stop_signal),
-            **options,
+            user=user.uid if user.switches else None,
+            group=user.gid if user.switches else None,
+            extra_groups=[] if user.switches else None,
         )
         REGISTRY.add_process(proc, stop_signal)
-    return proc  # type: ignore[no-any-return]
+    return proc
 
 
 def stop_process(
@@ -423,9 +429,9 @@ def run_checked(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a one-shot command (initdb, install-db, a client), raising :class:`ServerError`
     with its output when it fails."""
-    options = run_as.popen_options() if run_as is not None else {}
+    user = run_as if run_as is not None else RunAs(None)
     try:
-        res = subprocess.run(  # type: ignore[call-overload]
+        res = subprocess.run(
             list(argv),
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
@@ -433,14 +439,17 @@ def run_checked(
             timeout=timeout,
             cwd=cwd,
             check=False,
-            **options,
+            env=user.env(),
+            user=user.uid if user.switches else None,
+            group=user.gid if user.switches else None,
+            extra_groups=[] if user.switches else None,
         )
     except subprocess.TimeoutExpired as exc:
         raise ServerError(f"{what} did not finish within {timeout} s: {argv!r}") from exc
     if res.returncode != 0:
         out = (res.stdout + res.stderr).decode(errors="replace")[-4000:]
         raise ServerError(f"{what} failed with exit code {res.returncode}: {argv!r}\n{out}")
-    return res  # type: ignore[no-any-return]
+    return res
 
 
 def make_work_dir(prefix: str, directory: pathlib.Path | None) -> pathlib.Path:

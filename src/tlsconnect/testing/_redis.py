@@ -98,7 +98,8 @@ class RedisServer:
 
     @property
     def log_path(self) -> pathlib.Path:
-        assert self.work_dir is not None, "not started"
+        if self.work_dir is None:
+            raise ServerError(f"redis {self.name!r} is not running")
         return self.work_dir / "redis.log"
 
     def log_tail(self, limit: int = 4000) -> str:
