@@ -5,11 +5,13 @@ variants, and a credentials directory laid out like ``avn service
 user-creds-download``) and real servers on loopback that use it, each a context
 manager that stops every process it started, by PID::
 
+    import tlsconnect
     from tlsconnect.testing import PostgresServer, make_pki
 
     pki = make_pki(tmp_dir)
     with PostgresServer(pki.server.cert_path, pki.server.key_path, pki.ca_pem) as pg:
-        connect(pg.url(user="avnadmin"), credentials_dir=pki.creds_dir)
+        creds = tlsconnect.Credentials.from_directory(pki.creds_dir)
+        assert tlsconnect.check(pg.url(user="avnadmin"), credentials=creds).ok
 
 * :class:`PostgresServer` / :class:`PostgresFarm` - PostgreSQL 15, ``ssl=on``,
   client-certificate login for ``avnadmin``.
