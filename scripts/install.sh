@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what tlsconnect's demo and tests need on a fresh Debian machine:
-# PostgreSQL 15 server binaries and stunnel4 (Debian), then tlsconnect with every
-# driver extra and its test tools (PyPI). Idempotent: installs only what is missing.
+# PostgreSQL 15 server binaries, stunnel4, redis-server, MariaDB server and client
+# (Debian: the servers of tlsconnect.testing), then tlsconnect with every driver extra
+# and its test tools (PyPI). Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,10 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 command -v stunnel4 >/dev/null 2>&1 || command -v stunnel >/dev/null 2>&1 || need+=(stunnel4)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# mariadbd lives in /usr/sbin, which a non-root PATH may lack
+{ command -v mariadbd || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || need+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing system packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

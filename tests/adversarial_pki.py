@@ -1,6 +1,6 @@
 """A PKI shaped like a real one, for the adversarial certificate tests.
 
-The root is the session's project CA (``pki.ca``), so that PostgreSQL (``ssl_ca_file``)
+The root is the session's project CA (``pki.ca``, from ``tlsconnect.testing``), so that PostgreSQL (``ssl_ca_file``)
 and stunnel, which trust that CA for client certificates, also accept client
 certificates issued by its client intermediate. Below it::
 
@@ -33,9 +33,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pki import CA, _ca_usage, _key_pem, _leaf_usage, _now, _write
-from pki import _cert_pem as _pem
-from pki import _new_key as _key
+from tlsconnect.testing import (
+    CA,
+    ca_key_usage,
+    cert_pem,
+    key_pem,
+    leaf_key_usage,
+    new_key,
+    utc_now,
+    write_file,
+)
 
 DAY = datetime.timedelta(days=1)
 
@@ -59,7 +66,7 @@ class Authority:
 
     @property
     def cert_pem(self) -> bytes:
-        return _pem(self.cert)
+        return cert_pem(self.cert)
 
 
 @dataclass
@@ -75,7 +82,7 @@ class Leaf:
 
     @property
     def cert_pem(self) -> bytes:
-        return _pem(self.cert)
+        return cert_pem(self.cert)
 
 
 def make_authority(
@@ -90,8 +97,8 @@ def make_authority(
     path_length: int | None = None,
 ) -> Authority:
     """A root (``parent=None``) or an intermediate signed by ``parent``."""
-    now = _now()
-    key = key or _key()
+    now = utc_now()
+    key = key or new_key("rsa")
     subject = _name(common_name)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     issuer_key = parent.key if parent else key
@@ -105,7 +112,7 @@ def make_authority(
         .not_valid_before(not_before or now - 30 * DAY)
         .not_valid_after(not_after or now + 3650 * DAY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(_ca_usage(), critical=True)
+        .add_extension(ca_key_usage(), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
@@ -113,7 +120,7 @@ def make_authority(
         )
         .sign(issuer_key, hashes.SHA256())
     )
-    path = _write(directory / f"{name}.pem", _pem(cert))
+    path = write_file(directory / f"{name}.pem", cert_pem(cert))
     parents: list[x509.Certificate] = []
     if parent is not None and parent.cert.issuer != parent.cert.subject:
         parents = [parent.cert, *parent.parents]  # a peer never sends the root
@@ -121,7 +128,7 @@ def make_authority(
 
 
 def authority_from(ca: CA) -> Authority:
-    """Wrap a root from tests/pki.py."""
+    """Wrap a root of the project PKI (``tlsconnect.testing.CA``)."""
     return Authority(ca.name, ca.cert, ca.key, ca.cert_path, [])
 
 
@@ -140,8 +147,8 @@ def make_leaf(
     not_after: datetime.datetime | None = None,
 ) -> Leaf:
     """A leaf issued by ``issuer``, or self-signed when ``issuer`` is ``None``."""
-    now = _now()
-    key = _key(bits)
+    now = utc_now()
+    key = new_key("rsa", bits)
     subject = _name(common_name)
     signer_key = issuer.key if issuer else key
     builder = (
@@ -153,7 +160,7 @@ def make_leaf(
         .not_valid_before(not_before or now - DAY)
         .not_valid_after(not_after or now + 365 * DAY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_leaf_usage(client), critical=True)
+        .add_extension(leaf_key_usage(client), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
@@ -177,9 +184,9 @@ def make_leaf(
     chain = [cert]
     if issuer is not None and issuer.cert.issuer != issuer.cert.subject:
         chain += [issuer.cert, *issuer.parents]
-    cert_path = _write(directory / f"{name}.pem", _pem(cert))
-    chain_path = _write(directory / f"{name}-chain.pem", b"".join(_pem(c) for c in chain))
-    key_path = _write(directory / f"{name}.key", _key_pem(key), 0o600)
+    cert_path = write_file(directory / f"{name}.pem", cert_pem(cert))
+    chain_path = write_file(directory / f"{name}-chain.pem", b"".join(cert_pem(c) for c in chain))
+    key_path = write_file(directory / f"{name}.key", key_pem(key), 0o600)
     return Leaf(name, cert, key, cert_path, chain_path, key_path)
 
 
@@ -192,7 +199,7 @@ def _sign_with_sha1(
     """Re-sign ``builder``'s certificate with SHA-1, which ``cryptography`` refuses to do:
     the openssl command line signs the same to-be-signed content with sha1WithRSA."""
     draft = builder.sign(signer_key, hashes.SHA256())
-    signer = _write(directory / f".{name}-signer.key", _key_pem(signer_key), 0o600)
+    signer = write_file(directory / f".{name}-signer.key", key_pem(signer_key), 0o600)
     ext = directory / f".{name}.ext"
     lines = []
     for extension in draft.extensions:
@@ -224,7 +231,7 @@ def _sign_with_sha1(
         )
         .sign(signer_key, hashes.SHA256())
     )
-    issuer_cert.write_bytes(_pem(issuer))
+    issuer_cert.write_bytes(cert_pem(issuer))
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(draft.subject)
@@ -274,7 +281,7 @@ def _sign_with_sha1(
 
 def bundle(directory: pathlib.Path, name: str, certs: Sequence[x509.Certificate]) -> pathlib.Path:
     """A CA bundle file holding ``certs`` in this order."""
-    return _write(directory / f"{name}.pem", b"".join(_pem(c) for c in certs))
+    return write_file(directory / f"{name}.pem", b"".join(cert_pem(c) for c in certs))
 
 
 SERVER_DNS = ("db.example.test", "localhost")
@@ -297,7 +304,7 @@ class AdversarialPKI:
 
 def make_adversarial_pki(directory: pathlib.Path, root_ca: CA) -> AdversarialPKI:
     directory.mkdir(parents=True, exist_ok=True)
-    now = _now()
+    now = utc_now()
     d = directory
     root = authority_from(root_ca)
     server_int = make_authority(
@@ -326,7 +333,7 @@ def make_adversarial_pki(directory: pathlib.Path, root_ca: CA) -> AdversarialPKI
     untrusted_int = make_authority(
         d, "untrusted-int", "Untrusted Intermediate CA", parent=untrusted_root
     )
-    rollover_key = _key()
+    rollover_key = new_key("rsa")
     rollover_old = make_authority(
         d,
         "rollover-old",

@@ -1,7 +1,8 @@
-"""Session fixtures: generated PKI + real TLS servers on loopback.
+"""Session fixtures: the project PKI and real TLS servers on loopback, from
+``tlsconnect.testing`` (its pytest plugin, plus the short names these tests use).
 
-Servers are started lazily (first use) and never skipped: a missing binary
-is a hard failure with a clear message (CI installs everything).
+Servers are started lazily (first use) and never skipped: a missing binary is a hard
+failure naming the package to install (CI installs everything).
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from pki import PKI, Issued, make_pki
-from servers import (
-    HAS_IPV6,
+from tlsconnect.testing import (
+    PKI,
+    Issued,
     KafkaFarm,
+    MariaDBServer,
     PostgresFarm,
+    RedisServer,
     TLSServer,
+    ipv6_loopback_available,
 )
+
+pytest_plugins = ["tlsconnect.testing.pytest_plugin"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,21 +56,15 @@ def _isolate_libpq_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
-    """The session PKI (see tests/pki.py: ca, other_ca, server, wronghost, ...)."""
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def _server_certs(pki: PKI) -> dict[str, tuple[pathlib.Path, pathlib.Path]]:
-    return {name: (leaf.cert_path, leaf.key_path) for name, leaf in pki.server_pairs.items()}
+def pki(tlsconnect_pki: PKI) -> PKI:
+    """The session PKI (tlsconnect.testing.make_pki: ca, other_ca, server, wronghost, ...)."""
+    return tlsconnect_pki
 
 
 @pytest.fixture(scope="session")
-def pg(pki: PKI) -> Iterator[PostgresFarm]:
+def pg(tlsconnect_postgres_farm: PostgresFarm) -> PostgresFarm:
     """Lazy PostgreSQL instances: ``pg.good``, ``pg["expired"]``, ``pg.get("plaintext")``."""
-    farm = PostgresFarm(pki.ca.cert_path, _server_certs(pki))
-    yield farm
-    farm.stop()
+    return tlsconnect_postgres_farm
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +74,9 @@ def pg_server(pg: PostgresFarm) -> Callable:
 
 
 @pytest.fixture(scope="session")
-def kafka(pki: PKI) -> Iterator[KafkaFarm]:
+def kafka(tlsconnect_kafka_farm: KafkaFarm) -> KafkaFarm:
     """Lazy TLS Kafka front-ends: ``kafka.good.bootstrap``, ``kafka["expired"]`` ..."""
-    farm = KafkaFarm(pki.ca.cert_path, _server_certs(pki))
-    yield farm
-    farm.stop()
+    return tlsconnect_kafka_farm
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +91,7 @@ def tls_server(pki: PKI) -> Iterator[Callable[..., TLSServer]]:
 
     ``tls_server(cert="good", host="127.0.0.1", require_client_cert=False,
     client_ca=None, **TLSServer kwargs)``; ``cert`` is a name from
-    ``pki.server_pairs`` (good/wronghost/expired/othersigned/dnsonly), an
+    ``pki.server_pairs`` (good/wronghost/expired/othersigned/dnsonly/notyetvalid), an
     :class:`Issued`, or a ``(cert_path, key_path)`` tuple. With
     ``require_client_cert=True`` the client CA defaults to the project CA.
     """
@@ -103,10 +101,9 @@ def tls_server(pki: PKI) -> Iterator[Callable[..., TLSServer]]:
         cert="good", *, require_client_cert: bool = False, client_ca=None, **kw
     ) -> TLSServer:
         if isinstance(cert, str):
-            leaf = pki.server_pairs[cert]
-            cert_path, key_path = leaf.cert_path, leaf.key_path
+            cert_path, key_path = pki.server_pairs[cert].pair
         elif isinstance(cert, Issued):
-            cert_path, key_path = cert.cert_path, cert.key_path
+            cert_path, key_path = cert.pair
         else:
             cert_path, key_path = cert
         if require_client_cert and client_ca is None:
@@ -123,6 +120,38 @@ def tls_server(pki: PKI) -> Iterator[Callable[..., TLSServer]]:
 
 
 @pytest.fixture(scope="session")
+def redis_server(pki: PKI) -> Iterator[Callable[..., RedisServer]]:
+    """Factory: ``redis_server(auth_clients="yes", password=None, username="default")``
+    -> a started :class:`RedisServer` with the good certificate, one per set of
+    arguments for the session."""
+    started: dict[tuple[str, str | None, str], RedisServer] = {}
+
+    def factory(
+        auth_clients: str = "no", password: str | None = None, username: str = "default"
+    ) -> RedisServer:
+        key = (auth_clients, password, username)
+        if key not in started:
+            started[key] = RedisServer(
+                *pki.server.pair,
+                pki.ca_pem,
+                auth_clients=auth_clients,
+                password=password,
+                username=username,
+            ).start()
+        return started[key]
+
+    yield factory
+    for srv in started.values():
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb(tlsconnect_mariadb: MariaDBServer) -> MariaDBServer:
+    """MariaDB requiring TLS (``.user``/``.password``, ``.x509_user`` needs a client cert)."""
+    return tlsconnect_mariadb
+
+
+@pytest.fixture(scope="session")
 def has_ipv6() -> bool:
     """True when ::1 can be bound here (servers then also listen on ::1)."""
-    return HAS_IPV6
+    return ipv6_loopback_available()

@@ -5,8 +5,6 @@ parameters is survived by the second."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 import tlsconnect
-from servers import PG_BIN, _child_setup, _wait_postmaster_ready, wait_for_port
 
 THREADS = 8
 ROUNDS = 6
@@ -106,29 +103,6 @@ def test_connections_from_eight_threads_each_present_their_own_certificate(pg, m
     assert serials == [expected[n % 2] for n in range(THREADS)]
 
 
-def restart(server) -> None:
-    """Fast shutdown (SIGINT) of a postmaster from servers.py, then start it again on the
-    same data directory and port, as a real restart does."""
-    import pwd
-
-    process = server.process
-    process.send_signal(signal.SIGINT)
-    process.wait(30)
-    owner = pwd.getpwnam("postgres")
-    with open(server.log_path, "ab") as log:
-        server.process = subprocess.Popen(
-            [str(PG_BIN / "postgres"), "-D", str(server.data_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=server.data_dir,
-            start_new_session=True,
-            preexec_fn=_child_setup(signal.SIGQUIT, owner.pw_uid, owner.pw_gid),
-        )
-    _wait_postmaster_ready(server.data_dir / "postmaster.pid", server.process, timeout=30)
-    wait_for_port("127.0.0.1", server.port, timeout=10, proc=server.process)
-
-
 def test_a_server_restart_between_two_connections_is_survived_by_the_second(pg, pki):
     server = pg.start("restart", pki.server.cert_path, pki.server.key_path)
     params = tlsconnect.psycopg_params(
@@ -140,7 +114,7 @@ def test_a_server_restart_between_two_connections_is_survived_by_the_second(pg, 
     first = psycopg.connect(**params, connect_timeout=10)
     before = first.execute("SELECT pg_postmaster_start_time()").fetchone()
     old_pid = server.process.pid
-    restart(server)
+    server.restart()  # fast shutdown (SIGINT), then the same data directory and port
     assert server.process.pid != old_pid
     with pytest.raises(psycopg.OperationalError):  # the open connection did not survive
         first.execute("SELECT 1")

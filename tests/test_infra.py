@@ -1,4 +1,5 @@
-"""Prove the test infrastructure with raw drivers (no tlsconnect import)."""
+"""Prove the test infrastructure (tlsconnect.testing) with raw drivers: nothing of
+tlsconnect but its testing module is imported here."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ import psycopg
 import pytest
 from cryptography import x509
 
-from pki import issue_cert
-from servers import quiet_resource_leaks
+from tlsconnect.testing import issue_cert, quiet_resource_leaks
 
 
 @contextlib.contextmanager

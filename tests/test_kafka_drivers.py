@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 import tlsconnect
-from servers import quiet_resource_leaks
 from tlsconnect import ConfigError, Credentials
+from tlsconnect.testing import quiet_resource_leaks
 
 DRIVERS = ["kafka-python", "confluent-kafka", "aiokafka"]
 

@@ -21,6 +21,7 @@ from tlsconnect.adapters import ADAPTERS
 
 SRC = pathlib.Path(tlsconnect.__file__).parent
 MODULES = sorted(p for p in SRC.rglob("*.py") if "testing" not in p.relative_to(SRC).parts)
+TESTING = sorted((SRC / "testing").rglob("*.py"))
 
 
 def _tree(path: pathlib.Path) -> ast.Module:
@@ -151,7 +152,7 @@ def test_every_driver_has_one_adapter_of_the_same_shape():
         assert list(inspect.signature(adapter.build).parameters) == ["request"]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize("path", MODULES + TESTING, ids=lambda p: str(p.relative_to(SRC)))
 def test_no_assert_guards_and_no_catch_alls_disguised_as_a_tuple(path):
     """`python -O` removes asserts; `except (ValueError, Exception)` catches everything
     while claiming to catch one thing."""
