@@ -32,7 +32,6 @@ from ._plan import Options, TLSPlan, options_for_target, resolve_plan
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
 from .adapters._base import password_text
-from .adapters.aiokafka import USAGE as AIOKAFKA_USAGE
 
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
 
@@ -194,8 +193,9 @@ def _render(driver: str, built: dict[str, Any], fmt: str) -> GeneratedConfig:
         return GeneratedConfig(format_conninfo(built) + "\n", notes=notes)
     if driver == "confluent-kafka" and fmt == "properties":
         return GeneratedConfig("".join(f"{k}={v}\n" for k, v in built.items()), notes=notes)
-    if driver == "aiokafka":
-        notes.append(AIOKAFKA_USAGE)
+    usage = ADAPTERS[Driver.parse(driver)].usage
+    if usage:
+        notes.append(usage)
     return GeneratedConfig(json.dumps(built, indent=2) + "\n", notes=notes)
 
 

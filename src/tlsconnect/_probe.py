@@ -18,6 +18,7 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._context import build_context
@@ -184,15 +185,13 @@ class _Probe:
             self._timed("tls_handshake", started)
         try:
             self._record_session(tls)
-            if self.is_pg or self.is_kafka:
+            round_trip = self._round_trips().get(spec.service)
+            if round_trip is not None:
                 if self.plan.client_cert:
                     self._early_alert(tls)
                 started = time.perf_counter()
                 try:
-                    if self.is_pg:
-                        self._pg_round_trip(tls)
-                    else:
-                        self._kafka_round_trip(tls)
+                    round_trip(tls)
                 finally:
                     self._timed("protocol_round_trip", started)
             else:
@@ -200,6 +199,14 @@ class _Probe:
         finally:
             tls.close()
         self.report.ok = True
+
+    def _round_trips(self) -> dict[Service, Callable[[ssl.SSLSocket], None]]:
+        """The protocols the probe speaks for one real round trip, per service type; the
+        others get a short wait for an alert after the handshake."""
+        return {
+            Service.POSTGRESQL: self._pg_round_trip,
+            Service.KAFKA: self._kafka_round_trip,
+        }
 
     # -- steps ------------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ ADAPTERS: dict[Driver, Adapter] = {
         parse=_kafka.parse,
         build=aiokafka.build,
         function="aiokafka_config",
+        usage=aiokafka.USAGE,
     ),
 }
 

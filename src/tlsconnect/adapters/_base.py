@@ -70,7 +70,7 @@ class Request:
 class Adapter:
     """One driver's entry in the registry."""
 
-    __slots__ = ("build", "driver", "extra", "function", "module", "parse")
+    __slots__ = ("build", "driver", "extra", "function", "module", "parse", "usage")
 
     def __init__(
         self,
@@ -81,6 +81,7 @@ class Adapter:
         parse: Callable[[object, dict[str, Any]], Target],
         build: Callable[[Request], dict[str, Any]],
         function: str | None = None,
+        usage: str | None = None,
     ) -> None:
         self.driver = driver
         self.module = module  # what the driver is imported as
@@ -88,6 +89,9 @@ class Adapter:
         self.parse = parse  # the target (and driver options) -> Target
         self.build = build  # Request -> the driver's parameters
         self.function = function  # the named public function, when there is one
+        # How to use the written-out form (``tlsconnect config``) when it is not simply
+        # the keyword arguments of the driver's call; printed as a note.
+        self.usage = usage
 
 
 def password_text(password: bytes, driver: str) -> str:
