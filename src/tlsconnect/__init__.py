@@ -15,9 +15,6 @@ a driver is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
-
 from ._version import __version__
 
 # The one export table: public name -> the private module that defines it.
@@ -28,7 +25,7 @@ _EXPORTS: dict[str, str] = {
     "Credentials": "._material",
     "CredentialsSource": "._reload",
     "Driver": "._model",
-    "ErrorClass": "._report",
+    "ErrorClass": "._model",
     "InsecureConnectionWarning": "._errors",
     "KeyPermissionWarning": "._errors",
     "MissingDependencyError": "._errors",
@@ -51,6 +48,9 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
+# typing is not imported at run time: `import tlsconnect` stays cheap.
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
     # For type checkers and editors only; a test holds these equal to _EXPORTS.
     from ._errors import (
@@ -63,11 +63,11 @@ if TYPE_CHECKING:
         TLSConnectWarning,
     )
     from ._material import Credentials
-    from ._model import Driver, Service, SSLMode, Trust
+    from ._model import Driver, ErrorClass, Service, SSLMode, Trust
     from ._plan import TLSPlan, resolve, ssl_context
     from ._probe import check
     from ._reload import CredentialsSource
-    from ._report import CheckReport, ErrorClass
+    from ._report import CheckReport
     from .adapters import (
         aiokafka_config,
         confluent_kafka_config,
@@ -82,7 +82,9 @@ else:
         module = _EXPORTS.get(name)
         if module is None:
             raise AttributeError(f"module 'tlsconnect' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
+        # __import__ rather than importlib.import_module: importlib's package is not
+        # otherwise needed, and `import tlsconnect` should cost next to nothing.
+        value = getattr(__import__(module[1:], globals(), None, [name], 1), name)
         globals()[name] = value  # the next lookup is a plain attribute
         return value
 

@@ -15,23 +15,21 @@ Errors are never cached: a bad input raises on every call.
 
 from __future__ import annotations
 
-import hashlib
+import _thread
 import os
-import secrets
-import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._material import EXPIRY_WARNING_DAYS, Credentials
 
+# typing is not imported at run time: this module is on the path of the first context.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._material import Material
+    from collections.abc import Hashable
+
+    from ._pem import Material
 
 __all__ = ["LRU", "cached_credentials", "clear", "credentials_cache", "shared_contexts"]
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 #: How many distinct inputs keep their parsed Credentials.
 CREDENTIALS_CACHE_SIZE = 128
@@ -39,29 +37,30 @@ CREDENTIALS_CACHE_SIZE = 128
 SHARED_CONTEXT_CACHE_SIZE = 64
 
 
-class LRU(Generic[K, V]):
-    """A small thread-safe least-recently-used mapping."""
+class LRU:
+    """A small thread-safe least-recently-used mapping (values are checked by the caller:
+    the class is not generic, so that typing is not needed at run time)."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._data: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
+        self._data: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = _thread.allocate_lock()
 
-    def get(self, key: K) -> V | None:
+    def get(self, key: Hashable) -> object | None:
         with self._lock:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
             return value
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: Hashable, value: object) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
-    def pop(self, key: K) -> None:
+    def pop(self, key: Hashable) -> None:
         with self._lock:
             self._data.pop(key, None)
 
@@ -73,10 +72,13 @@ class LRU(Generic[K, V]):
         return len(self._data)
 
 
-_digest_key = secrets.token_bytes(32)
+_digest_key = os.urandom(32)
 
 
 def _digest(data: bytes) -> bytes:
+    """A keyed digest of material, so that cache keys reveal nothing of it."""
+    import hashlib
+
     return hashlib.blake2b(data, key=_digest_key, digest_size=32).digest()
 
 
@@ -129,7 +131,7 @@ def _quiet_window(credentials: Credentials) -> tuple[float, float]:
     return start, end - EXPIRY_WARNING_DAYS * 86400
 
 
-credentials_cache: LRU[tuple[object, ...], _Entry] = LRU(CREDENTIALS_CACHE_SIZE)
+credentials_cache = LRU(CREDENTIALS_CACHE_SIZE)
 
 
 def cached_credentials(
@@ -161,7 +163,7 @@ def cached_credentials(
     cache_key = tuple(parts)
     now = time.time()
     entry = credentials_cache.get(cache_key)
-    if entry is not None:
+    if isinstance(entry, _Entry):
         if entry.quiet_from <= now < entry.quiet_until:
             return entry.credentials
         credentials_cache.pop(cache_key)
@@ -172,7 +174,7 @@ def cached_credentials(
     return credentials
 
 
-shared_contexts: LRU[tuple[object, ...], object] = LRU(SHARED_CONTEXT_CACHE_SIZE)
+shared_contexts = LRU(SHARED_CONTEXT_CACHE_SIZE)
 
 
 def clear() -> None:

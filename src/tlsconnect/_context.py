@@ -13,7 +13,6 @@ Every call returns a new context that the caller may change freely, except with
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._cache import shared_contexts
 from ._errors import ConfigError
@@ -21,8 +20,10 @@ from ._handshake import DiagnosingContext
 from ._model import Trust
 from ._trust import TrustLocation, public_trust
 
+# typing is not imported at run time: this module is on the path of every context.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     from ._diagnose import Expectation
     from ._material import Credentials
@@ -48,9 +49,6 @@ __all__ = [
     "new_client_context",
     "shared_context",
 ]
-
-_C = TypeVar("_C", bound=ssl.SSLContext)
-
 
 _SHARED_HINT = (
     "this SSLContext is shared by every caller who asked for the same connection "
@@ -119,9 +117,15 @@ for _name in _MUTATORS:
         setattr(SharedSSLContext, _name, _refusing(_name))
 
 
-def new_client_context(context_class: type[_C] = ssl.SSLContext) -> _C:  # type: ignore[assignment]
+def new_client_context(context_class: type[ssl.SSLContext] = ssl.SSLContext) -> ssl.SSLContext:
     """A client context with tlsconnect's floor, before any trust is loaded."""
     context = context_class(ssl.PROTOCOL_TLS_CLIENT)
+    _floor(context)
+    return context
+
+
+def _floor(context: ssl.SSLContext) -> None:
+    """tlsconnect's security floor, each line with its reason."""
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION
     # Host names are checked against subjectAltName only, as RFC 6125 and libpq 14+ do
@@ -130,34 +134,22 @@ def new_client_context(context_class: type[_C] = ssl.SSLContext) -> _C:  # type:
     # Anchors must be the CA that issued the chain's top: trusting an intermediate alone
     # is refused, as libpq and librdkafka refuse it (newer Pythons would accept it).
     context.verify_flags &= ~getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
-    return context
 
 
-@overload
-def build_context(
-    plan: PlanView, *, public: TrustLocation | None = ..., client_cert: bool = ...
-) -> DiagnosingContext: ...
-@overload
-def build_context(
-    plan: PlanView,
-    *,
-    public: TrustLocation | None = ...,
-    context_class: type[_C],
-    client_cert: bool = ...,
-) -> _C: ...
 def build_context(
     plan: PlanView,
     *,
     public: TrustLocation | None = None,
-    context_class: type[ssl.SSLContext] = DiagnosingContext,
+    context_class: type[DiagnosingContext] = DiagnosingContext,
     client_cert: bool = True,
-) -> ssl.SSLContext:
+) -> DiagnosingContext:
     """A new :class:`ssl.SSLContext` configured as ``plan`` says.
 
     ``client_cert=False`` leaves the client certificate out, for connections that must not
     present it (``tlsconnect check``'s extra reads).
     """
-    context = new_client_context(context_class)
+    context = context_class(ssl.PROTOCOL_TLS_CLIENT)
+    _floor(context)
     credentials = plan.credentials
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.
@@ -167,7 +159,7 @@ def build_context(
         if trust in (Trust.PROJECT, Trust.PROJECT_AND_PUBLIC):
             if credentials is None or not credentials.has_ca:
                 raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
-            context.load_verify_locations(cadata=credentials.ca_pem.decode("ascii"))
+            context.load_verify_locations(cadata=credentials.ca_pem.decode("utf-8"))
         if trust in (Trust.PUBLIC, Trust.PROJECT_AND_PUBLIC):
             (public or public_trust()).load_into(context)
         if trust is Trust.SYSTEM:
@@ -208,6 +200,8 @@ def shared_context(plan: PlanView) -> SharedSSLContext:
     if isinstance(found, SharedSSLContext):
         return found
     context = build_context(plan, public=public, context_class=SharedSSLContext)
+    if not isinstance(context, SharedSSLContext):  # what context_class makes; for typing
+        raise TypeError("build_context made the wrong class")
     context._freeze()
     shared_contexts.put(key, context)
     return context

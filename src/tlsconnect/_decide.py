@@ -8,8 +8,6 @@ given): no I/O, no material, no driver. It reads the one service table
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ._errors import ConfigError
 from ._model import Service, SSLMode, Trust
 
@@ -21,15 +19,41 @@ CA_HINT = (
 )
 
 
-@dataclass(frozen=True)
 class Decision:
     """What a plan decided, without the material itself."""
 
-    trust: Trust
-    verify_chain: bool
-    check_hostname: bool
-    client_cert: bool
-    reasons: tuple[str, ...]
+    __slots__ = ("check_hostname", "client_cert", "reasons", "trust", "verify_chain")
+
+    def __init__(
+        self,
+        trust: Trust,
+        verify_chain: bool,
+        check_hostname: bool,
+        client_cert: bool,
+        reasons: tuple[str, ...],
+    ) -> None:
+        self.trust = trust
+        self.verify_chain = verify_chain
+        self.check_hostname = check_hostname
+        self.client_cert = client_cert
+        self.reasons = reasons
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.trust, self.verify_chain, self.check_hostname, self.client_cert, self.reasons)
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(trust={self.trust.value!r}, verify_chain={self.verify_chain}, "
+            f"check_hostname={self.check_hostname}, client_cert={self.client_cert})"
+        )
 
 
 def decide(

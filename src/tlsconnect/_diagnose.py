@@ -7,16 +7,15 @@ server's certificate read by a separate diagnostic handshake, the plan) and retu
 
 from __future__ import annotations
 
-import datetime as _dt
-import ipaddress
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ._model import ErrorClass
 from ._pem import display_name, san_strings
-from ._report import ErrorClass
 
+# This module is on the path of every context (the diagnosing socket): typing,
+# dataclasses, datetime and ipaddress are not imported at run time until needed.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -76,12 +75,34 @@ _NOT_TLS_REASONS = {
 }
 
 
-@dataclass(frozen=True)
 class Diagnosis:
-    error_class: ErrorClass
-    error: str
-    fix: str
-    detail: str | None = None
+    """One failure: its class, what happened, what fixes it, and a finer detail."""
+
+    __slots__ = ("detail", "error", "error_class", "fix")
+
+    def __init__(
+        self, error_class: ErrorClass, error: str, fix: str, detail: str | None = None
+    ) -> None:
+        self.error_class = error_class
+        self.error = error
+        self.fix = fix
+        self.detail = detail
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Diagnosis):
+            return NotImplemented
+        return (self.error_class, self.error, self.fix, self.detail) == (
+            other.error_class,
+            other.error,
+            other.fix,
+            other.detail,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.error_class, self.error, self.fix, self.detail))
+
+    def __repr__(self) -> str:
+        return f"Diagnosis({self.error_class.value}, {self.error!r}, detail={self.detail!r})"
 
 
 class Expectation:
@@ -110,8 +131,16 @@ class Expectation:
         )
 
 
+def _ip_text(host: str) -> str:
+    import ipaddress
+
+    return str(ipaddress.ip_address(host.strip("[]")))
+
+
 def is_ip_address(host: str) -> bool:
     try:
+        import ipaddress
+
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
@@ -290,7 +319,7 @@ def _classify_verification(
             else f"the server's certificate is not valid for '{host}' ({message})"
         )
         dns_names = [n[4:] for n in names if n.startswith("DNS:")]
-        if is_ip_address(host) and f"IP:{ipaddress.ip_address(host.strip('[]'))}" not in names:
+        if is_ip_address(host) and f"IP:{_ip_text(host)}" not in names:
             error += (
                 "; connecting by IP address is the cause: the certificate does not name "
                 "this address"
@@ -352,6 +381,8 @@ def _classify_verification(
 def _validity(
     code: int, *, expected: Expectation, leaf: x509.Certificate | None, message: str
 ) -> Diagnosis:
+    import datetime as _dt
+
     now = _dt.datetime.now(_dt.timezone.utc)
     expired = code in _EXPIRED_CODES
     candidates: list[tuple[str, x509.Certificate]] = []

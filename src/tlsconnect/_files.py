@@ -19,18 +19,18 @@ file and a symlink planted at the name is replaced, never followed.
 
 from __future__ import annotations
 
+import _thread
 import atexit
-import hashlib
-import hmac
 import os
-import secrets
-import shutil
 import stat
-import tempfile
-import threading
-from pathlib import Path
 
 from ._errors import ConfigError
+
+# pathlib, tempfile, shutil and hmac are imported where they are used: this module is
+# imported on the path of every context, and most processes never write a file.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "NEVER_EXISTS",
@@ -50,10 +50,10 @@ NEVER_EXISTS = {
     "client-key": "/dev/null/tlsconnect-no-client-key",
 }
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _state: dict[str, object] = {}
 _written: dict[str, Path] = {}
-_hash_key = secrets.token_bytes(32)
+_hash_key = os.urandom(32)
 
 
 def private_dir() -> Path:
@@ -63,6 +63,9 @@ def private_dir() -> Path:
 
 
 def _private_dir_locked() -> Path:
+    import tempfile
+    from pathlib import Path
+
     directory = _state.get("dir")
     if isinstance(directory, Path) and _state.get("pid") == os.getpid() and directory.is_dir():
         return directory
@@ -78,9 +81,11 @@ def _private_dir_locked() -> Path:
 
 
 def _cleanup() -> None:
+    import shutil
+
     directory = _state.get("dir")
-    if isinstance(directory, Path) and _state.get("pid") == os.getpid():
-        shutil.rmtree(directory, ignore_errors=True)
+    if directory is not None and _state.get("pid") == os.getpid():
+        shutil.rmtree(str(directory), ignore_errors=True)
 
 
 def _replace_atomically(directory: Path, name: str, content: bytes) -> Path:
@@ -90,7 +95,7 @@ def _replace_atomically(directory: Path, name: str, content: bytes) -> Path:
     followed or reused; ``os.replace`` swaps a symlink at ``name`` itself, never its target.
     """
     path = directory / name
-    temporary = directory / f".{secrets.token_hex(8)}.tmp"
+    temporary = directory / f".{os.urandom(8).hex()}.tmp"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(temporary, flags, 0o600)
     try:
@@ -105,6 +110,9 @@ def _replace_atomically(directory: Path, name: str, content: bytes) -> Path:
 
 def write_private(content: bytes, suffix: str) -> Path:
     """Write ``content`` to a 0600 file in the private directory; reuse it when it exists."""
+    import hashlib
+    import hmac
+
     name = hmac.new(_hash_key, content, hashlib.sha256).hexdigest()[:32] + suffix
     with _lock:
         directory = _private_dir_locked()
@@ -118,6 +126,8 @@ def write_private(content: bytes, suffix: str) -> Path:
 
 def prepare_durable_dir(path: str | os.PathLike[str], what: str) -> Path:
     """A directory for durable files: made 0700 when new; ``what`` names it in errors."""
+    from pathlib import Path
+
     directory = Path(os.fspath(path)).absolute()
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"{what} '{directory}' exists and is not a directory")

@@ -17,14 +17,14 @@ refuses, a server that stops answering), leaves the original error as it was.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
-from typing import TYPE_CHECKING
 
 from ._diagnose import Expectation, classify_tls_error
 from ._wire import PG_SSL_REQUEST
 
+# typing is not imported at run time: this module is on the path of every context.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -138,12 +138,13 @@ def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCe
         return exc
     try:
         host = sock.server_hostname or ""
-        leaf = None
-        with contextlib.suppress(OSError):
+        try:
             peer = sock.getpeername()
-            leaf, _ = read_presented_chain(
-                (peer[0], peer[1]), host, postgres=expected.service == "postgresql"
-            )
+        except OSError:  # the socket is gone: nothing to read
+            return exc
+        leaf, _ = read_presented_chain(
+            (peer[0], peer[1]), host, postgres=expected.service == "postgresql"
+        )
         if leaf is None:  # nothing read (closed, timed out): OpenSSL's words stand
             return exc
         diagnosis = classify_tls_error(exc, expected=expected, host=host, leaf=leaf)

@@ -7,11 +7,8 @@ fix. ``cryptography`` is imported here lazily: ``import tlsconnect`` stays cheap
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._errors import CertificateExpiryWarning, ConfigError, warn
 from ._files import write_private
@@ -21,7 +18,6 @@ from ._pem import (
     KEY_LABELS,
     MAX_INPUT_BYTES,
     Input,
-    Material,
     display_name,
     looks_like_pem,
     pem_blocks,
@@ -29,11 +25,18 @@ from ._pem import (
     read_input,
 )
 
+# typing, pathlib and datetime are not imported at run time until needed: this module is
+# on the path of every context, with or without material.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-__all__ = ["EXPIRY_WARNING_DAYS", "MAX_INPUT_BYTES", "MIN_RSA_BITS", "Credentials", "Material"]
+    from ._pem import Material
+
+__all__ = ["EXPIRY_WARNING_DAYS", "MAX_INPUT_BYTES", "MIN_RSA_BITS", "Credentials"]
 
 #: Material expiring within this many days gets a :class:`CertificateExpiryWarning`.
 EXPIRY_WARNING_DAYS = 30
@@ -260,6 +263,8 @@ def _check_strength(cert: x509.Certificate, label: str, *, anchor: bool) -> None
 
 
 def _warn_expiry(certs: list[x509.Certificate], label: str) -> None:
+    import datetime as _dt
+
     now = _dt.datetime.now(_dt.timezone.utc)
     for cert in certs:
         after = cert.not_valid_after_utc
@@ -399,6 +404,8 @@ class Credentials:
         """Read ``ca.pem``, ``service.cert`` and ``service.key``, as
         ``avn service user-creds-download`` writes them. Absent files are allowed, but not
         all three."""
+        from pathlib import Path
+
         directory = Path(os.fspath(path))
         if not directory.exists():
             raise ConfigError(

@@ -7,13 +7,18 @@ the valid values.
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
 
 from ._errors import ConfigError
 
-_E = TypeVar("_E", bound="_Parsable")
+# typing is not imported at run time (it is on the path of `import tlsconnect` and the
+# first context); type checkers read this block.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
 
-__all__ = ["PROJECT_CA_SERVICES", "Driver", "SSLMode", "Service", "Trust"]
+    _E = TypeVar("_E", bound="_Parsable")
+
+__all__ = ["PROJECT_CA_SERVICES", "Driver", "ErrorClass", "SSLMode", "Service", "Trust"]
 
 
 class _Parsable(str, enum.Enum):
@@ -202,3 +207,23 @@ class Driver(_Parsable):
     @classmethod
     def _what(cls) -> str:
         return "driver"
+
+
+class ErrorClass(str, enum.Enum):
+    """What went wrong in a check or a connection, as a closed set a program can act on."""
+
+    UNREACHABLE = "unreachable"
+    NO_TLS = "no_tls"
+    UNTRUSTED_ISSUER = "untrusted_issuer"
+    HOSTNAME_MISMATCH = "hostname_mismatch"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    CLIENT_CERT_REQUIRED = "client_cert_required"
+    CLIENT_CERT_REJECTED = "client_cert_rejected"
+    PROTOCOL_MISMATCH = "protocol_mismatch"
+    VERIFICATION_FAILED = "verification_failed"
+    HANDSHAKE_FAILED = "handshake_failed"
+    PROTOCOL_ERROR = "protocol_error"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -9,13 +9,21 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import Path
-from typing import TYPE_CHECKING, Union
 
 from ._errors import ConfigError
 
+# typing and pathlib are not imported at run time: this module is on the path of every
+# context (re comes with ssl).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import TypeAlias
+
     from cryptography import x509
+
+    #: A path (``str`` or ``os.PathLike``), PEM text (a ``str`` holding ``-----BEGIN``), or
+    #: bytes.
+    Material: TypeAlias = str | bytes | os.PathLike[str]
 
 __all__ = [
     "CERT_LABELS",
@@ -37,9 +45,6 @@ __all__ = [
 
 #: Anything larger than this is not a certificate, key or CA bundle.
 MAX_INPUT_BYTES = 4 * 1024 * 1024
-
-#: A path (``str`` or ``os.PathLike``), PEM text (a ``str`` holding ``-----BEGIN``), or bytes.
-Material = Union[str, bytes, "os.PathLike[str]"]
 
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 CERT_LABELS = frozenset({b"CERTIFICATE", b"X509 CERTIFICATE"})
@@ -93,6 +98,8 @@ def read_input(value: object, role: str) -> Input:
             raise ConfigError(
                 f"{role} path {raw!r} contains a NUL character; pass the path of a PEM or DER file"
             )
+        from pathlib import Path
+
         return read_path(Path(raw), role)
     raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
 

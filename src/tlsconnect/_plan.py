@@ -8,10 +8,7 @@ point shares (:class:`Options`), the warning for plans that verify nothing, and
 
 from __future__ import annotations
 
-import html
 import ssl
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from ._cache import cached_credentials
 from ._context import build_context, shared_context
@@ -21,8 +18,10 @@ from ._errors import ConfigError, InsecureConnectionWarning, warn
 from ._material import Credentials
 from ._model import Service, SSLMode, Trust
 
+# typing is not imported at run time: this module is on the path of the first context.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TypedDict
+    from typing import Any, TypedDict
 
     from typing_extensions import Unpack
 
@@ -127,9 +126,25 @@ class Options:
         return f"Options({', '.join(shown)})"
 
 
-@dataclass(frozen=True)
 class TLSPlan:
-    """An immutable decision about one service connection, and the material it uses."""
+    """An immutable decision about one service connection, and the material it uses.
+
+    A plain class with ``__slots__`` rather than a dataclass: it is made on every call to
+    ``ssl_context()``, and ``dataclasses`` (with ``inspect``) would be most of what the
+    first call imports. It behaves as the frozen dataclass it was: equal and hashed by its
+    fields, and assigning to one raises ``dataclasses.FrozenInstanceError``.
+    """
+
+    __slots__ = (
+        "check_hostname",
+        "client_cert",
+        "credentials",
+        "reasons",
+        "service",
+        "sslmode",
+        "trust",
+        "verify_chain",
+    )
 
     service: str
     sslmode: str
@@ -138,7 +153,72 @@ class TLSPlan:
     check_hostname: bool
     client_cert: bool
     reasons: tuple[str, ...]
-    credentials: Credentials | None = field(default=None, repr=False, compare=True)
+    credentials: Credentials | None
+
+    def __init__(
+        self,
+        service: str,
+        sslmode: str,
+        trust: str,
+        verify_chain: bool,
+        check_hostname: bool,
+        client_cert: bool,
+        reasons: tuple[str, ...],
+        credentials: Credentials | None = None,
+    ) -> None:
+        for name, value in (
+            ("service", service),
+            ("sslmode", sslmode),
+            ("trust", trust),
+            ("verify_chain", verify_chain),
+            ("check_hostname", check_hostname),
+            ("client_cert", client_cert),
+            ("reasons", tuple(reasons)),
+            ("credentials", credentials),
+        ):
+            object.__setattr__(self, name, value)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.service,
+            self.sslmode,
+            self.trust,
+            self.verify_chain,
+            self.check_hostname,
+            self.client_cert,
+            self.reasons,
+            self.credentials,
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TLSPlan) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        # The material is left out (as the dataclass's repr=False did): it is summarised
+        # by explain(), and never shows a key.
+        return (
+            f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
+            f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
+            f"client_cert={self.client_cert!r}, reasons={self.reasons!r})"
+        )
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        return (self.__class__, self._fields())
 
     @property
     def service_type(self) -> Service:
@@ -187,6 +267,8 @@ class TLSPlan:
         return self.explain()
 
     def _repr_html_(self) -> str:
+        import html
+
         rows = [
             ("service", self.service),
             ("sslmode", self.sslmode),

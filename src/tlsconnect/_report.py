@@ -6,12 +6,12 @@ verdict and the fix. It never holds key material or passwords.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._model import ErrorClass
 from ._pem import san_strings
 
 if TYPE_CHECKING:
@@ -21,26 +21,6 @@ __all__ = ["CheckReport", "ErrorClass", "certificate_info"]
 
 #: The steps of a probe, in order, as keys of :attr:`CheckReport.timings`.
 STEPS = ("resolve", "tcp_connect", "tls_handshake", "protocol_round_trip")
-
-
-class ErrorClass(str, enum.Enum):
-    """What went wrong, as a closed set a program can act on."""
-
-    UNREACHABLE = "unreachable"
-    NO_TLS = "no_tls"
-    UNTRUSTED_ISSUER = "untrusted_issuer"
-    HOSTNAME_MISMATCH = "hostname_mismatch"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not_yet_valid"
-    CLIENT_CERT_REQUIRED = "client_cert_required"
-    CLIENT_CERT_REJECTED = "client_cert_rejected"
-    PROTOCOL_MISMATCH = "protocol_mismatch"
-    VERIFICATION_FAILED = "verification_failed"
-    HANDSHAKE_FAILED = "handshake_failed"
-    PROTOCOL_ERROR = "protocol_error"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def fingerprint(der: bytes) -> str:

@@ -26,24 +26,23 @@ or writable by others, a certificate whose name cannot be hashed) falls back to
 
 from __future__ import annotations
 
+import _thread
 import base64
-import contextlib
-import hashlib
 import os
 import re
 import ssl
 import stat
-import tempfile
-import threading
+import sys
 import time
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._errors import ConfigError
 from ._files import write_private
 from ._model import Trust
 
+# typing, pathlib, hashlib and tempfile are not imported at run time until needed: the
+# lookup of certifi's directory runs in the first public-CA context of every process.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._material import Credentials
 
@@ -244,6 +243,8 @@ def certificate_subject(cert_der: bytes) -> bytes:
 def subject_hash(cert_der: bytes) -> str:
     """``openssl x509 -subject_hash`` of a DER certificate, as 8 hex digits."""
     # OpenSSL's name hash is defined with SHA-1; it names files, it protects nothing.
+    import hashlib
+
     digest = hashlib.sha1(
         canonical_name(certificate_subject(cert_der)), usedforsecurity=False
     ).digest()
@@ -265,12 +266,19 @@ def pem_certificates(bundle: bytes) -> list[tuple[bytes, bytes]]:
 
 
 # -- the hashed directory --------------------------------------------------------------
+#
+# Paths here are strings and os.path, not pathlib: the lookup below runs in the first
+# public-CA context of every process, and pathlib's import would cost more than it does.
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def build_hashed_dir(bundle: bytes, directory: Path) -> int:
+def build_hashed_dir(bundle: bytes, directory: str | os.PathLike[str]) -> int:
     """Write every certificate of ``bundle`` into ``directory`` as ``<hash>.<n>`` files
     (n counts certificates whose subjects share a hash); return how many were written.
     Identical certificates are written once, as ``openssl rehash`` does."""
+    import hashlib
+
     certificates = pem_certificates(bundle)
     if not certificates:
         raise ValueError("the bundle holds no certificate")
@@ -284,7 +292,7 @@ def build_hashed_dir(bundle: bytes, directory: Path) -> int:
         name_hash = subject_hash(der)
         number = counts.get(name_hash, 0)
         counts[name_hash] = number + 1
-        path = directory / f"{name_hash}.{number}"
+        path = os.path.join(directory, f"{name_hash}.{number}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(block)
@@ -293,21 +301,18 @@ def build_hashed_dir(bundle: bytes, directory: Path) -> int:
     return len(seen)
 
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-def cache_root() -> Path | None:
+def cache_root() -> str | None:
     """The private cache directory's path (not created), or ``None`` when there is none."""
     override = os.environ.get(CACHE_DIR_ENV)
     if override:
-        return Path(override)
+        return override
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):
         home = os.path.expanduser("~")
         if not os.path.isabs(home):
             return None
         base = os.path.join(home, ".cache")
-    return Path(base) / "tlsconnect"
+    return os.path.join(base, "tlsconnect")
 
 
 def _private_dir_ok(info: os.stat_result) -> bool:
@@ -319,11 +324,13 @@ def _private_dir_ok(info: os.stat_result) -> bool:
     )
 
 
-def _ensure_root(root: Path) -> bool:
+def _ensure_root(root: str) -> bool:
     try:
-        root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with contextlib.suppress(FileExistsError):
+        os.makedirs(os.path.dirname(root), mode=0o700, exist_ok=True)
+        try:
             os.mkdir(root, 0o700)
+        except FileExistsError:
+            pass
         info = os.lstat(root)
     except OSError:
         return False
@@ -337,13 +344,13 @@ def _ensure_root(root: Path) -> bool:
     return _private_dir_ok(info)
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_tree(path: str) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _prune_stale_builds(root: Path) -> None:
+def _prune_stale_builds(root: str) -> None:
     now = time.time()
     try:
         names = os.listdir(root)
@@ -351,7 +358,7 @@ def _prune_stale_builds(root: Path) -> None:
         return
     for name in names:
         if name.startswith(".build-"):
-            path = root / name
+            path = os.path.join(root, name)
             try:
                 if now - os.lstat(path).st_mtime > _STALE_BUILD_SECONDS:
                     _remove_tree(path)
@@ -359,12 +366,16 @@ def _prune_stale_builds(root: Path) -> None:
                 pass
 
 
-def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
+def hashed_dir_for_bundle(bundle: bytes, root: str | os.PathLike[str]) -> str | None:
     """The hashed directory for ``bundle`` under ``root``, built now if it does not exist
     or no longer holds exactly the bundle's certificates; ``None`` when it cannot be made
     safely (the caller then uses ``cafile=``)."""
+    import hashlib
+    import tempfile
+
+    root = os.fspath(root)
     digest = hashlib.sha256(bundle).hexdigest()
-    final = root / f"ca-{digest[:32]}"
+    final = os.path.join(root, f"ca-{digest[:32]}")
     try:
         info: os.stat_result | None = os.lstat(final)
     except FileNotFoundError:
@@ -381,7 +392,7 @@ def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
         return None
     _prune_stale_builds(root)
     try:
-        building = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+        building = tempfile.mkdtemp(prefix=".build-", dir=root)
     except OSError:
         return None
     try:
@@ -400,23 +411,24 @@ def hashed_dir_for_bundle(bundle: bytes, root: Path) -> Path | None:
         except OSError:
             return None
         return final if _private_dir_ok(info) and _intact(final, digest) else None
-    _prune_unused(root, keep=final.name)
+    _prune_unused(root, keep=os.path.basename(final))
     return final
 
 
-def _write_manifest(directory: Path, digest: str) -> None:
+def _write_manifest(directory: str, digest: str) -> None:
     """What the directory must hold: the bundle's digest, then each file and its size."""
     lines = [f"sha256 {digest}"]
     for name in sorted(os.listdir(directory)):
-        lines.append(f"{name} {os.lstat(directory / name).st_size}")
-    fd = os.open(directory / _MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
+        lines.append(f"{name} {os.lstat(os.path.join(directory, name)).st_size}")
+    path = os.path.join(directory, _MANIFEST)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write("\n".join(lines) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def _intact(directory: Path, digest: str | None = None) -> bool:
+def _intact(directory: str, digest: str | None = None) -> bool:
     """Whether ``directory`` still holds exactly what its manifest lists (names, sizes,
     regular files of ours only nobody else can read or write), for ``digest`` when given.
 
@@ -424,8 +436,8 @@ def _intact(directory: Path, digest: str | None = None) -> bool:
     change what every public-CA context trusts; this costs one listing and one ``lstat``
     per file, once per process."""
     try:
-        fd = os.open(directory / _MANIFEST, os.O_RDONLY | _O_NOFOLLOW)
-        with os.fdopen(fd, "r", encoding="ascii") as handle:
+        fd = os.open(os.path.join(directory, _MANIFEST), os.O_RDONLY | _O_NOFOLLOW)
+        with os.fdopen(fd, "r", encoding="utf-8") as handle:
             lines = handle.read(64 * 1024).splitlines()
         if not lines or not lines[0].startswith("sha256 "):
             return False
@@ -439,7 +451,7 @@ def _intact(directory: Path, digest: str | None = None) -> bool:
             return False
         uid = os.geteuid()
         for entry, recorded in expected.items():
-            info = os.lstat(directory / entry)
+            info = os.lstat(os.path.join(directory, entry))
             if not (
                 stat.S_ISREG(info.st_mode)
                 and info.st_uid == uid
@@ -452,9 +464,10 @@ def _intact(directory: Path, digest: str | None = None) -> bool:
     return True
 
 
-def _discard(directory: Path) -> None:
+def _discard(directory: str) -> None:
     """Move a directory out of the way (atomically), then remove it."""
-    aside = directory.with_name(f".build-discard-{os.getpid()}-{directory.name}")
+    parent, name = os.path.split(directory)
+    aside = os.path.join(parent, f".build-discard-{os.getpid()}-{name}")
     try:
         os.rename(directory, aside)
     except OSError:
@@ -462,7 +475,7 @@ def _discard(directory: Path) -> None:
     _remove_tree(aside)
 
 
-def _prune_unused(root: Path, *, keep: str) -> None:
+def _prune_unused(root: str, *, keep: str) -> None:
     """Remove pointers whose bundle changed or is gone, and hashed directories that no
     pointer names and nobody has used for :data:`_UNUSED_DIR_SECONDS` (older certifi
     versions' directories)."""
@@ -474,17 +487,19 @@ def _prune_unused(root: Path, *, keep: str) -> None:
     for name in names:
         if not name.startswith("bundle-"):
             continue
-        pointer = root / name
+        pointer = os.path.join(root, name)
         target = _live_pointer_target(pointer)
         if target is None:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(pointer)
+            except OSError:
+                pass
         else:
             referenced.add(target)
     now = time.time()
     for name in names:
         if name.startswith("ca-") and name not in referenced:
-            path = root / name
+            path = os.path.join(root, name)
             try:
                 if now - os.lstat(path).st_mtime > _UNUSED_DIR_SECONDS:
                     _discard(path)
@@ -492,28 +507,34 @@ def _prune_unused(root: Path, *, keep: str) -> None:
                 pass
 
 
-def _live_pointer_target(pointer: Path) -> str | None:
+def _read_small(path: str) -> list[str] | None:
+    """The lines of a small file of ours (not a link), or ``None``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW)
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
+            if os.fstat(handle.fileno()).st_uid != os.geteuid():
+                return None
+            return handle.read(8192).splitlines()
+    except OSError:
+        return None
+
+
+def _live_pointer_target(pointer: str) -> str | None:
     """The directory a pointer names, when the bundle file it was made for is still there
     and unchanged; ``None`` for a stale pointer."""
+    lines = _read_small(pointer)
+    if lines is None or len(lines) < 3:
+        return None  # unreadable, or written before pointers named their bundle
     try:
-        fd = os.open(pointer, os.O_RDONLY | _O_NOFOLLOW)
-        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as handle:
-            lines = handle.read(8192).splitlines()
+        info = os.stat(lines[1])
     except OSError:
         return None
-    if len(lines) < 2:
-        return None  # written before pointers named their bundle
-    bundle_path = lines[1]
-    try:
-        info = os.stat(bundle_path)
-    except OSError:
-        return None
-    if pointer.name != _pointer_name(bundle_path, info):
+    if lines[2] != _identity(lines[1], info):
         return None
     return lines[0].strip()
 
 
-def _root_ok(root: Path) -> bool:
+def _root_ok(root: str) -> bool:
     try:
         return _private_dir_ok(os.lstat(root))
     except OSError:
@@ -522,15 +543,70 @@ def _root_ok(root: Path) -> bool:
 
 # -- certifi, once per process -----------------------------------------------------------
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _memo: dict[tuple[object, ...], TrustLocation] = {}
 
 
+def _fnv(text: str) -> str:
+    """A short, stable name for a key (64-bit FNV-1a). It names cache files only: what a
+    file holds is compared with the full key when it is read, so a collision is a miss."""
+    value = 0xCBF29CE484222325
+    for byte in text.encode("utf-8", "surrogateescape"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{value:016x}"
+
+
+def _identity(path: str, info: os.stat_result) -> str:
+    return f"{path}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
+
+
 def certifi_file() -> str:
-    """certifi's Mozilla bundle."""
+    """certifi's Mozilla bundle: ``certifi.where()``.
+
+    Importing certifi costs more than the rest of a first public-CA context (it imports
+    ``importlib.resources``), so the answer is kept in the cache directory, keyed by the
+    installed certifi's own files, and certifi is imported only when that changed.
+    """
+    module = sys.modules.get("certifi")
+    if module is not None:
+        return str(module.where())
+    root = cache_root()
+    key = _certifi_key()
+    if root is not None and key is not None:
+        lines = _read_small(os.path.join(root, f"where-{_fnv(key)}"))
+        if lines is not None and len(lines) >= 2 and lines[0] == key and os.path.isfile(lines[1]):
+            return lines[1]
     import certifi
 
-    return str(certifi.where())
+    where = str(certifi.where())
+    if root is not None and key is not None and _ensure_root(root):
+        _write_small(os.path.join(root, f"where-{_fnv(key)}"), f"{key}\n{where}\n")
+    return where
+
+
+def _certifi_key() -> str | None:
+    """What identifies the installed certifi: the identity of the files that decide
+    ``where()`` (``core.py`` and the bundle next to it), in the package directory the
+    import system would use. ``None`` when that is not a plain directory on ``sys.path``
+    (a zip, a namespace, a module shadowing it): certifi is then imported as usual."""
+    package = None
+    for entry in sys.path:
+        base = os.path.join(entry or os.curdir, "certifi")
+        if os.path.isfile(os.path.join(base, "__init__.py")):
+            package = base
+            break
+        if os.path.exists(base + ".py") or os.path.exists(base):
+            return None  # something else answers to "certifi" first
+    if package is None:
+        return None
+    parts = []
+    for name in ("core.py", "cacert.pem"):
+        path = os.path.join(package, name)
+        try:
+            parts.append(_identity(path, os.stat(path)))
+        except OSError:
+            return None
+    return "\0".join(parts)
 
 
 def public_trust() -> TrustLocation:
@@ -554,18 +630,21 @@ def public_trust() -> TrustLocation:
     return found
 
 
-def _locate(bundle_path: str, info: os.stat_result, root: Path | None) -> TrustLocation:
+def _locate(bundle_path: str, info: os.stat_result, root: str | None) -> TrustLocation:
     if root is None or os.name != "posix":
         return TrustLocation(cafile=bundle_path)
     # A pointer keyed by the bundle file's identity and state names the directory of its
     # content, so that a process does not read and hash the bundle to find it.
-    pointer = root / _pointer_name(bundle_path, info)
-    known = _follow_pointer(pointer, root)
+    identity = _identity(bundle_path, info)
+    pointer = os.path.join(root, f"bundle-{_fnv(identity)}")
+    known = _follow_pointer(pointer, root, identity)
     if known is not None and _intact(known):
         # Marks it in use, so that pruning (after another certifi version's build) keeps it.
-        with contextlib.suppress(OSError):
+        try:
             os.utime(known)
-        return TrustLocation(capath=str(known))
+        except OSError:
+            pass
+        return TrustLocation(capath=known)
     try:
         with open(bundle_path, "rb") as handle:
             bundle = handle.read()
@@ -574,25 +653,19 @@ def _locate(bundle_path: str, info: os.stat_result, root: Path | None) -> TrustL
     directory = hashed_dir_for_bundle(bundle, root)
     if directory is None:
         return TrustLocation(cafile=bundle_path)
-    _write_pointer(pointer, directory.name, bundle_path)
-    return TrustLocation(capath=str(directory))
+    _write_small(pointer, f"{os.path.basename(directory)}\n{bundle_path}\n{identity}\n")
+    return TrustLocation(capath=directory)
 
 
-def _pointer_name(bundle_path: str, info: os.stat_result) -> str:
-    """A pointer's name: keyed by the bundle file's identity and state."""
-    identity = f"{bundle_path}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
-    return f"bundle-{hashlib.sha256(identity.encode()).hexdigest()[:32]}"
-
-
-def _follow_pointer(pointer: Path, root: Path) -> Path | None:
+def _follow_pointer(pointer: str, root: str, identity: str) -> str | None:
+    lines = _read_small(pointer)
+    if lines is None or len(lines) < 3 or lines[2] != identity:
+        return None
+    name = lines[0].strip()
+    if not re.fullmatch(r"ca-[0-9a-f]{32}", name):
+        return None
+    directory = os.path.join(root, name)
     try:
-        fd = os.open(pointer, os.O_RDONLY | _O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            name = handle.read(64).decode("ascii", "replace").split("\n", 1)[0].strip()
-        if info.st_uid != os.geteuid() or not re.fullmatch(r"ca-[0-9a-f]{32}", name):
-            return None
-        directory = root / name
         if _private_dir_ok(os.lstat(directory)) and _root_ok(root):
             return directory
     except OSError:
@@ -600,16 +673,20 @@ def _follow_pointer(pointer: Path, root: Path) -> Path | None:
     return None
 
 
-def _write_pointer(pointer: Path, name: str, bundle_path: str) -> None:
-    temporary = pointer.with_name(f".build-{os.getpid()}-{threading.get_ident()}-{pointer.name}")
+def _write_small(path: str, text: str) -> None:
+    """Write a small file of ours atomically (a reader never sees half of it)."""
+    parent, name = os.path.split(path)
+    temporary = os.path.join(parent, f".build-{os.getpid()}-{_thread.get_ident()}-{name}")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(f"{name}\n{bundle_path}\n")
-        os.replace(temporary, pointer)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
     except OSError:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(temporary)
+        except OSError:
+            pass
 
 
 def forget() -> None:
