@@ -562,3 +562,30 @@ def test_bootstrap_parsing_raises_only_config_error(value):
         host, _, port = server.rpartition(":")
         assert host and port.isascii() and port.isdigit() and 0 < int(port) < 65536
         assert parse_bootstrap(server) == [server]
+
+
+_PEM_REGEX = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
+_PEM_PIECES = st.sampled_from(
+    [
+        b"-----",
+        b"BEGIN ",
+        b"END ",
+        b"CERTIFICATE",
+        b"PRIVATE KEY",
+        b"X",
+        b"\n",
+        b"\r\n",
+        b" ",
+        b"MIIB",
+        b"a",
+        b"-",
+    ]
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(_PEM_PIECES, max_size=40).map(b"".join))
+def test_pem_blocks_finds_exactly_what_the_pem_regular_expression_matches(data):
+    from tlsconnect._pem import pem_blocks
+
+    assert pem_blocks(data) == [(m.group(1), m.group(0)) for m in _PEM_REGEX.finditer(data)]

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
     from ._pem import Material
 
-__all__ = ["LRU", "cached_credentials", "clear", "credentials_cache", "shared_contexts"]
+__all__ = [
+    "LRU",
+    "cached_credentials",
+    "clear",
+    "credentials_cache",
+    "plans",
+    "shared_contexts",
+]
 
 #: How many distinct inputs keep their parsed Credentials.
 CREDENTIALS_CACHE_SIZE = 128
@@ -176,8 +183,14 @@ def cached_credentials(
 
 shared_contexts = LRU(SHARED_CONTEXT_CACHE_SIZE)
 
+#: Plans already made, per (service type, sslmode, trust, Credentials): a plan is a pure
+#: function of these, so a context per request need not decide again. Errors are never
+#: kept (a ConfigError raises before anything is stored).
+plans = LRU(SHARED_CONTEXT_CACHE_SIZE)
+
 
 def clear() -> None:
     """Empty every cache of this module (a process's first call, for tests and benchmarks)."""
     credentials_cache.clear()
     shared_contexts.clear()
+    plans.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError
-from ._pem import KEY_LABELS, PEM_BLOCK, display_name, public_key_der, read_path
+from ._pem import KEY_LABELS, display_name, pem_blocks, public_key_der, read_path
 from ._report import certificate_info
 
 if TYPE_CHECKING:
@@ -170,11 +170,10 @@ def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
     data = read_path(path, "inspected").data
     items: list[InspectedItem] = []
     if b"-----BEGIN" in data:
-        blocks = list(PEM_BLOCK.finditer(data))
+        blocks = pem_blocks(data)
         if not blocks:
             raise ConfigError(f"{name} holds no complete PEM block; it may be truncated")
-        for index, match in enumerate(blocks, 1):
-            label, block = match.group(1), match.group(0)
+        for index, (label, block) in enumerate(blocks, 1):
             if label in (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"):
                 try:
                     cert = _x509.load_pem_x509_certificate(

@@ -44,7 +44,9 @@ EXPIRY_WARNING_DAYS = 30
 MIN_RSA_BITS = 2048
 
 
-def _parse_certificates(source: Input, role: str) -> list[x509.Certificate]:
+def _parse_certificates(source: Input, role: str) -> tuple[list[x509.Certificate], bytes]:
+    """The certificates of one input, and their PEM for drivers: the blocks as given when
+    they are plain PEM (no second serialisation), else made from the parsed ones."""
     from cryptography import x509
 
     data = source.data
@@ -70,11 +72,17 @@ def _parse_certificates(source: Input, role: str) -> list[x509.Certificate]:
                 raise ConfigError(
                     f"{source.label}: certificate #{number} is malformed PEM; {DOWNLOAD_HINT}"
                 ) from None
-        return parsed
+        plain = all(
+            block.startswith(b"-----BEGIN CERTIFICATE-----\n") and b"\r" not in block
+            for block in certs
+        )
+        return parsed, (b"\n".join(certs) + b"\n" if plain else _certificates_pem(parsed))
     try:
-        return [x509.load_der_x509_certificate(data)]
+        der = x509.load_der_x509_certificate(data)
     except ValueError:
         pass
+    else:
+        return [der], _certificates_pem([der])
     if _der_is_private_key(data):
         raise ConfigError(
             f"{source.label} holds a private key (DER), not a certificate; pass the "
@@ -305,7 +313,7 @@ class Credentials:
 
     _ca_certificates: tuple[x509.Certificate, ...]
     key_encrypted: bool
-    _ca_path: Path | None
+    _ca_path: str | None
     _ca_pem: bytes
     _cert_input: Input | None
     _chain: list[x509.Certificate]
@@ -324,19 +332,19 @@ class Credentials:
     ) -> None:
         password = _password_bytes(key_password)
         ca_certs: list[x509.Certificate] = []
-        ca_path: Path | None = None
+        ca_path: str | None = None
         ca_pem = b""
         if ca is not None:
             source = read_input(ca, "ca")
-            ca_certs = _parse_certificates(source, "ca")
+            ca_certs, ca_pem = _parse_certificates(source, "ca")
             for cert_obj in ca_certs:
                 _check_strength(cert_obj, source.label, anchor=True)
             if looks_like_pem(source.data) and source.path is not None:
                 ca_path = source.path
-            ca_pem = _certificates_pem(ca_certs)
             _warn_expiry(ca_certs, source.label)
 
         chain: list[x509.Certificate] = []
+        chain_pem = b""
         cert_input: Input | None = None
         key_input: Input | None = None
         key_pem = b""
@@ -347,7 +355,7 @@ class Credentials:
                     "key= was given without cert=; pass the client certificate (service.cert) too"
                 )
             cert_input = read_input(cert, "cert")
-            chain = _parse_certificates(cert_input, "cert")
+            chain, chain_pem = _parse_certificates(cert_input, "cert")
             if key is None:
                 if looks_like_pem(cert_input.data) and any(
                     label in KEY_LABELS for label, _ in pem_blocks(cert_input.data)
@@ -383,7 +391,7 @@ class Credentials:
         object.__setattr__(self, "_ca_path", ca_path)
         object.__setattr__(self, "_ca_pem", ca_pem)
         object.__setattr__(self, "_chain", chain)
-        object.__setattr__(self, "_chain_pem", _certificates_pem(chain))
+        object.__setattr__(self, "_chain_pem", chain_pem)
         object.__setattr__(self, "_cert_input", cert_input)
         object.__setattr__(self, "_key_input", key_input)
         object.__setattr__(self, "_key_pem", key_pem)
@@ -490,7 +498,7 @@ class Credentials:
     def ca_file(self) -> Path:
         """A PEM file holding the CA certificates: the user's own when it is PEM."""
         if self._ca_path is not None:
-            return self._ca_path
+            return _as_path(self._ca_path)
         return write_private(self._ca_pem, ".ca.pem")
 
     def cert_file(self) -> Path:
@@ -502,14 +510,14 @@ class Credentials:
             and looks_like_pem(source.data)
             and source is not self._key_input
         ):
-            return source.path
+            return _as_path(source.path)
         return write_private(self._chain_pem, ".crt.pem")
 
     def key_file_as_given(self) -> Path | None:
         """The user's own key path when it is PEM, else ``None``."""
         source = self._key_input
         if source is not None and source.path is not None and looks_like_pem(source.data):
-            return source.path
+            return _as_path(source.path)
         return None
 
     def key_file_mode(self) -> int | None:
@@ -565,6 +573,12 @@ class Credentials:
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("Credentials cannot be pickled: they may hold a private key")
+
+
+def _as_path(path: str) -> Path:
+    from pathlib import Path
+
+    return Path(path)
 
 
 def _password_bytes(password: str | bytes | None) -> bytes | None:

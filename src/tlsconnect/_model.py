@@ -43,9 +43,9 @@ class _Parsable(str, enum.Enum):
             )
         key = value.strip().lower().replace("_", "-")
         key = cls._aliases().get(key, key)
-        for member in cls:
-            if member.value == key:
-                return member
+        member = cls._value2member_map_.get(key)
+        if member is not None:
+            return member  # type: ignore[return-value]
         raise ConfigError(
             f"unknown {cls._what()} {value!r}; use one of: {', '.join(m.value for m in cls)}"
         )

@@ -7,7 +7,6 @@ material itself). ``cryptography`` is imported lazily, by the functions that nee
 from __future__ import annotations
 
 import os
-import re
 import stat
 
 from ._errors import ConfigError
@@ -16,7 +15,6 @@ from ._errors import ConfigError
 # context (re comes with ssl).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import TypeAlias
 
     from cryptography import x509
@@ -30,7 +28,6 @@ __all__ = [
     "DOWNLOAD_HINT",
     "KEY_LABELS",
     "MAX_INPUT_BYTES",
-    "PEM_BLOCK",
     "Input",
     "Material",
     "common_name",
@@ -46,7 +43,6 @@ __all__ = [
 #: Anything larger than this is not a certificate, key or CA bundle.
 MAX_INPUT_BYTES = 4 * 1024 * 1024
 
-PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL)
 CERT_LABELS = frozenset({b"CERTIFICATE", b"X509 CERTIFICATE"})
 KEY_LABELS = frozenset(
     {
@@ -65,7 +61,7 @@ class Input:
 
     __slots__ = ("data", "label", "mode", "path")
 
-    def __init__(self, data: bytes, label: str, path: Path | None, mode: int | None) -> None:
+    def __init__(self, data: bytes, label: str, path: str | None, mode: int | None) -> None:
         self.data = data
         self.label = label  # "ca file '/x/ca.pem'" or "ca (given as text)"
         self.path = path
@@ -98,9 +94,7 @@ def read_input(value: object, role: str) -> Input:
             raise ConfigError(
                 f"{role} path {raw!r} contains a NUL character; pass the path of a PEM or DER file"
             )
-        from pathlib import Path
-
-        return read_path(Path(raw), role)
+        return read_path(raw, role)
     raise ConfigError(f"{role} must be a path, PEM text or bytes, not {type(value).__name__}")
 
 
@@ -115,45 +109,76 @@ def _check_size(data: bytes, label: str) -> bytes:
     return data
 
 
-def read_path(path: Path, role: str) -> Input:
-    """Read one file, refusing directories, special files and anything over 4 MiB."""
+def read_path(path: str | os.PathLike[str], role: str) -> Input:
+    """Read one file, refusing directories, special files and anything over 4 MiB.
+
+    The file is opened first and then examined through its descriptor (one path lookup:
+    what is examined is what is read; ``O_NONBLOCK`` so that a FIFO cannot hang the
+    caller, ``O_NOCTTY`` so that a terminal is never taken as the controlling one)."""
+    path = os.fspath(path)
     label = f"{role} file '{path}'"
     if not str(path).strip():
         raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        info = path.stat()
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ConfigError(f"{label} does not exist; check the path, or {DOWNLOAD_HINT}") from None
     except PermissionError:
-        raise ConfigError(
-            f"{label} is not readable by this user: a directory on its path refuses entry; "
-            "fix the permissions (`chmod 700` on directories you own, `chmod 600` on the file)"
-        ) from None
+        raise _unreadable(path, label) from None
+    except IsADirectoryError:  # some systems refuse to open a directory at all
+        raise _directory(label) from None
     except OSError as exc:
         raise ConfigError(f"{label} cannot be read: {exc.strerror}; check the path") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(
-            f"{label} is a directory, not a file; pass the file inside it, or use "
-            "Credentials.from_directory() for a credentials directory"
-        )
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{label} is not a regular file; pass a PEM or DER file")
-    if info.st_size > MAX_INPUT_BYTES:
-        raise ConfigError(
-            f"{label} is {info.st_size} bytes, far larger than any certificate, key or CA "
-            "bundle; pass the right file"
-        )
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
-    except PermissionError:
-        raise ConfigError(
-            f"{label} is not readable by this user; fix its permissions (for a key: "
-            f"`chmod 600 '{path}'` as its owner)"
-        ) from None
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _directory(label)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{label} is not a regular file; pass a PEM or DER file")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise ConfigError(
+                f"{label} is {info.st_size} bytes, far larger than any certificate, key or CA "
+                "bundle; pass the right file"
+            )
+        chunks = []
+        left = MAX_INPUT_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
     except OSError as exc:
         raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     return Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
+
+
+def _directory(label: str) -> ConfigError:
+    return ConfigError(
+        f"{label} is a directory, not a file; pass the file inside it, or use "
+        "Credentials.from_directory() for a credentials directory"
+    )
+
+
+def _unreadable(path: str, label: str) -> ConfigError:
+    """Which refusal it was: a directory on the path, or the file itself."""
+    try:
+        os.stat(path)
+    except PermissionError:
+        return ConfigError(
+            f"{label} is not readable by this user: a directory on its path refuses entry; "
+            "fix the permissions (`chmod 700` on directories you own, `chmod 600` on the file)"
+        )
+    except OSError:
+        pass
+    return ConfigError(
+        f"{label} is not readable by this user; fix its permissions (for a key: "
+        f"`chmod 600 '{path}'` as its owner)"
+    )
 
 
 def looks_like_pem(data: bytes) -> bool:
@@ -161,8 +186,40 @@ def looks_like_pem(data: bytes) -> bool:
 
 
 def pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
-    """(label, whole block) of every complete PEM block, in order."""
-    return [(m.group(1), m.group(0)) for m in PEM_BLOCK.finditer(data)]
+    """(label, whole block) of every complete PEM block, in order: what the regular
+    expression ``-----BEGIN ([A-Z0-9 ]+)-----\\r?\\n(.*?)-----END \\1-----`` (DOTALL)
+    matches, found with ``bytes.find``: several times faster than that expression, whose
+    lazy body and back-reference cost more than parsing the certificate (a test holds the
+    two equal)."""
+    blocks: list[tuple[bytes, bytes]] = []
+    position = 0
+    while True:
+        start = data.find(b"-----BEGIN ", position)
+        if start < 0:
+            return blocks
+        label_end = data.find(b"-----", start + 11)
+        if label_end < 0:
+            return blocks
+        label = data[start + 11 : label_end]
+        body = label_end + 5
+        if data.startswith(b"\r\n", body):
+            body += 2
+        elif data.startswith(b"\n", body):
+            body += 1
+        else:
+            position = start + 11
+            continue
+        if not label or label.strip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "):
+            position = start + 11
+            continue
+        end_marker = b"-----END " + label + b"-----"
+        end = data.find(end_marker, body)
+        if end < 0:
+            position = start + 11
+            continue
+        end += len(end_marker)
+        blocks.append((label, data[start:end]))
+        position = end
 
 
 def display_name(name: x509.Name) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ssl
 
-from ._cache import cached_credentials
+from ._cache import cached_credentials, plans
 from ._context import build_context, shared_context
 from ._decide import CA_HINT, decide
 from ._diagnose import Expectation
@@ -355,10 +355,18 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         credentials = cached_credentials(ca=ca, cert=cert, key=key, key_password=key_password)
     elif key_password is not None:
         raise ConfigError("key_password= was given without key=; pass the key too")
+    # A plan is a pure function of these; repeated calls (a context per request) reuse it.
+    # The material is keyed by identity, not equality: equal PEM read from a path and
+    # given as text make different file choices for drivers. (The cached plan holds the
+    # object, so its id cannot be reused while the entry lives.)
+    plan_key = (service_type, mode, chosen_trust, id(credentials))
+    plan = plans.get(plan_key)
+    if isinstance(plan, TLSPlan):
+        return plan
     has_ca = credentials is not None and credentials.has_ca
     has_client = credentials is not None and credentials.has_client_cert
     decision = decide(service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client)
-    return TLSPlan(
+    plan = TLSPlan(
         service=service_type.value,
         sslmode=mode.value,
         trust=decision.trust.value,
@@ -368,6 +376,8 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         reasons=decision.reasons,
         credentials=credentials,
     )
+    plans.put(plan_key, plan)
+    return plan
 
 
 def options_for_target(options: Options, target: Target) -> Options:
