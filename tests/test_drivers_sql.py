@@ -210,11 +210,11 @@ def server(pg, maria) -> Callable[[Way, str], Any]:
     return lambda way, name: pg[name] if way.service == "pg" else maria(name)
 
 
-def target(way: Way, srv: Any, host: str | None = None, *, cert_user: bool = False, query=""):
+def target(service: str, srv: Any, host: str | None = None, *, cert_user: bool = False, query=""):
     """The console's URI for the way's database: ``tlsuser`` (PostgreSQL, trusted over
     TLS) or ``avnadmin`` with its password (MariaDB); with ``cert_user`` the user that
     logs in with the client certificate. mysqlclient needs 127.0.0.1 (see its tests)."""
-    if way.service == "pg":
+    if service == "pg":
         user = "avnadmin" if cert_user else "tlsuser"
         return f"postgres://{user}@{host or 'localhost'}:{srv.port}/defaultdb{query}"
     auth = srv.x509_user if cert_user else f"{srv.user}:{srv.password}"
@@ -234,14 +234,14 @@ def hosts_for(way: Way) -> list[str]:
     ("way", "host"), [(way, host) for way in WAYS for host in hosts_for(way)], ids=str
 )
 def test_verify_full_connects(way, host, server, pki):
-    p = way.params(target(way, server(way, "good"), host), ca=pki.ca_pem)
+    p = way.params(target(way.service, server(way, "good"), host), ca=pki.ca_pem)
     tls, user, _ = way.connect(p)
     assert tls and user.startswith("tlsuser" if way.service == "pg" else "avnadmin")
 
 
 @pytest.mark.parametrize("way", REFUSING, ids=str)
 def test_verify_full_refuses_another_host_and_verify_ca_accepts_it(way, server, pki):
-    uri = target(way, server(way, "wronghost"))
+    uri = target(way.service, server(way, "wronghost"))
     with pytest.raises(Exception, match=REFUSED):
         way.connect(way.params(uri, ca=pki.ca_pem))
     tls, _, _ = way.connect(way.params(uri, ca=pki.ca_pem, sslmode="verify-ca"))
@@ -252,14 +252,14 @@ def test_verify_full_refuses_another_host_and_verify_ca_accepts_it(way, server, 
 @pytest.mark.parametrize("way", REFUSING, ids=str)
 def test_another_ca_is_refused_in_every_verifying_mode(way, sslmode, server, pki):
     # require with a CA verifies the chain (libpq's rule), in every driver
-    p = way.params(target(way, server(way, "othersigned")), ca=pki.ca_pem, sslmode=sslmode)
+    p = way.params(target(way.service, server(way, "othersigned")), ca=pki.ca_pem, sslmode=sslmode)
     with pytest.raises(Exception, match=REFUSED):
         way.connect(p)
 
 
 @pytest.mark.parametrize("way", WAYS, ids=str)
 def test_the_client_certificate_is_presented(way, server, pki):
-    uri = target(way, server(way, "good"), cert_user=True)
+    uri = target(way.service, server(way, "good"), cert_user=True)
     p = way.params(uri, credentials=Credentials.from_directory(pki.creds_dir))
     tls, user, client_dn = way.connect(p)
     if way.service == "pg":  # avnadmin logs in with its certificate (clientcert=verify-full)
@@ -271,11 +271,11 @@ def test_the_client_certificate_is_presented(way, server, pki):
 @pytest.mark.parametrize("way", REFUSING, ids=str)
 def test_the_console_uri_tls_word_is_read_as_the_sslmode(way, server, pki):
     word = "?sslmode=require" if way.service == "pg" else "?ssl-mode=REQUIRED"
-    p = way.params(target(way, server(way, "good"), query=word), ca=pki.ca_pem)
+    p = way.params(target(way.service, server(way, "good"), query=word), ca=pki.ca_pem)
     assert "sslmode=" not in str(p.get("url", "")) and "ssl-mode" not in str(p.get("url", ""))
     assert way.connect(p)[0]
     # require with the CA verifies the chain: another CA's server is refused
-    other = way.params(target(way, server(way, "othersigned"), query=word), ca=pki.ca_pem)
+    other = way.params(target(way.service, server(way, "othersigned"), query=word), ca=pki.ca_pem)
     with pytest.raises(Exception, match=REFUSED):
         way.connect(other)
 
@@ -283,7 +283,7 @@ def test_the_console_uri_tls_word_is_read_as_the_sslmode(way, server, pki):
 @pytest.mark.parametrize("way", WAYS, ids=str)
 def test_require_without_a_ca_warns_and_connects_to_any_server(way, server):
     with pytest.warns(InsecureConnectionWarning, match="NOT verified"):
-        p = way.params(target(way, server(way, "othersigned")), sslmode="require")
+        p = way.params(target(way.service, server(way, "othersigned")), sslmode="require")
     assert way.connect(p)[0]
 
 
@@ -634,3 +634,209 @@ def test_driver_schemes_parse_as_their_base_uri(uri, scheme, service, dbname):
 
 def test_kafka_ssl_scheme_is_not_a_driver_scheme():
     assert parse_target("kafka+ssl://h:9092").service.value == "kafka"
+
+
+# -- tlsconnect config --driver asyncpg|sqlalchemy|django, fed to the real driver ---------
+
+
+def config(capsys, driver: str, uri: str, *args: str) -> tuple[dict, str]:
+    from tlsconnect._cli import main
+
+    code = main(["config", "--driver", driver, uri, *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out), captured.err
+
+
+def note(err: str) -> str:
+    """The code of the usage note ``tlsconnect config`` printed, as printed."""
+    [line] = [line for line in err.splitlines() if "use: " in line]
+    return line.split("use: ", 1)[1]
+
+
+def follow_asyncpg_note(cfg: dict, code: str) -> tuple:
+    import asyncpg
+
+    namespace: dict[str, Any] = {"asyncpg": asyncpg}
+    exec(  # the note, as printed, inside the function that uses its connection
+        f"async def follow(cfg):\n    {code}\n"
+        f"    try:\n        return tuple(await conn.fetchrow({PG_SQL!r}))\n"
+        "    finally:\n        await conn.close()\n",
+        namespace,
+    )
+    return asyncio.run(namespace["follow"](cfg))
+
+
+def follow_sqlalchemy_note(cfg: dict, code: str, sql: str) -> tuple:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    namespace: dict[str, Any] = {
+        "cfg": cfg,
+        "create_engine": create_engine,
+        "create_async_engine": create_async_engine,
+    }
+    exec(code, namespace)
+    engine = namespace["engine"]
+    if "+asyncpg" not in cfg["url"]:
+        try:
+            with engine.connect() as conn:
+                return tuple(conn.execute(text(sql)).one())
+        finally:
+            engine.dispose()
+
+    async def run() -> tuple:
+        try:
+            async with engine.connect() as conn:
+                return tuple((await conn.execute(text(sql))).one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def mtls(pki) -> list[str]:
+    return ["--credentials-dir", str(pki.creds_dir)]
+
+
+def test_config_asyncpg_following_the_note_connects_with_mutual_tls(pg, pki, capsys):
+    cfg, err = config(
+        capsys, "asyncpg", f"postgres://avnadmin@localhost:{pg.good.port}/defaultdb", *mtls(pki)
+    )
+    assert cfg["tls"] == {
+        "cafile": str(pki.creds_dir / "ca.pem"),
+        "check_hostname": True,
+        "verify_mode": "CERT_REQUIRED",
+        "certfile": str(pki.creds_dir / "service.cert"),
+        "keyfile": str(pki.creds_dir / "service.key"),
+        "password": None,
+    }
+    tls, user, client_dn = follow_asyncpg_note(cfg, note(err))
+    assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn
+
+
+def test_config_asyncpg_without_the_note_fails_closed(pg, pki, capsys):
+    import asyncpg
+
+    cfg, _ = config(
+        capsys,
+        "asyncpg",
+        f"postgres://tlsuser@localhost:{pg.good.port}/defaultdb",
+        "--ca",
+        str(pki.ca_pem),
+    )
+
+    async def naive() -> None:
+        await asyncpg.connect(**cfg)
+
+    with pytest.raises(TypeError, match="tls"):
+        asyncio.run(naive())
+
+
+@pytest.mark.parametrize(("sslmode", "refused"), [(None, True), ("verify-ca", False)])
+def test_config_asyncpg_note_checks_the_host_name_as_the_mode_says(
+    pg, pki, capsys, sslmode, refused
+):
+    args = ["--ca", str(pki.ca_pem)] + (["--sslmode", sslmode] if sslmode else [])
+    cfg, err = config(
+        capsys, "asyncpg", f"postgres://tlsuser@localhost:{pg.wronghost.port}/defaultdb", *args
+    )
+    if refused:
+        with pytest.raises(Exception, match=REFUSED):
+            follow_asyncpg_note(cfg, note(err))
+    else:
+        assert follow_asyncpg_note(cfg, note(err))[0]
+
+
+def test_config_asyncpg_require_without_a_ca_warns_and_its_note_connects(pg, capsys):
+    cfg, err = config(
+        capsys,
+        "asyncpg",
+        f"postgres://tlsuser@localhost:{pg.othersigned.port}/defaultdb?sslmode=require",
+    )
+    assert "NOT verified" in err and cfg["tls"]["verify_mode"] == "CERT_NONE"
+    assert follow_asyncpg_note(cfg, note(err))[0]
+
+
+def test_config_sqlalchemy_psycopg_is_create_engine_keywords(pg, pki, capsys):
+    cfg, _ = config(
+        capsys,
+        "sqlalchemy",
+        f"postgres://avnadmin@localhost:{pg.good.port}/defaultdb?sslmode=require",
+        *mtls(pki),
+    )
+    assert cfg["url"].startswith("postgresql+psycopg://") and "sslmode" not in cfg["url"]
+    tls, user, client_dn = _engine(PG_SQL)(cfg)
+    assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn
+
+
+def test_config_sqlalchemy_asyncpg_following_the_note(pg, pki, capsys):
+    cfg, err = config(
+        capsys,
+        "sqlalchemy",
+        f"postgresql+asyncpg://avnadmin@localhost:{pg.good.port}/defaultdb?sslmode=verify-full",
+        *mtls(pki),
+    )
+    assert "sslmode" not in cfg["url"] and set(cfg["connect_args"]) == {"tls"}
+    tls, user, _ = follow_sqlalchemy_note(cfg, note(err), PG_SQL)
+    assert tls and user == "avnadmin"
+
+
+def test_config_sqlalchemy_pymysql_following_the_note(mariadb, pki, capsys):
+    cfg, err = config(
+        capsys,
+        "sqlalchemy",
+        mariadb.url(**{"ssl-mode": "VERIFY_IDENTITY"}),
+        "--ca",
+        str(pki.ca_pem),
+    )
+    assert cfg["url"].startswith("mysql+pymysql://") and "ssl" not in cfg["url"]
+    tls, user, _ = follow_sqlalchemy_note(cfg, note(err), MY_SQL)
+    assert tls and user.startswith("avnadmin@")
+
+
+def test_config_sqlalchemy_mysqldb_is_create_engine_keywords(maria, pki, capsys):
+    db = maria("good")
+    cfg, _ = config(
+        capsys,
+        "sqlalchemy",
+        target("mysql", db, cert_user=True).replace("mysql://", "mysql+mysqldb://"),
+        *mtls(pki),
+    )
+    assert cfg["connect_args"]["ssl_mode"] == "VERIFY_IDENTITY"
+    tls, user, _ = _engine(MY_SQL)(cfg)
+    assert tls and user.startswith("x509user@")
+
+
+@pytest.mark.parametrize("service", ["pg", "mysql"])
+def test_config_django_is_the_databases_entry(pg, maria, pki, capsys, service):
+    db = pg.good if service == "pg" else maria("good")
+    cfg, _ = config(capsys, "django", target(service, db, cert_user=True), *mtls(pki))
+    tls, user, _ = django_query(cfg, PG_SQL if service == "pg" else MY_SQL)
+    assert tls and user.startswith("avnadmin" if service == "pg" else "x509user@")
+
+
+def test_config_never_prints_key_material_and_copies_it_0600(pg, pki, tmp_path, capsys):
+    import os
+    import stat
+
+    from tlsconnect._cli import main
+
+    out_dir = tmp_path / "out"
+    for driver in ("asyncpg", "sqlalchemy", "django"):
+        code = main(
+            [
+                "config",
+                "--driver",
+                driver,
+                f"postgres://avnadmin@localhost:{pg.good.port}/defaultdb",
+                *mtls(pki),
+                "--output-dir",
+                str(out_dir),
+            ]
+        )
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert "PRIVATE KEY" not in captured.out + captured.err
+        assert str(out_dir / "service.key") in captured.out
+    assert stat.S_IMODE(os.stat(out_dir / "service.key").st_mode) == 0o600

@@ -46,7 +46,7 @@ __all__ = ["DIALECTS", "USAGE", "build", "parse"]
 USAGE = usage(
     "cfg['connect_args'].pop('tls')",
     "cfg['connect_args']['ssl'] = context; "
-    "engine = create_async_engine(**cfg)  # create_engine(**cfg) for mysql+pymysql",
+    "engine = (create_async_engine if '+asyncpg' in cfg['url'] else create_engine)(**cfg)",
     when="for postgresql+asyncpg and mysql+pymysql URLs (connect_args holds 'tls'), ",
 )
 
