@@ -169,7 +169,12 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
 
 
 def parse_target(target: str, service: str | Service | None = None) -> Target:
-    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``."""
+    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``.
+
+    SQLAlchemy's ``BASE+DRIVER://`` spellings of PostgreSQL's and MySQL's URIs
+    (``postgresql+asyncpg://``, ``mysql+pymysql://``) read as the plain URI; the target's
+    ``scheme`` keeps the whole of it, for the adapter that picks the driver.
+    """
     if not isinstance(target, str) or not target.strip():
         raise ConfigError(
             "target must be a service URI (postgres://…, kafka://host:port) or host:port"
