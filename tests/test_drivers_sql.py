@@ -513,6 +513,8 @@ def test_mysqlclient_refuses_localhost_which_it_reads_as_the_unix_socket(pki):
     for driver, options in (("django", {}), ("sqlalchemy", {"dialect": "mysqldb"})):
         with pytest.raises(ConfigError, match="Unix socket"):
             tlsconnect.params(driver, "mysql://u:p@localhost:3306/db", ca=pki.ca_pem, **options)
+    with pytest.raises(ConfigError, match="Unix socket"):
+        tlsconnect.params("django", "mysql://u@h/db", ca=pki.ca_pem, HOST="/run/mysqld.sock")
 
 
 def test_mysqlclient_verify_ca_is_spelled_for_the_c_library(pki):

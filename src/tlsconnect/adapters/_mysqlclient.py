@@ -12,9 +12,10 @@ verifies depends on the C library it was built on:
   CA there.
 
 The library is asked (``MySQLdb._mysql.get_client_info()``) only for verify-ca, the one
-mode the two spell differently. Both read the host ``localhost`` as the Unix socket, where
-no TLS is spoken: refused, with the fix (``127.0.0.1``). The key's password has no
-keyword: an encrypted key is refused with the command that decrypts it.
+mode the two spell differently. Both read the host ``localhost`` as the Unix socket (and
+Django a ``HOST`` starting with ``/``), where no TLS is spoken: refused, with the fix
+(``127.0.0.1``). The key's password has no keyword: an encrypted key is refused with the
+command that decrypts it.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ TLS_KEYS = ("ssl", "ssl_mode", "sslmode")
 
 
 def check_host(host: str, what: str) -> None:
-    """Refuse ``localhost``, which mysqlclient reaches through the Unix socket."""
-    if host.lower() == "localhost":
+    """Refuse ``localhost`` and socket paths, which mysqlclient reaches through a Unix
+    socket."""
+    if host.lower() == "localhost" or host.startswith("/"):
         raise ConfigError(
-            f"{what} reads the host 'localhost' as the local Unix socket, where no TLS is "
+            f"{what} reads the host {host!r} as a local Unix socket, where no TLS is "
             "spoken and nothing would be verified; use 127.0.0.1 (or the service's host "
             "name)"
         )
