@@ -203,6 +203,9 @@ class Driver(_Parsable):
     KAFKA_PYTHON = "kafka-python"
     CONFLUENT_KAFKA = "confluent-kafka"
     AIOKAFKA = "aiokafka"
+    ASYNCPG = "asyncpg"
+    SQLALCHEMY = "sqlalchemy"
+    DJANGO = "django"
 
     @classmethod
     def _what(cls) -> str:

@@ -169,12 +169,25 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
 
 
 def parse_target(target: str, service: str | Service | None = None) -> Target:
-    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``."""
+    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``.
+
+    SQLAlchemy's ``BASE+DRIVER://`` spellings of PostgreSQL's and MySQL's URIs
+    (``postgresql+asyncpg://``, ``mysql+pymysql://``) read as the plain URI; the target's
+    ``scheme`` keeps the whole of it, for the adapter that picks the driver.
+    """
     if not isinstance(target, str) or not target.strip():
         raise ConfigError(
             "target must be a service URI (postgres://…, kafka://host:port) or host:port"
         )
     text = target.strip()
+    variant = _driver_variant(text)
+    if variant is not None:
+        # postgresql+asyncpg://, mysql+pymysql:// (SQLAlchemy's spelling): the target is
+        # the plain URI's; the whole scheme is kept for the adapter that chose the driver.
+        base, rest = variant
+        spec = parse_target(f"{base}://{rest}", service)
+        spec.scheme = text.split("://", 1)[0].lower()
+        return spec
     lowered = text.lower()
     chosen = None if service is None else Service.parse(service)
     if lowered.startswith(PG_SCHEMES):
@@ -211,6 +224,18 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
     where = text.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
     host, port = split_host_port(where, f"target {target!r}")
     return Target(chosen, host, port)
+
+
+def _driver_variant(text: str) -> tuple[str, str] | None:
+    """``(base scheme, rest)`` for ``BASE+DRIVER://rest`` where BASE is PostgreSQL's or
+    MySQL's scheme (``postgresql+asyncpg://``), else ``None``."""
+    scheme, separator, rest = text.partition("://")
+    base, plus, driver = scheme.lower().partition("+")
+    if not separator or not plus or not driver:
+        return None
+    if f"{base}://" in PG_SCHEMES or base in ("mysql", "mariadb"):
+        return base, rest
+    return None
 
 
 def _uri_target(text: str, service: Service | None) -> Target:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import MissingDependencyError
 from .._model import Driver
 from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
-from . import _kafka, aiokafka, confluent_kafka, kafka_python, psycopg
+from . import _kafka, aiokafka, asyncpg, confluent_kafka, django, kafka_python, psycopg, sqlalchemy
 from ._base import Adapter, Request
 
 if TYPE_CHECKING:
@@ -79,6 +79,29 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=aiokafka.build,
         function="aiokafka_config",
         usage=aiokafka.USAGE,
+    ),
+    Driver.ASYNCPG: Adapter(
+        Driver.ASYNCPG,
+        module="asyncpg",
+        extra="asyncpg",
+        parse=asyncpg.parse,
+        build=asyncpg.build,
+        usage=asyncpg.USAGE,
+    ),
+    Driver.SQLALCHEMY: Adapter(
+        Driver.SQLALCHEMY,
+        module="sqlalchemy",
+        extra="sqlalchemy",
+        parse=sqlalchemy.parse,
+        build=sqlalchemy.build,
+        usage=sqlalchemy.USAGE,
+    ),
+    Driver.DJANGO: Adapter(
+        Driver.DJANGO,
+        module="django",
+        extra="django",
+        parse=django.parse,
+        build=django.build,
     ),
 }
 

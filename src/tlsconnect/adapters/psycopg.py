@@ -29,10 +29,23 @@ if TYPE_CHECKING:
     from .._plan import TLSPlan
     from ._base import Request
 
-__all__ = ["LIBPQ_TLS_KEYS", "build", "libpq_tls", "parse"]
+__all__ = ["LIBPQ_TLS_KEYS", "build", "conninfo_params", "libpq_tls", "parse"]
 
 #: The libpq keywords that carry TLS settings; tlsconnect sets every one of them.
 LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword")
+
+
+def conninfo_params(target: object) -> dict[str, str]:
+    """The libpq keywords of a conninfo (``postgresql://`` URI or ``key=value``), of
+    ``host:port``, or of nothing."""
+    if target is None or target == "":
+        return {}
+    if not isinstance(target, str):
+        raise ConfigError(f"conninfo must be a string, not {type(target).__name__}")
+    if "=" in target or "://" in target or ":" not in target:
+        return parse_conninfo(target)
+    spec = parse_target(target, "postgresql")
+    return {"host": spec.host, "port": str(spec.port)}
 
 
 def parse(target: object, options: dict[str, Any]) -> Target:
@@ -41,15 +54,7 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     The driver options are libpq keywords and join the conninfo, winning over its own (as
     in ``psycopg.connect(conninfo, **kwargs)``); an ``sslrootcert=`` among them is material.
     """
-    if target is None or target == "":
-        params: dict[str, str] = {}
-    elif not isinstance(target, str):
-        raise ConfigError(f"conninfo must be a string, not {type(target).__name__}")
-    elif "=" in target or "://" in target or ":" not in target:
-        params = parse_conninfo(target)
-    else:
-        spec = parse_target(target, "postgresql")
-        params = {"host": spec.host, "port": str(spec.port)}
+    params = conninfo_params(target)
     params.update(options)
     return pg_target(params)
 
