@@ -395,7 +395,7 @@ ENTRY_POINTS = {
 
 @pytest.fixture(scope="module")
 def expiring_ca(pki, tmp_path_factory):
-    from pki import make_ca
+    from tlsconnect.testing import make_ca
 
     now = datetime.datetime.now(datetime.timezone.utc)
     ca = make_ca(

@@ -16,9 +16,9 @@ import warnings
 import pytest
 
 import tlsconnect
-from pki import make_ca
 from tlsconnect import CertificateExpiryWarning, ConfigError, InsecureConnectionWarning, Service
 from tlsconnect._model import SERVICE_TABLE
+from tlsconnect.testing import make_ca
 
 
 def talk(context: ssl.SSLContext, server, host: str = "localhost") -> bytes:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NEVER_EXISTS",
+    "is_private_file",
     "missing_path",
     "prepare_durable_dir",
     "private_dir",
@@ -117,7 +118,7 @@ def write_private(content: bytes, suffix: str) -> Path:
     with _lock:
         directory = _private_dir_locked()
         known = _written.get(name)
-        if known is not None and _is_ours(known, len(content)):
+        if known is not None and is_private_file(known, len(content)):
             return known
         path = _replace_atomically(directory, name, content)
         _written[name] = path
@@ -143,7 +144,7 @@ def write_durable(directory: Path, name: str, content: bytes) -> Path:
     return _replace_atomically(directory, name, content)
 
 
-def _is_ours(path: Path, size: int) -> bool:
+def is_private_file(path: str | os.PathLike[str], size: int) -> bool:
     """Whether ``path`` is still the private file written here: a regular file (not a
     symlink put in its place), owned by this user, 0600, of the right size. Anything else
     is replaced (``os.replace`` swaps the link itself, never following it)."""

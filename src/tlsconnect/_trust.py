@@ -37,7 +37,7 @@ import time
 from functools import lru_cache
 
 from ._errors import ConfigError
-from ._files import write_private
+from ._files import is_private_file, write_private
 from ._model import Trust
 
 # typing, pathlib, hashlib and tempfile are not imported at run time until needed: the
@@ -657,12 +657,17 @@ def _locate(bundle_path: str, info: os.stat_result, root: str | None) -> TrustLo
     return TrustLocation(capath=directory)
 
 
+_HEX = "0123456789abcdef"
+
+
 def _follow_pointer(pointer: str, root: str, identity: str) -> str | None:
     lines = _read_small(pointer)
     if lines is None or len(lines) < 3 or lines[2] != identity:
         return None
     name = lines[0].strip()
-    if not re.fullmatch(r"ca-[0-9a-f]{32}", name):
+    # "ca-" and 32 hex digits (checked by hand: a regular expression compiled here would
+    # cost more than the rest of the lookup).
+    if len(name) != 35 or not name.startswith("ca-") or name[3:].strip(_HEX):
         return None
     directory = os.path.join(root, name)
     try:
@@ -727,6 +732,29 @@ def trust_file(
         raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
     if trust is Trust.PROJECT:
         return str(credentials.ca_file())
-    with open(certifi_file(), "rb") as handle:
-        bundle = credentials.ca_pem + b"\n" + handle.read()
-    return str(write_private(bundle, ".bundle.pem"))
+    return _combined_file(credentials.ca_pem)
+
+
+#: project+public bundles already written, per (CA, certifi bundle file state): path, size.
+_combined: dict[tuple[bytes, str], tuple[str, int]] = {}
+
+
+def _combined_file(ca_pem: bytes) -> str:
+    """One private file holding the CA given and certifi's bundle, made once per (CA,
+    certifi version): a driver that takes a path gets it without certifi being read again."""
+    bundle_path = certifi_file()
+    try:
+        info = os.stat(bundle_path)
+    except OSError:
+        raise ConfigError(f"certifi's bundle '{bundle_path}' cannot be read") from None
+    key = (ca_pem, _identity(bundle_path, info))
+    known = _combined.get(key)
+    if known is not None and is_private_file(*known):
+        return known[0]
+    with open(bundle_path, "rb") as handle:
+        bundle = ca_pem + b"\n" + handle.read()
+    path = str(write_private(bundle, ".bundle.pem"))
+    if len(_combined) >= 64:  # bounded: a process that meets many CAs starts over
+        _combined.clear()
+    _combined[key] = (path, len(bundle))
+    return path
