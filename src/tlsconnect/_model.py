@@ -198,6 +198,10 @@ class Driver(_Parsable):
     KAFKA_PYTHON = "kafka-python"
     CONFLUENT_KAFKA = "confluent-kafka"
     AIOKAFKA = "aiokafka"
+    REDIS = "redis"
+    REDIS_ASYNCIO = "redis-asyncio"
+    PYMYSQL = "pymysql"
+    AIOMYSQL = "aiomysql"
 
     @classmethod
     def _what(cls) -> str:

@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 from .._errors import MissingDependencyError
 from .._model import Driver
 from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
-from . import _kafka, aiokafka, confluent_kafka, kafka_python, psycopg
+from . import (
+    _kafka,
+    _mysql,
+    aiokafka,
+    aiomysql,
+    confluent_kafka,
+    kafka_python,
+    psycopg,
+    pymysql,
+    redis_py,
+)
 from ._base import Adapter, Request
 
 if TYPE_CHECKING:
@@ -79,6 +89,37 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=aiokafka.build,
         function="aiokafka_config",
         usage=aiokafka.USAGE,
+    ),
+    Driver.REDIS: Adapter(
+        Driver.REDIS,
+        module="redis",
+        extra="redis",
+        parse=redis_py.parse,
+        build=redis_py.build,
+        usage=redis_py.USAGE,
+    ),
+    Driver.REDIS_ASYNCIO: Adapter(
+        Driver.REDIS_ASYNCIO,
+        module="redis",
+        extra="redis",
+        parse=redis_py.parse,
+        build=redis_py.build_asyncio,
+        usage=redis_py.USAGE_ASYNCIO,
+    ),
+    Driver.PYMYSQL: Adapter(
+        Driver.PYMYSQL,
+        module="pymysql",
+        extra="mysql",
+        parse=_mysql.parse,
+        build=pymysql.build,
+    ),
+    Driver.AIOMYSQL: Adapter(
+        Driver.AIOMYSQL,
+        module="aiomysql",
+        extra="mysql",
+        parse=_mysql.parse,
+        build=aiomysql.build,
+        usage=aiomysql.USAGE,
     ),
 }
 
