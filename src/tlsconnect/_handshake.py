@@ -10,7 +10,8 @@ On the wire: to name the certificate the server presented, one extra connection 
 to the same address, only after verification already failed, with a non-verifying
 context that holds **no client certificate** (a server that just failed verification is
 never shown the client's identity). Only the TLS handshake happens on it (for PostgreSQL,
-after its SSLRequest); nothing else is sent. It is bounded by :data:`READ_TIMEOUT`
+after its SSLRequest; for MySQL, after the server's greeting and the SSLRequest); nothing
+else is sent. It is bounded by :data:`READ_TIMEOUT`
 seconds per step. Any failure in it, or in the classification (a certificate the parser
 refuses, a server that stops answering), leaves the original error as it was.
 """
@@ -23,7 +24,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from ._diagnose import Expectation, classify_tls_error
-from ._wire import PG_SSL_REQUEST
+from ._wire import PG_SSL_REQUEST, MySQLGreeting, mysql_greeting, mysql_ssl_request
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -57,6 +58,7 @@ def read_presented_chain(
     host: str | None,
     *,
     postgres: bool = False,
+    mysql: bool = False,
     family: int = socket.AF_UNSPEC,
     timeout: float = READ_TIMEOUT,
 ) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
@@ -65,7 +67,8 @@ def read_presented_chain(
     Only to explain a failure: the context verifies nothing and holds no client
     certificate; nothing is sent after the handshake. ``postgres``: ask with PostgreSQL's
     SSLRequest first, then directly (as clients with ``sslnegotiation=direct``, and plain
-    TLS endpoints, expect). Never raises: ``(None, [])`` when nothing could be read.
+    TLS endpoints, expect). ``mysql``: read the greeting and send the SSLRequest first, as
+    MySQL clients do. Never raises: ``(None, [])`` when nothing could be read.
     """
     reader = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     reader.check_hostname = False
@@ -77,13 +80,18 @@ def read_presented_chain(
                     raw.sendall(PG_SSL_REQUEST)
                     if raw.recv(1) != b"S":
                         continue
+                if mysql:
+                    greeting = mysql_greeting(raw)
+                    if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
+                        continue
+                    raw.sendall(mysql_ssl_request(greeting))
                 with reader.wrap_socket(raw, server_hostname=host or None) as tls:
                     leaf = load_der(tls.getpeercert(binary_form=True))
                     chain: list[x509.Certificate] = []
                     unverified = getattr(tls, "get_unverified_chain", None)
                     if unverified is not None:  # Python 3.13+
                         chain = [c for c in (load_der(i) for i in unverified()) if c is not None]
-        except (OSError, ssl.SSLError, ValueError):
+        except (OSError, ssl.SSLError, ValueError, EOFError):
             continue
         if leaf is not None:
             return leaf, chain
@@ -142,7 +150,10 @@ def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCe
         with contextlib.suppress(OSError):
             peer = sock.getpeername()
             leaf, _ = read_presented_chain(
-                (peer[0], peer[1]), host, postgres=expected.service == "postgresql"
+                (peer[0], peer[1]),
+                host,
+                postgres=expected.service == "postgresql",
+                mysql=expected.service == "mysql",
             )
         if leaf is None:  # nothing read (closed, timed out): OpenSSL's words stand
             return exc
