@@ -70,6 +70,8 @@ USAGE_ASYNCIO = "\n  ".join(
 
 #: Options redis.Redis reads itself even when it is given a pool.
 _CLIENT_OPTIONS = frozenset({"single_connection_client", "event_dispatcher"})
+#: Options the pool reads from its connection keywords (not named in its signature).
+_POOL_OPTIONS = frozenset({"cache", "cache_config", "event_dispatcher"})
 #: Where the target may be given as options instead (they win over the target's).
 _WHERE = ("host", "port", "db", "username", "password")
 #: redis-py's TLS options: tlsconnect sets TLS, never these.
@@ -213,15 +215,17 @@ def _split_options(
     """The options not consumed yet: (for the pool's connections, for ``Redis`` itself)."""
     request.finish({}, tls_keys=_TLS_KEYS)  # refuses any option that is about TLS
     inits = [vars(klass)["__init__"] for klass in connection.__mro__ if "__init__" in vars(klass)]
-    pooled = _parameters(pool.__init__, *inits)
+    pooled = _parameters(pool.__init__, *inits) | _POOL_OPTIONS
     client_names = _parameters(client.__init__)
     for_pool: dict[str, Any] = {}
     for_client: dict[str, Any] = {}
     for name, value in request.rest().items():
         if name in _CLIENT_OPTIONS:
             for_client[name] = value
-        elif name in pooled:
+        if name in pooled:
             for_pool[name] = value
+        elif name in _CLIENT_OPTIONS:
+            pass
         elif name in client_names:
             raise ConfigError(
                 f"{name}= is ignored by {client.__module__.split('.')[0]}'s "
