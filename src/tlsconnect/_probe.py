@@ -37,7 +37,7 @@ from ._model import Service
 from ._pem import common_name
 from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
 from ._report import CheckReport, ErrorClass, certificate_info
-from ._target import Target, parse_target
+from ._target import Target, parse_target, redact_target
 from ._wire import (
     PG_SSL_REQUEST,
     REDIS_PING,
@@ -95,7 +95,7 @@ def check(
     plan = resolve_plan(spec.service, options_for_target(given, spec))
     report = CheckReport(
         ok=False,
-        target=target,
+        target=redact_target(target),
         service=plan.service,
         host=spec.host,
         port=spec.port,
