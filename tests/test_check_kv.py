@@ -259,3 +259,30 @@ def test_check_report_hides_the_uri_password_everywhere(kv, pki):
     report = tlsconnect.check(server.url(), ca=pki.ca_pem)
     for text in (str(report), json.dumps(report.to_dict()), report._repr_html_()):
         assert server.password not in text
+
+
+def test_mysql_server_that_never_greets(pki):
+    from _cli_fixtures import SilentServer
+
+    server = SilentServer()
+    try:
+        report = tlsconnect.check(
+            f"127.0.0.1:{server.port}", service="mysql", ca=pki.ca_pem, timeout=0.5
+        )
+    finally:
+        server.stop()
+    assert_failed(report, ErrorClass.PROTOCOL_ERROR)
+    assert "no greeting" in report.error
+
+
+def test_mysql_context_explains_a_failure_on_a_direct_tls_server_too(pki, tls_server):
+    """A MySQL-service context used on a server that speaks TLS at once (no greeting): the
+    reading connection waits briefly for a greeting, then reads the certificate."""
+    import ssl
+
+    server = tls_server("othersigned")
+    context = tlsconnect.ssl_context("mysql", ca=pki.ca_pem)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError, match="Fix:.*") as info:
+            context.wrap_socket(raw, server_hostname="localhost")
+    assert "Other Project CA" in str(info.value) or "different project" in str(info.value)

@@ -39,6 +39,9 @@ __all__ = [
 
 #: Seconds allowed for each step (connect, handshake) of the extra, reading connection.
 READ_TIMEOUT = 3.0
+#: How long the reading connection waits for a MySQL server's greeting (sent as soon as
+#: the connection is accepted); a server that says nothing first expects TLS at once.
+GREETING_WAIT = 1.0
 
 
 def load_der(der: object) -> x509.Certificate | None:
@@ -68,7 +71,9 @@ def read_presented_chain(
     certificate; nothing is sent after the handshake. ``postgres``: ask with PostgreSQL's
     SSLRequest first, then directly (as clients with ``sslnegotiation=direct``, and plain
     TLS endpoints, expect). ``mysql``: read the greeting and send the SSLRequest first, as
-    MySQL clients do. Never raises: ``(None, [])`` when nothing could be read.
+    MySQL clients do; when no greeting comes within :data:`GREETING_WAIT`, the handshake
+    starts directly on the same connection. Never raises: ``(None, [])`` when nothing
+    could be read.
     """
     reader = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     reader.check_hostname = False
@@ -80,11 +85,8 @@ def read_presented_chain(
                     raw.sendall(PG_SSL_REQUEST)
                     if raw.recv(1) != b"S":
                         continue
-                if mysql:
-                    greeting = mysql_greeting(raw)
-                    if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
-                        continue
-                    raw.sendall(mysql_ssl_request(greeting))
+                if mysql and not _mysql_preamble(raw, timeout):
+                    continue
                 with reader.wrap_socket(raw, server_hostname=host or None) as tls:
                     leaf = load_der(tls.getpeercert(binary_form=True))
                     chain: list[x509.Certificate] = []
@@ -96,6 +98,22 @@ def read_presented_chain(
         if leaf is not None:
             return leaf, chain
     return None, []
+
+
+def _mysql_preamble(raw: socket.socket, timeout: float) -> bool:
+    """MySQL's greeting and SSLRequest, when the server greets; ``False`` when it greets
+    without offering TLS (or with an error)."""
+    raw.settimeout(min(timeout, GREETING_WAIT))
+    try:
+        greeting = mysql_greeting(raw)
+    except TimeoutError:
+        return True  # nothing said first: not MySQL's preamble, TLS directly
+    finally:
+        raw.settimeout(timeout)
+    if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
+        return False
+    raw.sendall(mysql_ssl_request(greeting))
+    return True
 
 
 def _connect(address: tuple[object, ...], family: int, timeout: float) -> socket.socket:

@@ -662,6 +662,11 @@ class _Probe:
             greeting = mysql_greeting(sock)
         except EOFError:
             raise self._not_mysql("it closed the connection without a greeting") from None
+        except TimeoutError:
+            raise self._not_mysql(
+                f"it sent no greeting within {self.timeout:g} s (a MySQL server greets first; "
+                "a server that waits may expect TLS at once)"
+            ) from None
         except ValueError as exc:
             raise self._not_mysql(f"its first packet is {exc}") from None
         if isinstance(greeting, MySQLAnswer):

@@ -216,7 +216,4 @@ class RedisServer:
 
     def __repr__(self) -> str:
         tls = "" if self.tls else ", tls=False"
-        return (
-            f"RedisServer(name={self.name!r}, port={self.port}, "
-            f"auth={self.auth_clients!r}{tls})"
-        )
+        return f"RedisServer(name={self.name!r}, port={self.port}, auth={self.auth_clients!r}{tls})"
