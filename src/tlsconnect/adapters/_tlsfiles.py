@@ -3,9 +3,10 @@
 
 JSON cannot hold a context, so ``tlsconnect config`` writes this block instead, and the
 driver's usage note gives the lines that build the context from it with Python's
-``ssl`` module alone. ``ssl.create_default_context(cafile=F)`` trusts ``F`` alone
-(it loads no default paths when a CA file is given), so the context trusts exactly
-the plan's CA file (:func:`~tlsconnect._trust.trust_file`).
+``ssl`` module alone. ``ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)`` trusts nothing until
+told, so the context trusts exactly the files named: the project CA, certifi's bundle,
+or both for ``project+public`` (two files, because one combined file would be a
+private temporary one that does not outlive ``tlsconnect config``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ __all__ = ["CONTEXT_LINES", "context_files"]
 
 #: The lines that build the context from the block (``tls``), in the usage notes.
 CONTEXT_LINES = (
-    'context = ssl.create_default_context(cafile=tls["cafile"])',
+    "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # it trusts nothing until told",
+    'for cafile in tls["cafiles"]: context.load_verify_locations(cafile)',
     'context.check_hostname = tls["check_hostname"]',
     'context.verify_mode = ssl.CERT_REQUIRED if tls["verify"] else ssl.CERT_NONE',
     'if tls.get("certfile"): '
@@ -32,11 +34,18 @@ CONTEXT_LINES = (
 
 
 def context_files(plan: TLSPlan, driver: str) -> dict[str, Any]:
-    """The block: ``cafile`` (``None`` when nothing is verified), ``verify``,
+    """The block: ``cafiles`` (none when nothing is verified), ``verify``,
     ``check_hostname``, and the client pair's files when there is one."""
     credentials = plan.credentials
+    trust = Trust(plan.trust)
+    if not plan.verify_chain:
+        cafiles = []
+    elif trust is Trust.PROJECT_AND_PUBLIC:
+        cafiles = [trust_file(Trust.PROJECT, credentials), trust_file(Trust.PUBLIC, credentials)]
+    else:
+        cafiles = [trust_file(trust, credentials)]
     block: dict[str, Any] = {
-        "cafile": trust_file(Trust(plan.trust), credentials) if plan.verify_chain else None,
+        "cafiles": cafiles,
         "verify": plan.verify_chain,
         "check_hostname": plan.check_hostname,
     }

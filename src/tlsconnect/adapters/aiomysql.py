@@ -27,8 +27,8 @@ __all__ = ["USAGE", "build"]
 
 USAGE = "\n  ".join(
     (
-        "use (aiomysql takes only an SSLContext; this one trusts tls['cafile'] alone):",
-        'cfg = json.load(open("aiomysql.json")); tls = cfg.pop("tls")',
+        "use (aiomysql takes only an SSLContext; this one trusts tls['cafiles'] alone):",
+        'cfg = json.loads(pathlib.Path("aiomysql.json").read_text()); tls = cfg.pop("tls")',
         *CONTEXT_LINES,
         "connection = await aiomysql.connect(**cfg, ssl=context)",
     )

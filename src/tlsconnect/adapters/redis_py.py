@@ -40,12 +40,12 @@ __all__ = ["USAGE", "USAGE_ASYNCIO", "build", "build_asyncio", "parse"]
 
 _NOTE = (
     "use (redis-py takes no SSLContext, and its ssl_ca_certs= would add the CA to the "
-    "system store; this context trusts tls['cafile'] alone):"
+    "system store; this context trusts tls['cafiles'] alone):"
 )
 USAGE = "\n  ".join(
     (
         _NOTE,
-        'cfg = json.load(open("redis.json")); tls = cfg.pop("tls")',
+        'cfg = json.loads(pathlib.Path("redis.json").read_text()); tls = cfg.pop("tls")',
         *CONTEXT_LINES,
         "class Connection(redis.SSLConnection):",
         "    def _connect(self):",
@@ -58,7 +58,7 @@ USAGE = "\n  ".join(
 USAGE_ASYNCIO = "\n  ".join(
     (
         _NOTE,
-        'cfg = json.load(open("redis-asyncio.json")); tls = cfg.pop("tls")',
+        'cfg = json.loads(pathlib.Path("redis-asyncio.json").read_text()); tls = cfg.pop("tls")',
         *CONTEXT_LINES,
         "class Connection(redis.asyncio.SSLConnection):",
         "    def _connection_arguments(self):",
