@@ -107,7 +107,11 @@ def test_silent_server_times_out_in_the_handshake(pki):
     server = SilentServer()
     try:
         report = tlsconnect.check(
-            f"127.0.0.1:{server.port}", service="mysql", ca=pki.ca_pem, timeout=0.5
+            f"127.0.0.1:{server.port}",
+            service="cassandra",
+            trust="project",
+            ca=pki.ca_pem,
+            timeout=0.5,
         )
     finally:
         server.stop()
@@ -232,7 +236,9 @@ def test_not_yet_valid_server_certificate(pki, tls_server, tmp_path):
         not_after=now + datetime.timedelta(days=400),
     )
     server = tls_server(future)
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert_failed(report, ErrorClass.NOT_YET_VALID)
     assert "not valid before" in report.error
 
@@ -294,7 +300,9 @@ def test_server_limited_to_tls_1_1_is_protocol_mismatch(pki, tls_server):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
 
     server = tls_server("good", context_hook=old_tls)
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert_failed(report, ErrorClass.PROTOCOL_MISMATCH)
     assert "TLS 1.2" in report.fix
 
@@ -305,7 +313,9 @@ def test_server_with_no_common_cipher_is_protocol_mismatch(pki, tls_server):
         context.set_ciphers("AES256-SHA256")
 
     server = tls_server("good", context_hook=rsa_kx_only)
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert_failed(report, ErrorClass.PROTOCOL_MISMATCH)
 
 

@@ -68,7 +68,7 @@ def mtls(pki) -> dict:
 def test_connect_time_diagnosis_never_presents_the_client_certificate(pki, tls_server):
     # TLS 1.2 with CERT_OPTIONAL: the server records any certificate it is shown.
     server = tls_server("othersigned", client_ca=pki.ca_pem, **TLS12)
-    context = tlsconnect.ssl_context("mysql", **mtls(pki))
+    context = tlsconnect.ssl_context("cassandra", trust="project", **mtls(pki))
     with pytest.raises(ssl.SSLCertVerificationError, match="Fix:"):
         connect(context, server.port)
     records = settled(server, 2)
@@ -79,7 +79,9 @@ def test_connect_time_diagnosis_never_presents_the_client_certificate(pki, tls_s
 @pytest.mark.parametrize("cert", ["othersigned", "wronghost"])
 def test_check_never_presents_the_client_certificate_on_its_extra_reads(pki, tls_server, cert):
     server = tls_server(cert, client_ca=pki.ca_pem, **TLS12)
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", **mtls(pki))
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", **mtls(pki)
+    )
     assert not report.ok
     records = settled(server, 2)
     assert [r.peer_cert for r in records] == [None] * len(records)
@@ -87,7 +89,9 @@ def test_check_never_presents_the_client_certificate_on_its_extra_reads(pki, tls
 
 def test_check_opens_one_extra_connection_and_classifies_once(pki, tls_server):
     server = tls_server("othersigned")
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert report.error_class == "untrusted_issuer"
     assert "Other Project CA" in report.error
     assert len(settled(server, 2)) == 2  # the check and one read (no second diagnosis)
@@ -95,7 +99,9 @@ def test_check_opens_one_extra_connection_and_classifies_once(pki, tls_server):
 
 def test_after_a_host_name_mismatch_check_says_whether_the_chain_is_good(pki, tls_server):
     good_chain = tls_server("wronghost")
-    report = tlsconnect.check(f"localhost:{good_chain.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{good_chain.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert report.error_class == "hostname_mismatch"
     assert report.chain_verified is True and report.hostname_verified is False
     assert "wrong.example.com" in report.error  # the certificate was read on the same trip
@@ -109,7 +115,9 @@ def test_after_a_host_name_mismatch_check_says_whether_the_chain_is_good(pki, tl
             dns_names=["wrong.example.com"],
         )
     )
-    report = tlsconnect.check(f"localhost:{bad_chain.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{bad_chain.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert report.chain_verified is False and report.hostname_verified is False
 
 
@@ -121,7 +129,7 @@ def test_check_json_booleans_are_never_null(pki, tls_server, cert, capsys):
             "check",
             f"localhost:{server.port}",
             "--service",
-            "mysql",
+            "cassandra",
             "--ca",
             str(pki.ca_pem),
             "--json",
@@ -188,7 +196,9 @@ def test_a_certificate_the_parser_refuses_leaves_the_original_error(pki, tls_ser
         connect(context, server.port)
     assert info.value.verify_code == 62  # host name mismatch, as OpenSSL said it
     assert "Fix:" not in str(info.value)
-    report = tlsconnect.check(f"localhost:{server.port}", service="mysql", ca=pki.ca_pem)
+    report = tlsconnect.check(
+        f"localhost:{server.port}", service="cassandra", trust="project", ca=pki.ca_pem
+    )
     assert report.error_class == "hostname_mismatch" and not report.ok
     assert any("could not be" in note for note in report.notes)
 
@@ -289,7 +299,10 @@ def test_half_written_rotation_presents_the_old_pair_then_the_new(pki, tls_serve
     cfg = source.confluent_kafka_config("localhost:9092")
     assert cfg["ssl.certificate.pem"] == old.cert_pem.decode()
     report = tlsconnect.check(
-        f"localhost:{server.port}", service="redis", credentials=source.current(), trust="project"
+        f"localhost:{server.port}",
+        service="cassandra",
+        credentials=source.current(),
+        trust="project",
     )
     assert report.ok, report.error
     install(creds, new)  # the rotation completes
@@ -479,7 +492,7 @@ def test_warnings_before_an_error_in_the_cli_are_still_said(pki, expiring_ca, tm
             "check",
             "localhost:1",
             "--service",
-            "mysql",
+            "cassandra",
             "--ca",
             str(tmp_path / "ca.pem"),
             "--cert",

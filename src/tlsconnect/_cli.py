@@ -242,7 +242,8 @@ def _config(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(result.text)
     for note in result.notes:
-        print(f"# {note}", file=sys.stderr)
+        for line in note.splitlines():  # a usage note may be several lines of code
+            print(f"# {line}", file=sys.stderr)
     for path in result.files:
         print(f"# wrote {path} (mode 0600)", file=sys.stderr)
     return EXIT_OK

@@ -10,7 +10,8 @@ On the wire: to name the certificate the server presented, one extra connection 
 to the same address, only after verification already failed, with a non-verifying
 context that holds **no client certificate** (a server that just failed verification is
 never shown the client's identity). Only the TLS handshake happens on it (for PostgreSQL,
-after its SSLRequest); nothing else is sent. It is bounded by :data:`READ_TIMEOUT`
+after its SSLRequest; for MySQL, after the server's greeting and the SSLRequest); nothing
+else is sent. It is bounded by :data:`READ_TIMEOUT`
 seconds per step. Any failure in it, or in the classification (a certificate the parser
 refuses, a server that stops answering), leaves the original error as it was.
 """
@@ -21,7 +22,7 @@ import socket
 import ssl
 
 from ._diagnose import Expectation, classify_tls_error
-from ._wire import PG_SSL_REQUEST
+from ._wire import PG_SSL_REQUEST, MySQLGreeting, mysql_greeting, mysql_ssl_request
 
 # typing is not imported at run time: this module is on the path of every context.
 TYPE_CHECKING = False
@@ -38,6 +39,9 @@ __all__ = [
 
 #: Seconds allowed for each step (connect, handshake) of the extra, reading connection.
 READ_TIMEOUT = 3.0
+#: How long the reading connection waits for a MySQL server's greeting (sent as soon as
+#: the connection is accepted); a server that says nothing first expects TLS at once.
+GREETING_WAIT = 1.0
 
 
 def load_der(der: object) -> x509.Certificate | None:
@@ -57,6 +61,7 @@ def read_presented_chain(
     host: str | None,
     *,
     postgres: bool = False,
+    mysql: bool = False,
     family: int = socket.AF_UNSPEC,
     timeout: float = READ_TIMEOUT,
 ) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
@@ -65,7 +70,10 @@ def read_presented_chain(
     Only to explain a failure: the context verifies nothing and holds no client
     certificate; nothing is sent after the handshake. ``postgres``: ask with PostgreSQL's
     SSLRequest first, then directly (as clients with ``sslnegotiation=direct``, and plain
-    TLS endpoints, expect). Never raises: ``(None, [])`` when nothing could be read.
+    TLS endpoints, expect). ``mysql``: read the greeting and send the SSLRequest first, as
+    MySQL clients do; when no greeting comes within :data:`GREETING_WAIT`, the handshake
+    starts directly on the same connection. Never raises: ``(None, [])`` when nothing
+    could be read.
     """
     reader = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     reader.check_hostname = False
@@ -77,17 +85,35 @@ def read_presented_chain(
                     raw.sendall(PG_SSL_REQUEST)
                     if raw.recv(1) != b"S":
                         continue
+                if mysql and not _mysql_preamble(raw, timeout):
+                    continue
                 with reader.wrap_socket(raw, server_hostname=host or None) as tls:
                     leaf = load_der(tls.getpeercert(binary_form=True))
                     chain: list[x509.Certificate] = []
                     unverified = getattr(tls, "get_unverified_chain", None)
                     if unverified is not None:  # Python 3.13+
                         chain = [c for c in (load_der(i) for i in unverified()) if c is not None]
-        except (OSError, ssl.SSLError, ValueError):
+        except (OSError, ssl.SSLError, ValueError, EOFError):
             continue
         if leaf is not None:
             return leaf, chain
     return None, []
+
+
+def _mysql_preamble(raw: socket.socket, timeout: float) -> bool:
+    """MySQL's greeting and SSLRequest, when the server greets; ``False`` when it greets
+    without offering TLS (or with an error)."""
+    raw.settimeout(min(timeout, GREETING_WAIT))
+    try:
+        greeting = mysql_greeting(raw)
+    except TimeoutError:
+        return True  # nothing said first: not MySQL's preamble, TLS directly
+    finally:
+        raw.settimeout(timeout)
+    if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
+        return False
+    raw.sendall(mysql_ssl_request(greeting))
+    return True
 
 
 def _connect(address: tuple[object, ...], family: int, timeout: float) -> socket.socket:
@@ -143,7 +169,10 @@ def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCe
         except OSError:  # the socket is gone: nothing to read
             return exc
         leaf, _ = read_presented_chain(
-            (peer[0], peer[1]), host, postgres=expected.service == "postgresql"
+            (peer[0], peer[1]),
+            host,
+            postgres=expected.service == "postgresql",
+            mysql=expected.service == "mysql",
         )
         if leaf is None:  # nothing read (closed, timed out): OpenSSL's words stand
             return exc

@@ -206,6 +206,10 @@ class Driver(_Parsable):
     ASYNCPG = "asyncpg"
     SQLALCHEMY = "sqlalchemy"
     DJANGO = "django"
+    REDIS = "redis"
+    REDIS_ASYNCIO = "redis-asyncio"
+    PYMYSQL = "pymysql"
+    AIOMYSQL = "aiomysql"
 
     @classmethod
     def _what(cls) -> str:

@@ -1,10 +1,12 @@
 """The probe: :func:`check` connects for real and says what happened, and why.
 
 Steps, each timed: resolve the host, connect over TCP, do the TLS handshake with the
-context the plan builds (for PostgreSQL after its SSLRequest), then one protocol round
-trip (PostgreSQL: a StartupMessage; Kafka: an ApiVersions request) so that a client
-certificate the server rejects is caught even under TLS 1.3, where the rejection arrives
-after the handshake.
+context the plan builds (for PostgreSQL after its SSLRequest; for MySQL after the
+server's greeting and the SSLRequest), then one protocol round trip (PostgreSQL: a
+StartupMessage; Kafka: an ApiVersions request; Redis: ``PING``; MySQL: a handshake
+response that names the user and sends no password) so that a client certificate the
+server rejects is caught even under TLS 1.3, where the rejection arrives after the
+handshake. No password is ever sent.
 
 When verification fails, a second, non-verifying handshake is made only to *read* the
 certificate the server presents, for the diagnosis. Nothing is ever sent over that
@@ -35,13 +37,21 @@ from ._model import Service
 from ._pem import common_name
 from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
 from ._report import CheckReport, ErrorClass, certificate_info
-from ._target import Target, parse_target
+from ._target import Target, parse_target, redact_target
 from ._wire import (
     PG_SSL_REQUEST,
+    REDIS_PING,
+    MySQLAnswer,
+    MySQLGreeting,
     api_versions_request,
+    mysql_answer,
+    mysql_greeting,
+    mysql_handshake_response,
+    mysql_ssl_request,
     pg_error_fields,
     pg_startup_message,
     read_api_versions,
+    read_redis_line,
     recv_exact,
 )
 
@@ -85,7 +95,7 @@ def check(
     plan = resolve_plan(spec.service, options_for_target(given, spec))
     report = CheckReport(
         ok=False,
-        target=target,
+        target=redact_target(target),
         service=plan.service,
         host=spec.host,
         port=spec.port,
@@ -102,6 +112,8 @@ def check(
     if spec.service is Service.POSTGRESQL:
         spec.user = user or spec.user or _default_pg_user(plan)
         spec.dbname = dbname or spec.dbname or DEFAULT_PG_DBNAME
+    if spec.service is Service.MYSQL:
+        spec.user = user or spec.user or _default_pg_user(plan)
     _Probe(spec, plan, report, float(timeout)).run()
     return report
 
@@ -110,7 +122,8 @@ check.__doc__ = (check.__doc__ or "") + OPTIONS_DOC
 
 
 def _default_pg_user(plan: TLSPlan) -> str:
-    """With a client certificate, its CN (PostgreSQL's ``cert`` auth matches it)."""
+    """With a client certificate, its CN (PostgreSQL's ``cert`` auth matches it; MySQL's
+    ``REQUIRE X509`` users are commonly named the same)."""
     credentials = plan.credentials
     if credentials is not None and credentials.certificate is not None:
         return common_name(credentials.certificate.subject) or DEFAULT_PG_USER
@@ -139,6 +152,7 @@ class _Probe:
         # reads the server's certificate and classifies a failure once, on its own.
         self.context = build_context(plan)
         self.context.expectation = None
+        self.mysql_greeting: MySQLGreeting | None = None
 
     @property
     def is_pg(self) -> bool:
@@ -147,6 +161,14 @@ class _Probe:
     @property
     def is_kafka(self) -> bool:
         return self.spec.service is Service.KAFKA
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.spec.service is Service.MYSQL
+
+    @property
+    def is_redis(self) -> bool:
+        return self.spec.service in (Service.REDIS, Service.VALKEY)
 
     def _timed(self, step: str, started: float) -> None:
         self.report.timings[step] = round((time.perf_counter() - started) * 1000, 3)
@@ -206,6 +228,7 @@ class _Probe:
         return {
             Service.POSTGRESQL: self._pg_round_trip,
             Service.KAFKA: self._kafka_round_trip,
+            **self._kv_round_trips(),
         }
 
     # -- steps ------------------------------------------------------------------------
@@ -279,6 +302,8 @@ class _Probe:
         try:
             if self.is_pg:
                 self._pg_ssl_request(raw)
+            elif self.is_mysql:
+                self.mysql_greeting = self._mysql_ssl_request(raw)
             return self.context.wrap_socket(raw, server_hostname=self.server_hostname)
         except _Failed:
             raw.close()
@@ -336,9 +361,14 @@ class _Probe:
                 sock.sendall(PG_SSL_REQUEST)
                 if sock.recv(1) != b"S":
                     return None
+            elif self.is_mysql:
+                greeting = mysql_greeting(sock)
+                if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
+                    return None
+                sock.sendall(mysql_ssl_request(greeting))
             with context.wrap_socket(sock, server_hostname=self.server_hostname) as tls:
                 return load_der(tls.getpeercert(binary_form=True)), []
-        except (OSError, ssl.SSLError, ValueError):
+        except (OSError, ssl.SSLError, ValueError, EOFError):
             return None
         finally:
             sock.close()
@@ -353,6 +383,7 @@ class _Probe:
             address,
             self.server_hostname,
             postgres=self.is_pg,
+            mysql=self.is_mysql,
             family=family,
             timeout=min(self.timeout, READ_TIMEOUT),
         )
@@ -374,6 +405,8 @@ class _Probe:
             return self._tls_diagnosis(exc, None)
 
     def _plaintext_diagnosis(self) -> Diagnosis:
+        if self.is_redis:
+            return no_tls(self.spec.service.value, "this port answers a plaintext Redis PING")
         return no_tls(
             self.spec.service.value,
             "this port answers plaintext Kafka requests (a PLAINTEXT listener)",
@@ -418,7 +451,9 @@ class _Probe:
             )
 
     def _answers_plaintext(self) -> bool:
-        """Whether the port answers a plaintext Kafka ApiVersions request."""
+        """Whether the port answers a plaintext Kafka ApiVersions request (or Redis PING)."""
+        if self.is_redis:
+            return self._answers_plaintext_redis()
         if not self.is_kafka or self.address is None:
             return False
         try:
@@ -582,3 +617,140 @@ class _Probe:
                 raise _Failed(self._tls_diagnosis(exc, None)) from None
         except OSError:
             return
+
+    # -- Redis and MySQL ---------------------------------------------------------------
+
+    def _answers_plaintext_redis(self) -> bool:
+        """Whether the port answers a plaintext ``PING`` as Redis does (a plaintext Redis
+        reads a TLS ClientHello as an unfinished command and waits, so the handshake
+        times out instead of failing)."""
+        if self.address is None:
+            return False
+        try:
+            sock = self._new_socket()
+        except OSError:
+            return False
+        try:
+            sock.settimeout(min(self.timeout, 3.0))
+            sock.sendall(REDIS_PING)
+            return read_redis_line(sock)[:1] in (b"+", b"-")
+        except (OSError, ValueError, EOFError):
+            return False
+        finally:
+            sock.close()
+
+    def _kv_round_trips(self) -> dict[Service, Callable[[ssl.SSLSocket], None]]:
+        return {
+            Service.REDIS: self._redis_round_trip,
+            Service.VALKEY: self._redis_round_trip,
+            Service.MYSQL: self._mysql_round_trip,
+        }
+
+    def _not_mysql(self, how: str) -> _Failed:
+        return _Failed(
+            Diagnosis(
+                ErrorClass.PROTOCOL_ERROR,
+                f"the server does not answer as MySQL does: {how}",
+                "check the port and the service type (--service)",
+                "not_mysql",
+            )
+        )
+
+    def _mysql_ssl_request(self, sock: socket.socket) -> MySQLGreeting:
+        """Read the server's greeting and ask for TLS, as MySQL clients do."""
+        try:
+            greeting = mysql_greeting(sock)
+        except EOFError:
+            raise self._not_mysql("it closed the connection without a greeting") from None
+        except TimeoutError:
+            raise self._not_mysql(
+                f"it sent no greeting within {self.timeout:g} s (a MySQL server greets first; "
+                "a server that waits may expect TLS at once)"
+            ) from None
+        except ValueError as exc:
+            raise self._not_mysql(f"its first packet is {exc}") from None
+        if isinstance(greeting, MySQLAnswer):
+            self.report.server_message = str(greeting)
+            raise _Failed(
+                Diagnosis(
+                    ErrorClass.PROTOCOL_ERROR,
+                    f"the server refused the connection before TLS could start: {greeting}",
+                    "this is about the server or this client's address (too many "
+                    "connections, a blocked host), not TLS; try again or ask the operator",
+                    "refused_before_tls",
+                )
+            )
+        if not greeting.offers_tls:
+            raise _Failed(
+                no_tls(
+                    "mysql",
+                    f"its greeting ({greeting.server_version}) does not offer TLS (no "
+                    "CLIENT_SSL capability)",
+                )
+            )
+        sock.sendall(mysql_ssl_request(greeting))
+        return greeting
+
+    def _mysql_round_trip(self, tls: ssl.SSLSocket) -> None:
+        greeting = self.mysql_greeting
+        if greeting is None:  # set by the handshake; for the type checker
+            raise self._not_mysql("no greeting was read")
+        user = self.spec.user or DEFAULT_PG_USER
+        try:
+            tls.sendall(mysql_handshake_response(greeting, user))
+            answer = mysql_answer(tls)
+        except (OSError, ssl.SSLError, EOFError) as exc:
+            raise self._round_trip_error(exc) from None
+        except ValueError as exc:
+            raise self._not_mysql(f"its answer to the login is {exc}") from None
+        if answer is None:
+            raise _Failed(self._closed_after_handshake())
+        self.report.server_message = f"{greeting.server_version}: {answer}"
+        if answer.kind == "error":
+            self.report.notes.append(
+                f"TLS is fine; the server then refused the login as '{user}' without a "
+                "password (see 'server said'): check never sends a password, so that is "
+                "about the user, not TLS"
+            )
+
+    def _redis_round_trip(self, tls: ssl.SSLSocket) -> None:
+        try:
+            tls.sendall(REDIS_PING)
+            line = read_redis_line(tls)
+        except EOFError:
+            raise _Failed(self._closed_after_handshake()) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise self._round_trip_error(exc) from None
+        except ValueError as exc:
+            raise _Failed(
+                Diagnosis(
+                    ErrorClass.PROTOCOL_ERROR,
+                    f"the server does not answer PING as Redis does ({exc})",
+                    "check the port and the service type (--service)",
+                    "not_redis",
+                )
+            ) from None
+        text = line.decode("utf-8", "replace")
+        self.report.server_message = text
+        if text.startswith("+"):
+            return
+        if text.startswith("-"):
+            word = text[1:].split(" ", 1)[0]
+            if word in ("NOAUTH", "WRONGPASS", "NOPERM"):
+                self.report.notes.append(
+                    "TLS is fine; the server wants credentials before it answers PING ("
+                    f"{word}): check never sends a password, so this is not a failure"
+                )
+            else:
+                self.report.notes.append(
+                    "TLS is fine; the server answered PING with an error (see 'server said')"
+                )
+            return
+        raise _Failed(
+            Diagnosis(
+                ErrorClass.PROTOCOL_ERROR,
+                f"the server answered PING with {text[:40]!r}, not as Redis does",
+                "check the port and the service type (--service)",
+                "not_redis",
+            )
+        )

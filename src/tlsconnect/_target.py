@@ -7,6 +7,7 @@ bootstrap list. Standard library only: parsing never connects and never loads ma
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 from ._conninfo import check_port, parse_conninfo, split_hosts
@@ -21,6 +22,7 @@ __all__ = [
     "parse_bootstrap",
     "parse_target",
     "pg_target",
+    "redact_target",
     "split_host_port",
     "uri_sslmode",
 ]
@@ -383,3 +385,24 @@ def pg_target(params: dict[str, str]) -> Target:
         params=params,
         origin="conninfo",
     )
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_KEYWORD_PASSWORD = re.compile(
+    r"""((?:^|[\s?&])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)""", re.IGNORECASE
+)
+
+
+def redact_target(text: str) -> str:
+    """``text`` with any password in it (a URI's ``user:password@``, a conninfo's or a
+    query's ``password=``) replaced by ``****``, for reports and messages."""
+    scheme = _SCHEME.match(text)
+    if scheme is not None:
+        rest = text[scheme.end() :]
+        cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        authority, tail = rest[:cut], rest[cut:]
+        userinfo, at, host = authority.rpartition("@")
+        if at and ":" in userinfo:
+            authority = f"{userinfo.split(':', 1)[0]}:****@{host}"
+        text = scheme.group(0) + authority + tail
+    return _KEYWORD_PASSWORD.sub(r"\1****", text)

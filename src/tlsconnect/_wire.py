@@ -1,7 +1,10 @@
 """The few protocol bytes tlsconnect speaks itself, for a real round trip.
 
 PostgreSQL: the SSLRequest that precedes TLS, and a StartupMessage after it. Kafka: an
-ApiVersions v0 request and its answer. Standard library only; nothing here connects.
+ApiVersions v0 request and its answer. Redis: ``PING`` and the one-line answer. MySQL:
+the server's greeting (``Protocol::HandshakeV10``) and the client's SSLRequest, which
+precede TLS, then a handshake response that names the user and sends no password.
+Standard library only; nothing here connects.
 """
 
 from __future__ import annotations
@@ -11,11 +14,20 @@ import struct
 
 __all__ = [
     "KAFKA_CORRELATION_ID",
+    "MYSQL_CLIENT_SSL",
     "PG_SSL_REQUEST",
+    "REDIS_PING",
+    "MySQLAnswer",
+    "MySQLGreeting",
     "api_versions_request",
+    "mysql_answer",
+    "mysql_greeting",
+    "mysql_handshake_response",
+    "mysql_ssl_request",
     "pg_error_fields",
     "pg_startup_message",
     "read_api_versions",
+    "read_redis_line",
     "recv_exact",
 ]
 
@@ -82,3 +94,175 @@ def read_api_versions(sock: socket.socket) -> int | None:
     if correlation != KAFKA_CORRELATION_ID:
         raise ValueError("the correlation id does not match")
     return int(error_code)
+
+
+# -- Redis --------------------------------------------------------------------------------
+
+#: ``PING`` as a RESP array; a server answers ``+PONG``, or an error such as ``-NOAUTH``.
+REDIS_PING = b"*1\r\n$4\r\nPING\r\n"
+
+
+def read_redis_line(sock: socket.socket, limit: int = 4096) -> bytes:
+    """One RESP line without its CRLF; :class:`EOFError` when the peer closes first,
+    :class:`ValueError` when no line ends within ``limit`` bytes."""
+    data = b""
+    while not data.endswith(b"\r\n"):
+        if len(data) >= limit:
+            raise ValueError(f"no line within {limit} bytes")
+        chunk = sock.recv(1)
+        if not chunk:
+            raise EOFError("connection closed")
+        data += chunk
+    return data[:-2]
+
+
+# -- MySQL --------------------------------------------------------------------------------
+
+#: Capability flags (``CLIENT_*``) the probe reads or sets.
+_MYSQL_LONG_PASSWORD = 0x1  # MariaDB reads it as CLIENT_MYSQL
+_MYSQL_PROTOCOL_41 = 0x200
+MYSQL_CLIENT_SSL = 0x800
+_MYSQL_SECURE_CONNECTION = 0x8000
+_MYSQL_PLUGIN_AUTH = 0x80000
+_MYSQL_MAX_PACKET = 16 * 1024 * 1024
+_MYSQL_CHARSET_UTF8MB4 = 45
+_MYSQL_PACKET_LIMIT = 65536
+
+
+class MySQLGreeting:
+    """What a MySQL server's first packet says, as far as the probe needs it."""
+
+    __slots__ = ("capabilities", "charset", "server_version")
+
+    def __init__(self, server_version: str, capabilities: int, charset: int) -> None:
+        self.server_version = server_version
+        self.capabilities = capabilities
+        self.charset = charset
+
+    @property
+    def offers_tls(self) -> bool:
+        return bool(self.capabilities & MYSQL_CLIENT_SSL)
+
+    def __repr__(self) -> str:
+        return f"MySQLGreeting({self.server_version!r}, tls={self.offers_tls})"
+
+
+class MySQLAnswer:
+    """A server's answer to a handshake response: ``kind`` is ``"ok"``, ``"error"``
+    (with ``code``, ``sqlstate`` and ``message``) or ``"auth"`` (it asks for more
+    authentication, ``message`` naming the method)."""
+
+    __slots__ = ("code", "kind", "message", "sqlstate")
+
+    def __init__(self, kind: str, code: int = 0, sqlstate: str = "", message: str = "") -> None:
+        self.kind = kind
+        self.code = code
+        self.sqlstate = sqlstate
+        self.message = message
+
+    def __str__(self) -> str:
+        if self.kind == "error":
+            state = f" ({self.sqlstate})" if self.sqlstate else ""
+            return f"ERROR {self.code}{state}: {self.message}"
+        if self.kind == "auth":
+            return f"authentication request: {self.message or 'more data'}"
+        return "OK: logged in without a password"
+
+
+def _mysql_packet(sock: socket.socket) -> tuple[int, bytes]:
+    """(sequence id, payload) of one packet; :class:`ValueError` when it is too large to
+    be a greeting or an answer (not MySQL)."""
+    header = recv_exact(sock, 4)
+    length = int.from_bytes(header[:3], "little")
+    if not 0 < length <= _MYSQL_PACKET_LIMIT:
+        raise ValueError(f"a packet of {length} bytes")
+    return header[3], recv_exact(sock, length)
+
+
+def _mysql_error(payload: bytes) -> MySQLAnswer:
+    code = int.from_bytes(payload[1:3], "little") if len(payload) >= 3 else 0
+    rest = payload[3:]
+    sqlstate = ""
+    if rest.startswith(b"#") and len(rest) >= 6:
+        sqlstate, rest = rest[1:6].decode("ascii", "replace"), rest[6:]
+    return MySQLAnswer("error", code, sqlstate, rest.decode("utf-8", "replace"))
+
+
+def mysql_greeting(sock: socket.socket) -> MySQLGreeting | MySQLAnswer:
+    """The server's greeting, or the error it sent instead (``Host ... is blocked``, ``Too
+    many connections``). :class:`ValueError` when it is not MySQL's protocol 10,
+    :class:`EOFError` when the server closed first."""
+    sequence, payload = _mysql_packet(sock)
+    if payload[:1] == b"\xff":
+        return _mysql_error(payload)
+    if sequence != 0 or payload[:1] != b"\x0a":
+        raise ValueError("not a MySQL protocol 10 greeting")
+    end = payload.find(b"\0", 1)
+    # version, NUL, thread id (4), scramble part 1 (8), filler (1), capabilities (2)
+    if end < 0 or len(payload) < end + 16:
+        raise ValueError("a truncated MySQL greeting")
+    version = payload[1:end].decode("utf-8", "replace")
+    at = end + 1 + 4 + 8 + 1
+    capabilities = int.from_bytes(payload[at : at + 2], "little")
+    charset = _MYSQL_CHARSET_UTF8MB4
+    if len(payload) >= at + 7:  # charset (1), status (2), capabilities' upper half (2)
+        charset = payload[at + 2]
+        capabilities |= int.from_bytes(payload[at + 5 : at + 7], "little") << 16
+    return MySQLGreeting(version, capabilities, charset)
+
+
+def _client_flags(greeting: MySQLGreeting) -> int:
+    wanted = (
+        _MYSQL_LONG_PASSWORD
+        | _MYSQL_PROTOCOL_41
+        | MYSQL_CLIENT_SSL
+        | _MYSQL_SECURE_CONNECTION
+        | _MYSQL_PLUGIN_AUTH
+    )
+    return wanted & greeting.capabilities | _MYSQL_PROTOCOL_41 | MYSQL_CLIENT_SSL
+
+
+def _mysql_fixed(greeting: MySQLGreeting) -> bytes:
+    """What the SSLRequest and the handshake response both begin with."""
+    return struct.pack(
+        "<IIB23s", _client_flags(greeting), _MYSQL_MAX_PACKET, greeting.charset & 0xFF, b""
+    )
+
+
+def _mysql_frame(sequence: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "little") + bytes([sequence]) + payload
+
+
+def mysql_ssl_request(greeting: MySQLGreeting) -> bytes:
+    """``Protocol::SSLRequest`` (sequence 1): after it, the TLS handshake begins."""
+    return _mysql_frame(1, _mysql_fixed(greeting))
+
+
+def mysql_handshake_response(greeting: MySQLGreeting, user: str) -> bytes:
+    """``Protocol::HandshakeResponse41`` (sequence 2, inside TLS) for ``user`` with an
+    empty authentication response: no password is ever sent."""
+    body = _mysql_fixed(greeting) + user.encode("utf-8") + b"\0"
+    body += b"\0"  # the authentication response's length: empty
+    if _client_flags(greeting) & _MYSQL_PLUGIN_AUTH:
+        body += b"mysql_native_password\0"
+    return _mysql_frame(2, body)
+
+
+def mysql_answer(sock: socket.socket) -> MySQLAnswer | None:
+    """The answer to a handshake response; ``None`` when the server closed first,
+    :class:`ValueError` when it is not MySQL's."""
+    try:
+        _, payload = _mysql_packet(sock)
+    except EOFError:
+        return None
+    kind = payload[:1]
+    if kind == b"\x00":
+        return MySQLAnswer("ok")
+    if kind == b"\xff":
+        return _mysql_error(payload)
+    if kind in (b"\xfe", b"\x01"):
+        method = (
+            payload[1:].split(b"\0", 1)[0].decode("utf-8", "replace") if kind == b"\xfe" else ""
+        )
+        return MySQLAnswer("auth", message=method)
+    raise ValueError(f"an answer that begins with {kind!r}")

@@ -16,7 +16,20 @@ from typing import TYPE_CHECKING, Any
 from .._errors import MissingDependencyError
 from .._model import Driver
 from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
-from . import _kafka, aiokafka, asyncpg, confluent_kafka, django, kafka_python, psycopg, sqlalchemy
+from . import (
+    _kafka,
+    _mysql,
+    aiokafka,
+    aiomysql,
+    asyncpg,
+    confluent_kafka,
+    django,
+    kafka_python,
+    psycopg,
+    pymysql,
+    redis_py,
+    sqlalchemy,
+)
 from ._base import Adapter, Request
 
 if TYPE_CHECKING:
@@ -102,6 +115,37 @@ ADAPTERS: dict[Driver, Adapter] = {
         extra="django",
         parse=django.parse,
         build=django.build,
+    ),
+    Driver.REDIS: Adapter(
+        Driver.REDIS,
+        module="redis",
+        extra="redis",
+        parse=redis_py.parse,
+        build=redis_py.build,
+        usage=redis_py.USAGE,
+    ),
+    Driver.REDIS_ASYNCIO: Adapter(
+        Driver.REDIS_ASYNCIO,
+        module="redis",
+        extra="redis",
+        parse=redis_py.parse,
+        build=redis_py.build_asyncio,
+        usage=redis_py.USAGE_ASYNCIO,
+    ),
+    Driver.PYMYSQL: Adapter(
+        Driver.PYMYSQL,
+        module="pymysql",
+        extra="mysql",
+        parse=_mysql.parse,
+        build=pymysql.build,
+    ),
+    Driver.AIOMYSQL: Adapter(
+        Driver.AIOMYSQL,
+        module="aiomysql",
+        extra="mysql",
+        parse=_mysql.parse,
+        build=aiomysql.build,
+        usage=aiomysql.USAGE,
     ),
 }
 

@@ -80,7 +80,7 @@ DIALECTS: dict[str, Dialect] = {
     "asyncpg": Dialect(
         Service.POSTGRESQL, "postgresql+asyncpg", "asyncpg", "asyncpg", ASYNCPG_TLS_KEYS
     ),
-    "pymysql": Dialect(Service.MYSQL, "mysql+pymysql", "pymysql", "pymysql", _PYMYSQL_TLS_KEYS),
+    "pymysql": Dialect(Service.MYSQL, "mysql+pymysql", "pymysql", "mysql", _PYMYSQL_TLS_KEYS),
     "mysqldb": Dialect(
         Service.MYSQL, "mysql+mysqldb", "MySQLdb", "mysqlclient", MYSQLCLIENT_TLS_KEYS
     ),

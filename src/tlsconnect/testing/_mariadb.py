@@ -61,7 +61,9 @@ class MariaDBServer:
 
     Accounts: ``user``/``password`` (all privileges on ``database``) and ``x509_user``
     (no password, ``REQUIRE X509``: only with a client certificate chaining to
-    ``ca_path``); ``root`` only over the Unix socket (:meth:`sql`). ``mariadbd``,
+    ``ca_path``); ``root`` only over the Unix socket (:meth:`sql`). ``tls=False`` makes
+    a plaintext-only server (no TLS at all, the certificate arguments unused), to show
+    what clients do with one. ``mariadbd``,
     ``install_db`` and ``client`` name the binaries (defaults: on ``PATH``).
     """
 
@@ -82,7 +84,9 @@ class MariaDBServer:
         client: str | os.PathLike[str] = "mariadb",
         host: str = "localhost",
         ipv6: bool | None = None,
+        tls: bool = True,
     ) -> None:
+        self.tls = tls
         self.cert_path = pathlib.Path(cert_path)
         self.key_path = pathlib.Path(key_path)
         self.ca_path = pathlib.Path(ca_path)
@@ -275,10 +279,15 @@ class MariaDBServer:
             f"--pid-file={work / 'mariadbd.pid'}",
             f"--log-error={self.log_path}",
             f"--tmpdir={work}",
-            f"--ssl-cert={work / 'server.pem'}",
-            f"--ssl-key={work / 'server.key'}",
-            f"--ssl-ca={work / 'ca.pem'}",
-            "--require-secure-transport=ON",
+        ]
+        if self.tls:
+            argv += [
+                f"--ssl-cert={work / 'server.pem'}",
+                f"--ssl-key={work / 'server.key'}",
+                f"--ssl-ca={work / 'ca.pem'}",
+                "--require-secure-transport=ON",
+            ]
+        argv += [
             "--skip-name-resolve",
             "--skip-log-bin",
             "--performance-schema=OFF",
@@ -318,4 +327,5 @@ class MariaDBServer:
         REGISTRY.discard_server(self)
 
     def __repr__(self) -> str:
-        return f"MariaDBServer(name={self.name!r}, port={self.port})"
+        tls = "" if self.tls else ", tls=False"
+        return f"MariaDBServer(name={self.name!r}, port={self.port}{tls})"

@@ -45,10 +45,11 @@ class RedisServer:
     ...     client = redis_py.from_url(redis.url(), ssl_ca_certs=str(pki.ca_pem))
 
     ``auth_clients`` is ``--tls-auth-clients``: client certificates must chain to
-    ``ca_path`` when one is asked for. With ``password``, clients must authenticate:
-    as ``default`` (``requirepass``) or, with another ``username``, as that ACL user
-    (the ``default`` user is then disabled). ``redis_server`` names the binary
-    (default: ``redis-server`` on ``PATH``).
+    ``ca_path`` when one is asked for. ``tls=False`` makes a plaintext-only server (the
+    certificate arguments are then unused), to show what clients do with one. With
+    ``password``, clients must authenticate: as ``default`` (``requirepass``) or, with
+    another ``username``, as that ACL user (the ``default`` user is then disabled).
+    ``redis_server`` names the binary (default: ``redis-server`` on ``PATH``).
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class RedisServer:
         redis_server: str | os.PathLike[str] = "redis-server",
         host: str = "localhost",
         ipv6: bool | None = None,
+        tls: bool = True,
     ) -> None:
         if auth_clients not in ("no", "optional", "yes"):
             raise ValueError(
@@ -76,6 +78,7 @@ class RedisServer:
         self.key_path = pathlib.Path(key_path)
         self.ca_path = pathlib.Path(ca_path)
         self.auth_clients = auth_clients
+        self.tls = tls
         self.password = password
         self.username = username
         self.name = name
@@ -108,13 +111,14 @@ class RedisServer:
 
     def url(self, db: int = 0, *, username: str | None = None, password: str | None = None) -> str:
         """``rediss://[user:password@]host:port/db`` with this server's credentials
-        unless others are given."""
+        unless others are given (``redis://`` for a plaintext server)."""
         user = username if username is not None else self.username
         secret = password if password is not None else self.password
         auth = ""
         if secret is not None:
             auth = f"{quote(user, safe='')}:{quote(secret, safe='')}@"
-        return f"rediss://{auth}{self.host}:{self.port}/{db}"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{auth}{self.host}:{self.port}/{db}"
 
     def __enter__(self) -> RedisServer:
         return self.start()
@@ -151,22 +155,19 @@ class RedisServer:
             raise ServerError("start() makes the work directory first")
         self.port = free_port(self.ipv6)
         bind = [LOOPBACK4, LOOPBACK6] if self.ipv6 else [LOOPBACK4]
+        if self.tls:
+            listen = ["--port", "0", "--tls-port", str(self.port)]
+            listen += ["--tls-cert-file", str(self.cert_path)]
+            listen += ["--tls-key-file", str(self.key_path)]
+            listen += ["--tls-ca-cert-file", str(self.ca_path)]
+            listen += ["--tls-auth-clients", self.auth_clients]
+        else:
+            listen = ["--port", str(self.port)]
         argv = [
             binary,
-            "--port",
-            "0",
-            "--tls-port",
-            str(self.port),
+            *listen,
             "--bind",
             *bind,
-            "--tls-cert-file",
-            str(self.cert_path),
-            "--tls-key-file",
-            str(self.key_path),
-            "--tls-ca-cert-file",
-            str(self.ca_path),
-            "--tls-auth-clients",
-            self.auth_clients,
             "--save",
             "",
             "--appendonly",
@@ -214,4 +215,5 @@ class RedisServer:
         REGISTRY.discard_server(self)
 
     def __repr__(self) -> str:
-        return f"RedisServer(name={self.name!r}, port={self.port}, auth={self.auth_clients!r})"
+        tls = "" if self.tls else ", tls=False"
+        return f"RedisServer(name={self.name!r}, port={self.port}, auth={self.auth_clients!r}{tls})"
