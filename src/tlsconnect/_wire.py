@@ -1,11 +1,13 @@
 """The few protocol bytes tlsconnect speaks itself, for a real round trip.
 
 PostgreSQL: the SSLRequest that precedes TLS, and a StartupMessage after it. Kafka: an
-ApiVersions v0 request and its answer. Standard library only; nothing here connects.
+ApiVersions v0 request and its answer. HTTP: a ``HEAD /`` request and the status line of
+its answer. Standard library only; nothing here connects.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 
@@ -13,9 +15,11 @@ __all__ = [
     "KAFKA_CORRELATION_ID",
     "PG_SSL_REQUEST",
     "api_versions_request",
+    "http_head_request",
     "pg_error_fields",
     "pg_startup_message",
     "read_api_versions",
+    "read_http_status",
     "recv_exact",
 ]
 
@@ -82,3 +86,43 @@ def read_api_versions(sock: socket.socket) -> int | None:
     if correlation != KAFKA_CORRELATION_ID:
         raise ValueError("the correlation id does not match")
     return int(error_code)
+
+
+_HTTP_STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? (\d{3})(?: ([^\r\n]*))?")
+#: An HTTP status line longer than this is not an HTTP status line.
+_HTTP_LINE_LIMIT = 8192
+
+
+def http_head_request(host: str, port: int) -> bytes:
+    """``HEAD /`` over HTTP/1.1, asking the server to close after answering."""
+    authority = f"[{host}]" if ":" in host else host
+    name = authority.encode("ascii") if authority.isascii() else authority.encode("idna")
+    return (
+        b"HEAD / HTTP/1.1\r\nHost: "
+        + name
+        + f":{port}".encode()
+        + b"\r\nUser-Agent: tlsconnect-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+
+
+def read_http_status(sock: socket.socket) -> tuple[int, str] | None:
+    """The status code and reason phrase of an HTTP answer; ``None`` if the peer closed
+    without a byte.
+
+    :class:`ValueError` when the answer does not start with an HTTP status line.
+    """
+    data = b""
+    while b"\n" not in data:
+        if len(data) > _HTTP_LINE_LIMIT:
+            raise ValueError(f"no status line in the first {_HTTP_LINE_LIMIT} bytes")
+        chunk = sock.recv(4096)
+        if not chunk:
+            if not data:
+                return None
+            break
+        data += chunk
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    match = _HTTP_STATUS_LINE.fullmatch(line)
+    if match is None:
+        raise ValueError(f"it starts with {line[:32]!r}")
+    return int(match.group(1)), (match.group(2) or b"").decode("latin-1").strip()
