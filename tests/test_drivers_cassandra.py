@@ -149,3 +149,12 @@ def test_a_keyspace_in_the_uri_is_refused_with_where_it_goes():
 def test_ssl_options_cannot_be_replaced(pki):
     with pytest.raises(ConfigError, match="ssl_options is set by tlsconnect"):
         tlsconnect.params("cassandra", "h:9042", ca=pki.ca_pem, ssl_options={"ca_certs": "x"})
+
+
+def test_the_console_cassandra_uri_is_read_whole():
+    from tlsconnect._target import parse_target
+
+    target = parse_target("cassandra://avnadmin:pa%40ss@cass-x.aivencloud.com:24949/ks?ssl=true")
+    assert (target.host, target.port) == ("cass-x.aivencloud.com", 24949)
+    assert (target.user, target.password, target.path) == ("avnadmin", "pa@ss", "/ks")
+    assert target.sslmode == "require"  # the URI's TLS word, used only when none is asked
