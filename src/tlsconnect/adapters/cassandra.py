@@ -5,8 +5,9 @@ checks the server's certificate against that address (PYTHON-1186), which a mana
 service's certificate does not name. So ``ssl_options={"server_hostname": host}`` names the
 host of the target, which every connection then checks (and sends as SNI), and
 ``ssl_context`` is the plan's context. Its legacy ``ssl_options`` keys (``ca_certs``,
-``cert_reqs``, ...) are never used: the context it builds from them sets ``cert_reqs``
-into the context's options instead of its verification mode.
+``cert_reqs``, ...) are never used: the context it builds from them writes ``cert_reqs``
+over the context's options (dropping defaults such as no compression) instead of setting
+its verification mode, and reads ``CERT_NONE`` as ``CERT_REQUIRED``.
 
 The target's user and password become a ``PlainTextAuthProvider``. Written out
 (``tlsconnect config``), the context becomes the files and switches it is built from and
