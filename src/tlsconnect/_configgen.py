@@ -168,8 +168,12 @@ def generate_config(
     else:
         if Driver.parse(driver) in _KAFKA_DRIVERS:
             _refuse_unverified_kafka(target, options)
-        built = build_params(driver, target, options, {}, durable=True)
+        made: list[Path] = []
+        built = build_params(
+            driver, target, options, {}, durable=True, output_dir=out, written=made
+        )
         result = _render(driver, built, chosen)
+        result.files += made
     result.files = written + result.files
     return result
 

@@ -18,7 +18,15 @@ if TYPE_CHECKING:
 
     _E = TypeVar("_E", bound="_Parsable")
 
-__all__ = ["PROJECT_CA_SERVICES", "Driver", "ErrorClass", "SSLMode", "Service", "Trust"]
+__all__ = [
+    "HTTP_SERVICES",
+    "PROJECT_CA_SERVICES",
+    "Driver",
+    "ErrorClass",
+    "SSLMode",
+    "Service",
+    "Trust",
+]
 
 
 class _Parsable(str, enum.Enum):
@@ -149,6 +157,23 @@ SERVICE_TABLE: dict[Service, tuple[bool, str]] = {
 
 PROJECT_CA_SERVICES = frozenset(s for s, (project, _) in SERVICE_TABLE.items() if project)
 
+#: The service types reached over HTTPS (their REST or HTTP interface is what the console's
+#: ``https://`` URI names): ``tlsconnect check`` speaks HTTP to them, and HTTP clients
+#: (httpx, requests) reach them. ClickHouse is here for its HTTPS port, the one its
+#: ``https://`` URI names (its native protocol port answers HTTP with a 400 that says so).
+HTTP_SERVICES = frozenset(
+    {
+        Service.OPENSEARCH,
+        Service.CLICKHOUSE,
+        Service.GRAFANA,
+        Service.KAFKA_CONNECT,
+        Service.SCHEMA_REGISTRY,
+        Service.FLINK,
+        Service.M3DB,
+        Service.INFLUXDB,
+    }
+)
+
 
 class SSLMode(_Parsable):
     """libpq's sslmode words that still mean TLS."""
@@ -210,6 +235,11 @@ class Driver(_Parsable):
     REDIS_ASYNCIO = "redis-asyncio"
     PYMYSQL = "pymysql"
     AIOMYSQL = "aiomysql"
+    HTTPX = "httpx"
+    REQUESTS = "requests"
+    OPENSEARCH = "opensearch"
+    CLICKHOUSE = "clickhouse"
+    CASSANDRA = "cassandra"
 
     @classmethod
     def _what(cls) -> str:

@@ -4,9 +4,9 @@ Steps, each timed: resolve the host, connect over TCP, do the TLS handshake with
 context the plan builds (for PostgreSQL after its SSLRequest; for MySQL after the
 server's greeting and the SSLRequest), then one protocol round trip (PostgreSQL: a
 StartupMessage; Kafka: an ApiVersions request; Redis: ``PING``; MySQL: a handshake
-response that names the user and sends no password) so that a client certificate the
-server rejects is caught even under TLS 1.3, where the rejection arrives after the
-handshake. No password is ever sent.
+response that names the user and sends no password; the services reached over HTTPS:
+``HEAD /``) so that a client certificate the server rejects is caught even under TLS 1.3,
+where the rejection arrives after the handshake. No password is ever sent.
 
 When verification fails, a second, non-verifying handshake is made only to *read* the
 certificate the server presents, for the diagnosis. Nothing is ever sent over that
@@ -33,7 +33,7 @@ from ._diagnose import (
 )
 from ._errors import ConfigError
 from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
-from ._model import Service
+from ._model import HTTP_SERVICES, Service
 from ._pem import common_name
 from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
 from ._report import CheckReport, ErrorClass, certificate_info
@@ -44,6 +44,7 @@ from ._wire import (
     MySQLAnswer,
     MySQLGreeting,
     api_versions_request,
+    http_head_request,
     mysql_answer,
     mysql_greeting,
     mysql_handshake_response,
@@ -51,6 +52,7 @@ from ._wire import (
     pg_error_fields,
     pg_startup_message,
     read_api_versions,
+    read_http_status,
     read_redis_line,
     recv_exact,
 )
@@ -71,6 +73,12 @@ _HOSTNAME_CODES = frozenset({62, 63, 64})
 _ALERT_WAIT = 0.5
 #: How long a probe that sent a client certificate waits for the server's verdict on it.
 _EARLY_ALERT_WAIT = 0.15
+#: OpenSSL's reasons for a handshake that met bytes that are not TLS (a plaintext port).
+_PLAINTEXT_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"}
+)
+#: HTTP statuses that say the server wants credentials: TLS itself was fine.
+_HTTP_AUTH_STATUSES = frozenset({401, 403, 407})
 
 
 def check(
@@ -229,6 +237,7 @@ class _Probe:
             Service.POSTGRESQL: self._pg_round_trip,
             Service.KAFKA: self._kafka_round_trip,
             **self._kv_round_trips(),
+            **dict.fromkeys(HTTP_SERVICES, self._http_round_trip),
         }
 
     # -- steps ------------------------------------------------------------------------
@@ -317,6 +326,7 @@ class _Probe:
             raw.close()
             if self._answers_plaintext():
                 raise _Failed(self._plaintext_diagnosis()) from None
+            self._raise_if_plaintext_http(exc)
             raise _Failed(self._unreachable(exc, "tls_handshake")) from None
         except (ssl.SSLError, OSError) as exc:
             raw.close()
@@ -324,6 +334,7 @@ class _Probe:
                 self._answers_plaintext()
             ):
                 raise _Failed(self._plaintext_diagnosis()) from None
+            self._raise_if_plaintext_http(exc)
             raise _Failed(self._tls_diagnosis(exc, None)) from None
 
     def _after_verification_failure(
@@ -604,6 +615,78 @@ class _Probe:
         if answer is None:
             raise _Failed(self._closed_after_handshake())
         self.report.server_message = f"ApiVersions answered (error code {answer})"
+
+    # -- HTTP (the services reached over HTTPS) -----------------------------------------
+
+    @property
+    def is_http(self) -> bool:
+        return self.spec.service in HTTP_SERVICES
+
+    def _http_round_trip(self, tls: ssl.SSLSocket) -> None:
+        """``HEAD /``: any HTTP status (even 401) means TLS is fine, the client
+        certificate included."""
+        try:
+            tls.sendall(http_head_request(self.server_hostname, self.spec.port))
+            answer = read_http_status(tls)
+        except (OSError, ssl.SSLError, EOFError) as exc:
+            raise self._round_trip_error(exc) from None
+        except ValueError as exc:
+            raise _Failed(
+                Diagnosis(
+                    ErrorClass.PROTOCOL_ERROR,
+                    f"the server's answer to HEAD / is not HTTP: {exc}",
+                    "check the port (the one in the service's https:// URI) and the service "
+                    "type (--service)",
+                    "not_http",
+                )
+            ) from None
+        if answer is None:
+            raise _Failed(self._closed_after_handshake())
+        status, reason = answer
+        self.report.server_message = f"HTTP {status} {reason}".strip()
+        if status in (495, 496):
+            # nginx's answers about the client certificate, sent over a finished handshake.
+            raise _Failed(
+                client_cert_problem(
+                    sent=self.plan.client_cert,
+                    how=f"the server answered HTTP {status} {reason}".strip(),
+                    service=self.spec.service.value,
+                )
+            )
+        if status in _HTTP_AUTH_STATUSES:
+            self.report.notes.append(
+                f"TLS is fine; the server asks for credentials (HTTP {status}), which is "
+                "about the user, not TLS"
+            )
+
+    def _raise_if_plaintext_http(self, exc: BaseException) -> None:
+        """After a handshake that met no TLS (or no answer), whether the port speaks plain
+        HTTP: one plaintext ``HEAD /`` on a new connection says so (no material is sent)."""
+        if not self.is_http or self.address is None:
+            return
+        reason = str(getattr(exc, "reason", "") or "")
+        if not (
+            isinstance(exc, TimeoutError | ssl.SSLEOFError | ConnectionResetError)
+            or reason in _PLAINTEXT_REASONS
+        ):
+            return
+        try:
+            sock = self._new_socket()
+        except OSError:
+            return
+        try:
+            sock.settimeout(min(self.timeout, 3.0))
+            sock.sendall(http_head_request(self.server_hostname, self.spec.port))
+            answer = read_http_status(sock)
+        except (OSError, ValueError):
+            return
+        finally:
+            sock.close()
+        if answer is not None:
+            status_line = f"HTTP {answer[0]} {answer[1]}".strip()
+            raise _Failed(
+                no_tls(self.spec.service.value, f"this port answers plaintext HTTP ({status_line})")
+            )
 
     def _wait_for_alert(self, tls: ssl.SSLSocket) -> None:
         """No protocol known: wait briefly for an alert (TLS 1.3 client certificate checks)."""

@@ -31,8 +31,9 @@ __all__ = [
 KAFKA_SCHEMES = ("kafka://", "kafka+ssl://", "ssl://", "sasl_ssl://")
 #: URI schemes libpq reads.
 PG_SCHEMES = ("postgres://", "postgresql://")
-#: URI schemes that are not a service type's own name: (the service they mean, or None
-#: when the service must be given; the default port; whether the scheme is plaintext).
+#: URI schemes read as whole URIs (user, password, path and query kept): (the service they
+#: mean, or None when the service must be given; the default port; whether the scheme is
+#: plaintext). Other ``SERVICE://host:port`` schemes name only where to connect.
 SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
     "mysql": (Service.MYSQL, 3306, False),
     "mariadb": (Service.MYSQL, 3306, False),
@@ -42,6 +43,8 @@ SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
     "valkey": (Service.VALKEY, 6379, True),
     "https": (None, 443, False),
     "http": (None, 80, True),
+    # The console's Cassandra URI carries the service user and password.
+    "cassandra": (Service.CASSANDRA, 9042, False),
 }
 #: libpq keywords that name material files.
 PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
@@ -100,7 +103,7 @@ class Target:
         self.servers = servers or (_join_host_port(host, port),)
         self.origin = origin  # how messages name it: "target" or "conninfo"
         self.scheme = scheme  # the URI's scheme, lower case, when it was a URI
-        self.path = path  # a URI's path after the host (for HTTP: the base path)
+        self.path = path  # a URI's path after the host (HTTP: the base path; Cassandra's)
 
     def __repr__(self) -> str:
         # The password is never shown.
@@ -299,7 +302,7 @@ def _uri_target(text: str, service: Service | None) -> Target:
         sslmode=sslmode,
         params={k: v for k, v in query.items() if k not in _TLS_WORDS},
         scheme=scheme,
-        path=("/" + path if slash and scheme in ("https", "http") else ""),
+        path=("/" + path if slash and scheme in ("https", "http", "cassandra") else ""),
     )
 
 

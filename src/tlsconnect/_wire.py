@@ -3,12 +3,14 @@
 PostgreSQL: the SSLRequest that precedes TLS, and a StartupMessage after it. Kafka: an
 ApiVersions v0 request and its answer. Redis: ``PING`` and the one-line answer. MySQL:
 the server's greeting (``Protocol::HandshakeV10``) and the client's SSLRequest, which
-precede TLS, then a handshake response that names the user and sends no password.
-Standard library only; nothing here connects.
+precede TLS, then a handshake response that names the user and sends no password. HTTP: a
+``HEAD /`` request and the status line of its answer. Standard library only; nothing here
+connects.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 
@@ -20,6 +22,7 @@ __all__ = [
     "MySQLAnswer",
     "MySQLGreeting",
     "api_versions_request",
+    "http_head_request",
     "mysql_answer",
     "mysql_greeting",
     "mysql_handshake_response",
@@ -27,6 +30,7 @@ __all__ = [
     "pg_error_fields",
     "pg_startup_message",
     "read_api_versions",
+    "read_http_status",
     "read_redis_line",
     "recv_exact",
 ]
@@ -266,3 +270,43 @@ def mysql_answer(sock: socket.socket) -> MySQLAnswer | None:
         )
         return MySQLAnswer("auth", message=method)
     raise ValueError(f"an answer that begins with {kind!r}")
+
+
+_HTTP_STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? (\d{3})(?: ([^\r\n]*))?")
+#: An HTTP status line longer than this is not an HTTP status line.
+_HTTP_LINE_LIMIT = 8192
+
+
+def http_head_request(host: str, port: int) -> bytes:
+    """``HEAD /`` over HTTP/1.1, asking the server to close after answering."""
+    authority = f"[{host}]" if ":" in host else host
+    name = authority.encode("ascii") if authority.isascii() else authority.encode("idna")
+    return (
+        b"HEAD / HTTP/1.1\r\nHost: "
+        + name
+        + f":{port}".encode()
+        + b"\r\nUser-Agent: tlsconnect-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    )
+
+
+def read_http_status(sock: socket.socket) -> tuple[int, str] | None:
+    """The status code and reason phrase of an HTTP answer; ``None`` if the peer closed
+    without a byte.
+
+    :class:`ValueError` when the answer does not start with an HTTP status line.
+    """
+    data = b""
+    while b"\n" not in data:
+        if len(data) > _HTTP_LINE_LIMIT:
+            raise ValueError(f"no status line in the first {_HTTP_LINE_LIMIT} bytes")
+        chunk = sock.recv(4096)
+        if not chunk:
+            if not data:
+                return None
+            break
+        data += chunk
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    match = _HTTP_STATUS_LINE.fullmatch(line)
+    if match is None:
+        raise ValueError(f"it starts with {line[:32]!r}")
+    return int(match.group(1)), (match.group(2) or b"").decode("latin-1").strip()

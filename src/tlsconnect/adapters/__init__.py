@@ -14,25 +14,33 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError
-from .._model import Driver
+from .._model import Driver, Service
 from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
 from . import (
+    _http,
     _kafka,
     _mysql,
     aiokafka,
     aiomysql,
     asyncpg,
+    cassandra,
+    clickhouse,
     confluent_kafka,
     django,
+    httpx,
     kafka_python,
+    opensearch,
     psycopg,
     pymysql,
     redis_py,
+    requests,
     sqlalchemy,
 )
 from ._base import Adapter, Request
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from typing_extensions import Unpack
 
     from .._material import Credentials
@@ -147,6 +155,45 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=aiomysql.build,
         usage=aiomysql.USAGE,
     ),
+    Driver.HTTPX: Adapter(
+        Driver.HTTPX,
+        module="httpx",
+        extra="httpx",
+        parse=_http.parse_generic,
+        build=httpx.build,
+        usage=httpx.USAGE,
+    ),
+    Driver.REQUESTS: Adapter(
+        Driver.REQUESTS,
+        module="requests",
+        extra="requests",
+        parse=_http.parse_generic,
+        build=requests.build,
+        usage=requests.USAGE,
+    ),
+    Driver.OPENSEARCH: Adapter(
+        Driver.OPENSEARCH,
+        module="opensearchpy",
+        extra="opensearch",
+        parse=_http.parse_for(Service.OPENSEARCH),
+        build=opensearch.build,
+    ),
+    Driver.CLICKHOUSE: Adapter(
+        Driver.CLICKHOUSE,
+        module="clickhouse_connect",
+        extra="clickhouse",
+        parse=_http.parse_for(Service.CLICKHOUSE),
+        build=clickhouse.build,
+        usage=clickhouse.USAGE,
+    ),
+    Driver.CASSANDRA: Adapter(
+        Driver.CASSANDRA,
+        module="cassandra",
+        extra="cassandra",
+        parse=_http.parse_for(Service.CASSANDRA),
+        build=cassandra.build,
+        usage=cassandra.USAGE,
+    ),
 }
 
 _SASL_NAMES = ("sasl_mechanism", "sasl_username", "sasl_password")
@@ -174,18 +221,30 @@ def build_params(
     driver_options: dict[str, Any],
     *,
     durable: bool = False,
+    output_dir: Path | None = None,
+    written: list[Path] | None = None,
 ) -> dict[str, Any]:
     """The one path from (driver, target, options) to the driver's parameters.
 
     ``durable``: the result is written out (``tlsconnect config``): JSON-ready, naming
-    files that outlive the process; the driver itself need not be installed.
+    files that outlive the process; the driver itself need not be installed. Files made
+    for it go to ``output_dir`` and are added to ``written``.
     """
     adapter = ADAPTERS[Driver.parse(driver)]
     if not durable:
         require_driver(adapter)
     spec = adapter.parse(target, dict(driver_options))
     plan = resolve_plan(spec.service, options_for_target(options, spec))
-    result = adapter.build(Request(adapter.driver, plan, spec, driver_options, durable=durable))
+    request = Request(
+        adapter.driver,
+        plan,
+        spec,
+        driver_options,
+        durable=durable,
+        output_dir=output_dir,
+        written=written,
+    )
+    result = adapter.build(request)
     warn_if_insecure(plan)
     return result
 

@@ -13,21 +13,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
+from .._files import write_durable
+from .._model import Trust
+from .._trust import certifi_file, trust_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from pathlib import Path
 
     from .._model import Driver
     from .._plan import TLSPlan
     from .._target import Target
 
-__all__ = ["Adapter", "Request", "password_text"]
+__all__ = ["Adapter", "Request", "password_text", "plan_trust_file"]
 
 
 class Request:
     """Everything an adapter is given for one call."""
 
-    __slots__ = ("_options", "driver", "durable", "plan", "target")
+    __slots__ = ("_options", "driver", "durable", "output_dir", "plan", "target", "written")
 
     def __init__(
         self,
@@ -37,12 +41,18 @@ class Request:
         options: dict[str, Any],
         *,
         durable: bool = False,
+        output_dir: Path | None = None,
+        written: list[Path] | None = None,
     ) -> None:
         self.driver = driver
         self.plan = plan
         self.target = target
         self._options = dict(options)
         self.durable = durable
+        # Written out: where files made for the configuration go (``--output-dir``), and
+        # the list of those written, for the caller to report.
+        self.output_dir = output_dir
+        self.written = written if written is not None else []
 
     def take(self, name: str, default: Any = None) -> Any:
         """Consume one driver option (it is then not passed through)."""
@@ -104,3 +114,31 @@ def password_text(password: bytes, driver: str) -> str:
             "re-encrypt the key with a text password "
             "(`openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`)"
         ) from None
+
+
+def plan_trust_file(request: Request) -> str:
+    """The plan's one CA file (:func:`~tlsconnect._trust.trust_file`), for a driver that
+    takes a path.
+
+    Written out, the file must outlive the process: the project CA and the public CAs
+    together (a public-CA service given a CA) are then written as ``ca-bundle.pem`` in the
+    output directory, which must have been given.
+    """
+    plan = request.plan
+    trust = Trust(plan.trust)
+    credentials = plan.credentials
+    if not request.durable or trust is not Trust.PROJECT_AND_PUBLIC:
+        return trust_file(trust, credentials)
+    if credentials is None or not credentials.has_ca:
+        raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
+    if request.output_dir is None:
+        raise ConfigError(
+            f"{plan.service} with a CA trusts that CA and the public CAs together, which "
+            f"{request.driver.value} takes as one file; pass --output-dir DIR to have that "
+            "file written there"
+        )
+    with open(certifi_file(), "rb") as handle:
+        bundle = credentials.ca_pem + b"\n" + handle.read()
+    path = write_durable(request.output_dir, "ca-bundle.pem", bundle)
+    request.written.append(path)
+    return str(path)

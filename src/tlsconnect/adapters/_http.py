@@ -1,0 +1,141 @@
+"""What the HTTP adapters (httpx, requests, opensearch-py, clickhouse-connect) and the
+context-taking adapters share.
+
+* The target: an ``https://`` URI as the console shows it (user and password kept),
+  ``SERVICE://host:port`` or ``host:port``; its base URL and its credentials.
+* The written-out form of an ``ssl.SSLContext`` (``tlsconnect config``), which JSON cannot
+  hold: the files and switches it is built from, and the few lines that build it
+  (:data:`CONTEXT_RECIPE`), in the usage note of each adapter that needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ConfigError
+from .._model import Service
+from .._target import Target, parse_target
+from ._base import password_text, plan_trust_file
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._base import Request
+
+__all__ = [
+    "CONTEXT_RECIPE",
+    "GENERIC_HTTP_SERVICE",
+    "TUPLES_RECIPE",
+    "base_url",
+    "basic_auth",
+    "client_files",
+    "context_files",
+    "parse_for",
+    "parse_generic",
+    "refuse_query",
+]
+
+#: The service an ``https://`` target means for httpx and requests when ``service=`` is not
+#: given. Every HTTP service type is decided alike (public CAs, and the project CA too when
+#: one is given: see the trust table), so the plan is the same whichever of them it names.
+GENERIC_HTTP_SERVICE = Service.OPENSEARCH
+
+#: Builds ``ctx`` from the ``"ssl_context"`` entry of a written-out configuration ``cfg``
+#: (one line, statements separated by ``; ``, as notes are printed).
+CONTEXT_RECIPE = (
+    's = cfg.pop("ssl_context"); ctx = ssl.create_default_context(cafile=s["cafile"]); '
+    'ctx.check_hostname = s["check_hostname"]; '
+    'ctx.verify_mode = ssl.VerifyMode[s["verify_mode"]]; '
+    'ctx.load_cert_chain(s["certfile"], s["keyfile"], s["password"]) if s["certfile"] else None'
+)
+#: JSON has no tuples: turns the lists of a written-out configuration back into the tuples
+#: drivers take (``auth``, ``cert``).
+TUPLES_RECIPE = "cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}"
+
+
+def _text(target: object) -> str:
+    if not isinstance(target, str):
+        raise ConfigError(
+            f"target must be a string such as 'https://host:port', not {type(target).__name__}"
+        )
+    return target
+
+
+def parse_for(service: Service) -> Callable[[object, dict[str, Any]], Target]:
+    """``parse`` for a driver that speaks to one service type (OpenSearch, ClickHouse,
+    Cassandra): its console URI, ``SERVICE://host:port`` or ``host:port``."""
+
+    def parse(target: object, options: dict[str, Any]) -> Target:
+        return parse_target(_text(target), service)
+
+    parse.__doc__ = f"A {service.value} target: its console URI or host:port."
+    return parse
+
+
+def parse_generic(target: object, options: dict[str, Any]) -> Target:
+    """An HTTP client's target: ``https://host:port/path`` (with ``service=`` among the
+    driver options to name the service type, else :data:`GENERIC_HTTP_SERVICE`),
+    ``SERVICE://host:port`` or ``host:port``."""
+    text = _text(target)
+    service = options.get("service")
+    if service is None and text.strip().lower().split("://", 1)[0] in ("https", "http"):
+        service = GENERIC_HTTP_SERVICE
+    if service is None and "://" not in text:
+        service = GENERIC_HTTP_SERVICE
+    return parse_target(text, service)
+
+
+def base_url(target: Target) -> str:
+    """``https://host:port/path``: always https, whatever scheme the target had."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    path = target.path.rstrip("/")
+    return f"https://{host}:{target.port}{path}"
+
+
+def basic_auth(target: Target) -> tuple[str, str] | None:
+    """The URI's user and password, for HTTP basic authentication."""
+    if not target.user:
+        return None
+    return (target.user, target.password or "")
+
+
+def refuse_query(target: Target, driver: str) -> None:
+    """For drivers with no place for a URI's query options."""
+    if target.params:
+        names = ", ".join(sorted(target.params))
+        raise ConfigError(
+            f"the target's query ({names}) has no place in {driver}'s options; pass what "
+            "you need as keyword arguments instead"
+        )
+
+
+def client_files(request: Request) -> tuple[str, str] | None:
+    """The client certificate and key as files for a path-only driver: private copies of the
+    material as it was checked at run time, files that outlive the process when written
+    out."""
+    credentials = request.plan.credentials
+    if credentials is None or not credentials.has_client_cert:
+        return None
+    if request.durable:
+        return str(credentials.cert_file()), str(credentials.key_file())
+    return str(credentials.private_cert_file()), str(credentials.private_key_file())
+
+
+def context_files(request: Request, driver: str) -> dict[str, Any]:
+    """What :data:`CONTEXT_RECIPE` builds the plan's context from (durable files only)."""
+    plan = request.plan
+    credentials = plan.credentials
+    files: dict[str, Any] = {
+        "cafile": plan_trust_file(request) if plan.verify_chain else None,
+        "check_hostname": plan.check_hostname,
+        "verify_mode": "CERT_REQUIRED" if plan.verify_chain else "CERT_NONE",
+        "certfile": None,
+        "keyfile": None,
+        "password": None,
+    }
+    if credentials is not None and credentials.has_client_cert:
+        files["certfile"] = str(credentials.cert_file())
+        files["keyfile"] = str(credentials.key_file())
+        if credentials.key_password is not None:
+            files["password"] = password_text(credentials.key_password, driver)
+    return files

@@ -1,0 +1,220 @@
+"""tlsconnect config --driver httpx|requests|opensearch|clickhouse|cassandra: durable JSON
+naming files, and for the drivers whose call takes a context or an object, the usage note
+followed literally (executed as printed) against the real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+from collections.abc import Iterator
+
+import pytest
+
+from http_standins import clickhouse, opensearch
+from tlsconnect._cli import main
+from tlsconnect.testing import HTTPSServer, TLSServer
+
+DRIVERS = ["httpx", "requests", "opensearch", "clickhouse", "cassandra"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["config", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def usage_of(err: str) -> str:
+    """The code of the printed usage note (``# use: ...``)."""
+    (line,) = [line for line in err.splitlines() if line.startswith("# use: ")]
+    return line.removeprefix("# use: ")
+
+
+def follow(err: str, cfg: dict, **names: object) -> dict:
+    """Execute the usage note exactly as printed, with ``cfg`` and the modules it names."""
+    import cassandra.auth
+    import cassandra.cluster
+    import clickhouse_connect.driver.httputil
+    import httpx
+    import requests
+
+    namespace: dict = {
+        "cfg": cfg,
+        "ssl": ssl,
+        "httpx": httpx,
+        "requests": requests,
+        "clickhouse_connect": clickhouse_connect,
+        "cassandra": cassandra,
+        **names,
+    }
+    exec(usage_of(err), namespace)
+    return namespace
+
+
+@pytest.fixture
+def https(tlsconnect_https_server: HTTPSServer) -> HTTPSServer:
+    return opensearch(clickhouse(tlsconnect_https_server))
+
+
+@pytest.fixture(scope="module")
+def wronghost(pki) -> Iterator[HTTPSServer]:
+    with HTTPSServer(*pki.wronghost.pair) as server:
+        yield opensearch(clickhouse(server))
+
+
+def uri(server, scheme="https", userinfo="avnadmin") -> str:
+    return f"{scheme}://{userinfo}@localhost:{server.port}"
+
+
+def mtls(pki, out) -> list[str]:
+    return ["--credentials-dir", str(pki.creds_dir), "--output-dir", str(out)]
+
+
+def connect(driver: str, server: HTTPSServer, err: str, cfg: dict) -> str:
+    """Use a written-out configuration as its usage note says; the user the server saw."""
+    if driver == "httpx":
+        client = follow(err, cfg)["client"]
+        with client:
+            return client.get("/").json()["user"]
+    if driver == "requests":
+        return follow(err, cfg, url=server.url("/"))["response"].json()["user"]
+    if driver == "opensearch":  # no note: the keywords are the call's
+        from opensearchpy import OpenSearch
+
+        client = OpenSearch(**cfg, max_retries=0, timeout=10)
+        try:
+            return client.info()["user"]
+        finally:
+            client.close()
+    if driver == "clickhouse":
+        client = follow(err, cfg)["client"]
+        try:
+            return client.command("SELECT currentUser()")
+        finally:
+            client.close()
+    raise AssertionError(driver)
+
+
+@pytest.mark.parametrize("driver", ["httpx", "requests", "opensearch", "clickhouse"])
+def test_written_configuration_connects_with_the_client_certificate(
+    driver, https, pki, tmp_path, capsys
+):
+    code, out, err = run(capsys, "--driver", driver, uri(https), *mtls(pki, tmp_path))
+    assert code == 0, err
+    assert "PRIVATE KEY" not in out
+    cfg = json.loads(out)
+    assert (tmp_path / "ca-bundle.pem").exists()  # the project CA and the public CAs
+    assert f"wrote {tmp_path / 'ca-bundle.pem'}" in err
+    assert connect(driver, https, err, cfg) == "avnadmin"
+    assert https.requests[-1].peer_serial == pki.client.cert.serial_number
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_ca_for_a_public_ca_service_needs_an_output_dir(driver, https, pki, capsys):
+    """The project CA and the public CAs together are one file that must outlive the
+    process; it is written only where the user said (the contexts' recipes read it too)."""
+    code, _, err = run(capsys, "--driver", driver, uri(https), "--ca", str(pki.ca_pem))
+    assert code == 2 and "pass --output-dir DIR" in err
+
+
+@pytest.mark.parametrize("driver", ["httpx", "opensearch", "clickhouse"])
+def test_written_verify_ca_accepts_another_host(driver, wronghost, pki, tmp_path, capsys):
+    code, out, err = run(
+        capsys, "--driver", driver, uri(wronghost), *mtls(pki, tmp_path), "--sslmode", "verify-ca"
+    )
+    assert code == 0, err
+    cfg = json.loads(out)
+    assert connect(driver, wronghost, err, cfg) == "avnadmin"
+
+
+@pytest.mark.parametrize("driver", ["httpx", "requests", "opensearch", "clickhouse"])
+def test_written_verify_full_refuses_another_host(driver, wronghost, pki, tmp_path, capsys):
+    code, out, err = run(capsys, "--driver", driver, uri(wronghost), *mtls(pki, tmp_path))
+    assert code == 0, err
+    with pytest.raises(Exception, match="(?i)certificate verify failed|hostname|match"):
+        connect(driver, wronghost, err, json.loads(out))
+
+
+def test_written_requests_refuses_verify_ca(pki, tmp_path, capsys):
+    code, _, err = run(
+        capsys,
+        "--driver",
+        "requests",
+        "https://localhost:1",
+        *mtls(pki, tmp_path),
+        "--sslmode",
+        "verify-ca",
+    )
+    assert code == 2 and "requests cannot do that" in err
+
+
+@pytest.mark.parametrize("driver", ["httpx", "requests", "opensearch", "clickhouse"])
+def test_written_public_trust_refuses_a_project_ca_server(driver, https, capsys):
+    code, out, err = run(capsys, "--driver", driver, uri(https))
+    assert code == 0, err
+    import certifi
+
+    assert certifi.where() in out
+    with pytest.raises(Exception, match="(?i)certificate verify failed"):
+        connect(driver, https, err, json.loads(out))
+
+
+def test_written_encrypted_key_works_where_the_driver_takes_its_password(
+    https, pki, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("KEY_PASSWORD", pki.client_key_password)
+    material = [
+        "--ca",
+        str(pki.ca_pem),
+        "--cert",
+        str(pki.client.cert_path),
+        "--key",
+        str(pki.client_key_encrypted_path),
+        "--password-env",
+        "KEY_PASSWORD",
+        "--output-dir",
+        str(tmp_path),
+    ]
+    for driver in ("httpx", "clickhouse"):
+        code, out, err = run(capsys, "--driver", driver, uri(https), *material)
+        assert code == 0, err
+        assert connect(driver, https, err, json.loads(out)) == "avnadmin"
+        assert https.requests[-1].peer_serial == pki.client.cert.serial_number
+    for driver in ("requests", "opensearch"):
+        code, _, err = run(capsys, "--driver", driver, uri(https), *material)
+        assert code == 2 and "openssl pkey" in err
+
+
+def test_written_cassandra_configuration_handshakes_through_the_driver(pki, tmp_path, capsys):
+    from cassandra.cluster import NoHostAvailable
+
+    with TLSServer(*pki.dnsonly.pair, client_ca=pki.ca_pem) as server:
+        code, out, err = run(
+            capsys,
+            "--driver",
+            "cassandra",
+            f"cassandra://avnadmin:s3cret@localhost:{server.port}",
+            *mtls(pki, tmp_path),
+        )
+        assert code == 0, err
+        cfg = json.loads(out)
+        assert cfg["ssl_options"] == {"server_hostname": "localhost"}
+        assert cfg["auth_provider"] == {"username": "avnadmin", "password": "s3cret"}
+        cluster = follow(err, cfg)["cluster"]
+        try:
+            with pytest.raises(NoHostAvailable) as info:
+                cluster.connect()
+        finally:
+            cluster.shutdown()
+        assert "certificate" not in str(info.value).lower()  # past TLS: not a CQL server
+        (handshake,) = server.wait_for_handshakes(1)
+        assert handshake.ok and handshake.peer_serial == pki.client.cert.serial_number
+
+
+def test_written_files_are_private(https, pki, tmp_path, capsys):
+    code, out, _ = run(capsys, "--driver", "requests", uri(https), *mtls(pki, tmp_path))
+    assert code == 0
+    cfg = json.loads(out)
+    for path in (cfg["verify"], *cfg["cert"]):
+        assert os.path.dirname(path) == str(tmp_path)
+        assert os.stat(path).st_mode & 0o077 == 0

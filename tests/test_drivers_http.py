@@ -1,0 +1,512 @@
+"""httpx, requests, opensearch-py and clickhouse-connect, each against the same real HTTPS
+servers on loopback (tlsconnect.testing's HTTPSServer answering as OpenSearch and
+ClickHouse do: see http_standins): verify-full and verify-ca must mean the same thing in
+every driver's output, and the trust must be exactly the plan's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+import warnings
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import tlsconnect
+from http_standins import clickhouse, opensearch
+from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning
+from tlsconnect.testing import HTTPSServer
+
+# -- one small round trip per driver; each returns the user the server saw -------------
+
+
+def via_httpx(p: dict, server: HTTPSServer) -> str | None:
+    import httpx
+
+    with httpx.Client(**p, timeout=10) as client:
+        response = client.get("/")
+        response.raise_for_status()
+        return response.json()["user"]
+
+
+def via_httpx_async(p: dict, server: HTTPSServer) -> str | None:
+    import httpx
+
+    async def run() -> str | None:
+        async with httpx.AsyncClient(**p, timeout=10) as client:
+            response = await client.get("/")
+            response.raise_for_status()
+            return response.json()["user"]
+
+    return asyncio.run(run())
+
+
+def via_requests(p: dict, server: HTTPSServer) -> str | None:
+    import requests
+
+    response = requests.get(server.url("/"), **p, timeout=10)
+    response.raise_for_status()
+    return response.json()["user"]
+
+
+def via_opensearch(p: dict, server: HTTPSServer) -> str | None:
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch(**p, timeout=10, max_retries=0)
+    try:
+        info = client.info()
+        assert info["version"]["distribution"] == "opensearch"
+        return info["user"]
+    finally:
+        client.close()
+
+
+def via_clickhouse(p: dict, server: HTTPSServer) -> str | None:
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(**p, connect_timeout=10, query_retries=0)
+    try:
+        return client.command("SELECT currentUser()")
+    finally:
+        client.close()
+
+
+CLIENTS: dict[str, tuple[str, Callable[[dict, HTTPSServer], str | None]]] = {
+    "httpx": ("httpx", via_httpx),
+    "httpx-async": ("httpx", via_httpx_async),
+    "requests": ("requests", via_requests),
+    "opensearch": ("opensearch", via_opensearch),
+    "clickhouse": ("clickhouse", via_clickhouse),
+}
+CAN_SKIP_HOSTNAME = [name for name in CLIENTS if name != "requests"]
+
+
+def standin(server: HTTPSServer) -> HTTPSServer:
+    """OpenSearch on GET /, ClickHouse on every other request."""
+    return opensearch(clickhouse(server))
+
+
+def target(server: HTTPSServer, userinfo: str = "avnadmin") -> str:
+    return f"https://{userinfo}@localhost:{server.port}" if userinfo else server.url("")
+
+
+def refused_verification(exc: BaseException) -> bool:
+    """Whether a driver's error comes from a failed certificate verification (each driver
+    wraps it differently: in the chain, in ``reason``, in ``args``, or only in text)."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack:
+        error = stack.pop()
+        if error in seen:
+            continue
+        seen.append(error)
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return True
+        for linked in (error.__cause__, error.__context__, getattr(error, "reason", None)):
+            if isinstance(linked, BaseException):
+                stack.append(linked)
+        stack += [arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)]
+    return any("certificate verify failed" in str(error).lower() for error in seen)
+
+
+@pytest.fixture
+def https(tlsconnect_https_server: HTTPSServer) -> HTTPSServer:
+    return standin(tlsconnect_https_server)
+
+
+@pytest.fixture(scope="module")
+def broken(pki) -> Iterator[dict[str, HTTPSServer]]:
+    """HTTPS stand-ins with a certificate for another host, from another CA, and one that
+    requires a client certificate from the project CA."""
+    servers = {
+        "wronghost": HTTPSServer(*pki.wronghost.pair),
+        "othersigned": HTTPSServer(*pki.othersigned.pair),
+        "mtls": HTTPSServer(*pki.server.pair, client_ca=pki.ca_pem, require_client_cert=True),
+    }
+    for server in servers.values():
+        standin(server)
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def creds(pki) -> Credentials:
+    return Credentials.from_directory(pki.creds_dir)
+
+
+# -- verify-full, verify-ca, another CA, the client certificate -----------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_verify_full_connects_and_presents_the_client_certificate(client, https, creds):
+    driver, connect = CLIENTS[client]
+    p = tlsconnect.params(driver, target(https), credentials=creds)
+    assert connect(p, https) == "avnadmin"
+    assert https.requests and all(r.peer_cert for r in https.requests)
+    subject = dict(pair[0] for pair in https.requests[-1].peer_cert["subject"])
+    assert subject["commonName"] == "avnadmin"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_verify_full_refuses_a_certificate_for_another_host(client, broken, pki):
+    driver, connect = CLIENTS[client]
+    server = broken["wronghost"]
+    p = tlsconnect.params(driver, target(server), ca=pki.ca_pem)
+    with pytest.raises(Exception) as info:
+        connect(p, server)
+    assert refused_verification(info.value), repr(info.value)
+
+
+@pytest.mark.parametrize("client", CAN_SKIP_HOSTNAME)
+def test_verify_ca_accepts_a_certificate_for_another_host(client, broken, creds):
+    driver, connect = CLIENTS[client]
+    server = broken["wronghost"]
+    p = tlsconnect.params(driver, target(server), sslmode="verify-ca", credentials=creds)
+    assert connect(p, server) == "avnadmin"
+
+
+@pytest.mark.parametrize(
+    ("client", "sslmode"),
+    [(name, "verify-full") for name in CLIENTS]
+    + [(name, "verify-ca") for name in CAN_SKIP_HOSTNAME],
+)
+def test_a_server_from_another_ca_is_refused(client, sslmode, broken, pki):
+    driver, connect = CLIENTS[client]
+    server = broken["othersigned"]
+    p = tlsconnect.params(driver, target(server), sslmode=sslmode, ca=pki.ca_pem)
+    with pytest.raises(Exception) as info:
+        connect(p, server)
+    assert refused_verification(info.value), repr(info.value)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_server_requiring_a_client_certificate_gets_it(client, broken, creds, pki):
+    driver, connect = CLIENTS[client]
+    server = broken["mtls"]
+    server.requests.clear()
+    assert connect(tlsconnect.params(driver, target(server), credentials=creds), server)
+    assert server.requests[-1].peer_serial == pki.client.cert.serial_number
+
+
+@pytest.mark.parametrize("client", ["httpx", "httpx-async", "opensearch", "clickhouse"])
+def test_an_encrypted_key_is_used_in_memory_or_with_its_password(client, https, pki):
+    driver, connect = CLIENTS[client]
+    p = tlsconnect.params(
+        driver,
+        target(https),
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client_key_encrypted_path,
+        key_password=pki.client_key_password,
+    )
+    assert connect(p, https) == "avnadmin"
+    assert https.requests[-1].peer_serial == pki.client.cert.serial_number
+
+
+# -- the console URI, and what the URI carries ----------------------------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_the_console_uri_carries_user_and_password(client, https, pki):
+    driver, connect = CLIENTS[client]
+    uri = target(https, "avnadmin:s3cr%40t")
+    assert connect(tlsconnect.params(driver, uri, ca=pki.ca_pem), https) == "avnadmin"
+    expected = "Basic " + base64.b64encode(b"avnadmin:s3cr@t").decode()
+    assert https.requests[-1].headers["authorization"] == expected
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_tls_word_in_the_uri_never_weakens_what_the_caller_asked(client, broken, pki):
+    driver, connect = CLIENTS[client]
+    server = broken["wronghost"]
+    uri = target(server) + "/?verify=false"
+    p = tlsconnect.params(driver, uri, sslmode="verify-full", ca=pki.ca_pem)
+    with pytest.raises(Exception) as info:
+        connect(p, server)
+    assert refused_verification(info.value), repr(info.value)
+
+
+# -- require, trust, the environment ---------------------------------------------------
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_require_without_a_ca_warns_and_connects(client, broken):
+    driver, connect = CLIENTS[client]
+    server = broken["othersigned"]
+    with pytest.warns(InsecureConnectionWarning, match="NOT verified"):
+        p = tlsconnect.params(driver, target(server), sslmode="require")
+    with warnings.catch_warnings():
+        # urllib3's own InsecureRequestWarning, per request, from the urllib3-based drivers
+        # (and opensearch-py's for verify_certs=False): the user asked for this.
+        warnings.simplefilter("ignore")
+        assert connect(p, server) == "avnadmin"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_the_environment_and_the_os_store_never_widen_the_trust(client, https, pki, monkeypatch):
+    """OpenSSL's SSL_CERT_FILE (the OS store), REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE all
+    point at the project CA; a plan that trusts only the public CAs must still refuse the
+    project-CA server."""
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.setenv(name, str(pki.ca_pem))
+    driver, connect = CLIENTS[client]
+    p = tlsconnect.params(driver, target(https), trust="public")
+    with pytest.raises(Exception) as info:
+        connect(p, https)
+    assert refused_verification(info.value), repr(info.value)
+
+
+def test_without_tlsconnect_those_drivers_would_trust_the_environment(https, pki, monkeypatch):
+    """The control for the test above: left to themselves, requests, httpx and
+    clickhouse-connect take the environment's (or the OS store's) CA and connect."""
+    import clickhouse_connect
+    import httpx
+    import requests
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.ca_pem))
+    assert requests.get(https.url("/"), timeout=10).ok
+    assert httpx.get(https.url("/"), timeout=10).is_success
+    client = clickhouse_connect.get_client(
+        host="localhost", port=https.port, interface="https", connect_timeout=10
+    )
+    assert client.command("SELECT 1") == 1
+    client.close()
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+def test_requests_refuses_verify_ca_and_says_why(pki):
+    with pytest.raises(ConfigError, match="requests cannot do that.*httpx"):
+        tlsconnect.params("requests", "https://localhost:1", sslmode="verify-ca", ca=pki.ca_pem)
+    with pytest.raises(ConfigError, match="require' with a CA verifies the chain"):
+        tlsconnect.params("requests", "https://localhost:1", sslmode="require", ca=pki.ca_pem)
+
+
+def test_requests_refuses_an_encrypted_key_with_the_fix(pki):
+    with pytest.raises(ConfigError, match="no option for its password.*openssl pkey"):
+        tlsconnect.params(
+            "requests",
+            "https://localhost:1",
+            cert=pki.client.cert_path,
+            key=pki.client_key_encrypted_path,
+            key_password=pki.client_key_password,
+        )
+
+
+def test_requests_gets_private_copies_of_the_checked_pair(pki):
+    p = tlsconnect.params(
+        "requests", "https://localhost:1", cert=pki.client.cert_path, key=pki.client.key_path
+    )
+    cert, key = p["cert"]
+    assert cert != str(pki.client.cert_path) and key != str(pki.client.key_path)
+    import os
+    import stat
+
+    for path in (cert, key):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+
+
+def test_a_requests_session_keeps_the_plan_when_the_environment_names_another_ca(
+    https, pki, monkeypatch
+):
+    """A Session.verify set once loses to REQUESTS_CA_BUNDLE (requests #3829); the
+    parameters passed with each request do not."""
+    import requests
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki.other_ca_pem))
+    p = tlsconnect.params("requests", target(https), ca=pki.ca_pem)
+    with requests.Session() as session:
+        assert session.get(https.url("/"), **p, timeout=10).ok
+        session.verify = p["verify"]
+        with pytest.raises(requests.exceptions.SSLError):
+            session.get(https.url("/"), timeout=10)
+
+
+def test_requests_carries_the_uri_query_as_params(https, pki):
+    import requests
+
+    p = tlsconnect.params("requests", target(https) + "/?pretty=true", ca=pki.ca_pem)
+    assert p["params"] == {"pretty": "true"}
+    assert requests.get(https.url("/"), **p, timeout=10).ok
+    assert https.requests[-1].query == {"pretty": ["true"]}
+
+
+# -- httpx ---------------------------------------------------------------------------
+
+
+def test_httpx_gets_a_context_and_no_deprecated_form(pki):
+    p = tlsconnect.params("httpx", "https://localhost:9200/base/", ca=pki.ca_pem)
+    assert isinstance(p["verify"], ssl.SSLContext) and "cert" not in p
+    assert p["base_url"] == "https://localhost:9200/base"
+
+
+def test_httpx_refuses_a_transport_that_would_ignore_verify(pki):
+    import httpx
+
+    with pytest.raises(ConfigError, match="HTTPTransport"):
+        tlsconnect.params(
+            "httpx", "https://localhost:1", ca=pki.ca_pem, transport=httpx.HTTPTransport()
+        )
+
+
+def test_httpx_passes_other_options_through_and_refuses_tls_ones(pki):
+    p = tlsconnect.params("httpx", "https://localhost:1", ca=pki.ca_pem, http2=False)
+    assert p["http2"] is False
+    with pytest.raises(ConfigError, match="verify is set by tlsconnect"):
+        tlsconnect.params("httpx", "https://localhost:1", ca=pki.ca_pem, verify=False)
+
+
+def test_an_http_client_may_name_its_service(pki):
+    p = tlsconnect.params("httpx", "https://localhost:1", service="grafana")
+    assert p["verify"].verify_mode == ssl.CERT_REQUIRED
+    with pytest.raises(ConfigError, match="unknown service"):
+        tlsconnect.params("httpx", "https://localhost:1", service="nosuch")
+
+
+def test_a_plaintext_http_uri_is_refused_unless_the_caller_asks_for_tls(pki):
+    with pytest.raises(ConfigError, match="without TLS"):
+        tlsconnect.params("httpx", "http://localhost:1", ca=pki.ca_pem)
+    p = tlsconnect.params("httpx", "http://localhost:1", sslmode="verify-full", ca=pki.ca_pem)
+    assert p["base_url"] == "https://localhost:1"
+
+
+# -- opensearch-py -------------------------------------------------------------------
+
+
+def test_opensearch_gets_the_context_and_nothing_it_would_ignore(pki):
+    p = tlsconnect.params("opensearch", "https://u:p@localhost:9200/prefix", ca=pki.ca_pem)
+    assert isinstance(p["ssl_context"], ssl.SSLContext)
+    assert not {"verify_certs", "ca_certs", "client_cert", "ssl_assert_hostname"} & set(p)
+    assert p["hosts"] == [{"host": "localhost", "port": 9200, "url_prefix": "/prefix"}]
+    assert p["use_ssl"] is True and p["http_auth"] == ("u", "p")
+
+
+def test_opensearch_verify_ca_uses_its_file_options_with_assert_hostname_off(pki):
+    p = tlsconnect.params(
+        "opensearch", "https://localhost:9200", sslmode="verify-ca", ca=pki.ca_pem
+    )
+    assert "ssl_context" not in p
+    assert p["verify_certs"] is True and p["ssl_assert_hostname"] is False
+    with pytest.raises(ConfigError, match="encrypted key.*verify-full"):
+        tlsconnect.params(
+            "opensearch",
+            "https://localhost:9200",
+            sslmode="verify-ca",
+            cert=pki.client.cert_path,
+            key=pki.client_key_encrypted_path,
+            key_password=pki.client_key_password,
+        )
+
+
+def test_opensearch_refuses_a_connection_class_that_drops_the_context(pki):
+    from opensearchpy import RequestsHttpConnection, Urllib3HttpConnection
+
+    with pytest.raises(ConfigError, match="RequestsHttpConnection"):
+        tlsconnect.params(
+            "opensearch", "https://localhost:1", connection_class=RequestsHttpConnection
+        )
+    p = tlsconnect.params(
+        "opensearch", "https://localhost:1", connection_class=Urllib3HttpConnection
+    )
+    assert p["connection_class"] is Urllib3HttpConnection
+
+
+def test_opensearch_has_no_place_for_a_uri_query():
+    with pytest.raises(ConfigError, match="no place in opensearch-py"):
+        tlsconnect.params("opensearch", "https://localhost:1/?pretty=true")
+
+
+# -- clickhouse-connect --------------------------------------------------------------
+
+
+def test_clickhouse_always_names_the_plans_ca_file(pki):
+    p = tlsconnect.params("clickhouse", "https://localhost:8443")
+    assert p["verify"] is True and p["ca_cert"]  # certifi's, not the OS store
+    import certifi
+
+    assert p["ca_cert"] == certifi.where()
+
+
+def test_clickhouse_verify_ca_goes_through_its_own_pool_manager(pki):
+    p = tlsconnect.params(
+        "clickhouse", "https://localhost:8443", sslmode="verify-ca", ca=pki.ca_pem
+    )
+    pool = p["pool_mgr"]
+    assert pool.connection_pool_kw["assert_hostname"] is False
+    assert pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
+    assert "ca_cert" not in p and "verify" not in p
+
+
+def test_clickhouse_with_a_certificate_and_a_password_authenticates_by_password(https, pki):
+    uri = target(https, "avnadmin:pw") + "/analytics?compress=false"
+    p = tlsconnect.params(
+        "clickhouse", uri, ca=pki.ca_pem, cert=pki.client.cert_path, key=pki.client.key_path
+    )
+    assert p["tls_mode"] == "strict" and p["database"] == "analytics"
+    assert p["compress"] == "false"
+    assert via_clickhouse(p, https) == "avnadmin"
+    request = https.requests[-1]
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"avnadmin:pw").decode()
+    assert request.peer_serial == pki.client.cert.serial_number
+    given = tlsconnect.params(
+        "clickhouse",
+        uri,
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client.key_path,
+        tls_mode="mutual",
+    )
+    assert given["tls_mode"] == "mutual"
+
+
+def test_clickhouse_refuses_a_tls_setting_in_the_uri_query():
+    with pytest.raises(ConfigError, match="ca_cert="):
+        tlsconnect.params("clickhouse", "https://localhost:1/?ca_cert=/tmp/x.pem")
+
+
+# -- a missing driver ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("driver", "module"),
+    [
+        ("httpx", "httpx"),
+        ("requests", "requests"),
+        ("opensearch", "opensearchpy"),
+        ("clickhouse", "clickhouse_connect"),
+        ("cassandra", "cassandra"),
+    ],
+)
+def test_a_missing_driver_names_the_extra_to_install(driver, module, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    with pytest.raises(tlsconnect.MissingDependencyError) as info:
+        tlsconnect.params(driver, "https://localhost:1")
+    assert f'pip install "tlsconnect[{driver}]"' in str(info.value)
+
+
+def test_why_opensearch_verify_ca_cannot_use_a_context(broken, pki):
+    """The pitfall behind the file options: given a context that skips the host name
+    check, urllib3 checks it itself (opensearch-py passes no assert_hostname=False)."""
+    from opensearchpy import OpenSearch
+
+    server = broken["wronghost"]
+    context = tlsconnect.resolve("opensearch", sslmode="verify-ca", ca=pki.ca_pem).ssl_context()
+    assert context.check_hostname is False
+    client = OpenSearch(
+        hosts=[{"host": "localhost", "port": server.port}],
+        use_ssl=True,
+        ssl_context=context,
+        max_retries=0,
+        timeout=10,
+    )
+    with pytest.raises(Exception, match="(?i)hostname|match"):
+        client.info()
+    client.close()
