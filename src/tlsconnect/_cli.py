@@ -14,9 +14,12 @@ import warnings
 
 from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
 from ._demo import run_demo
+from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._files import write_private
 from ._inspect import inspect_files
 from ._material import Credentials
+from ._pem import looks_like_pem
 from ._probe import check
 from ._term import use_colour
 from ._version import __version__
@@ -49,6 +52,17 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
         "(ca.pem, service.cert, service.key)",
     )
     parser.add_argument(
+        "--from-env",
+        action="store_true",
+        help="read the material from environment variables (KAFKA_CA_CERT, "
+        "KAFKA_ACCESS_CERT, KAFKA_ACCESS_KEY, *_PATH, PGSSLROOTCERT, ...)",
+    )
+    parser.add_argument(
+        "--env-convention",
+        choices=convention_names(),
+        help="with --from-env: read only this convention's variables",
+    )
+    parser.add_argument(
         "--password-env",
         metavar="NAME",
         help="read the password of an encrypted key from environment variable NAME",
@@ -77,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "target",
         metavar="TARGET",
+        nargs="?",
         help="postgres://…, kafka://host:port, or host:port with --service",
     )
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
@@ -181,8 +196,24 @@ def _password(name: str | None) -> str | None:
     return value
 
 
+def _from_env_conflicts(args: argparse.Namespace) -> None:
+    if args.env_convention is not None and not args.from_env:
+        args.from_env = True  # --env-convention NAME implies --from-env
+    if args.from_env and (
+        args.credentials_dir is not None
+        or any(v is not None for v in (args.ca, args.cert, args.key))
+    ):
+        raise ConfigError(
+            "--from-env and --credentials-dir/--ca/--cert/--key were both given; pass one or "
+            "the other"
+        )
+
+
 def _credentials(args: argparse.Namespace) -> Credentials | None:
     password = _password(args.password_env)
+    _from_env_conflicts(args)
+    if args.from_env:
+        return Credentials.from_env(convention=args.env_convention, key_password=password)
     if args.credentials_dir is not None:
         if any(v is not None for v in (args.ca, args.cert, args.key)):
             raise ConfigError(
@@ -199,6 +230,11 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if args.target is None:
+        raise ConfigError(
+            "check: the following arguments are required: TARGET (postgres://…, "
+            "kafka://host:port, or host:port with --service)"
+        )
     report = check(
         args.target,
         service=args.service,
@@ -226,15 +262,45 @@ def _inspect(args: argparse.Namespace) -> int:
     return EXIT_USAGE if result.errors else EXIT_OK
 
 
+def _env_files(args: argparse.Namespace, password: str | None) -> list[str | None]:
+    """The files ``config --from-env`` names: the user's own when a variable names a PEM
+    file, else (material given as text) private copies that --output-dir gets."""
+    credentials = Credentials.from_env(convention=args.env_convention, key_password=password)
+    found = read_environment(os.environ, args.env_convention)
+    files: list[str | None] = []
+    for role, pem in (
+        ("ca", credentials.ca_pem),
+        ("cert", credentials.cert_chain_pem),
+        ("key", credentials.key_pem),
+    ):
+        source = found.input(role)
+        if source is None:
+            files.append(None)
+        elif source.path is not None and looks_like_pem(source.data):
+            files.append(str(source.path))
+        elif args.output_dir is None:
+            raise ConfigError(
+                f"{source.label} is not a PEM file, and the configuration outlives this "
+                "process so it must name one: pass --output-dir DIR to have the material "
+                "written there (0600)"
+            )
+        else:
+            files.append(str(write_private(pem, f".{role}.pem")))
+    return files
+
+
 def _config(args: argparse.Namespace) -> int:
+    password = _password(args.password_env)
+    _from_env_conflicts(args)
+    ca, cert, key = _env_files(args, password) if args.from_env else [args.ca, args.cert, args.key]
     result = generate_config(
         args.driver,
         args.target,
         credentials_dir=args.credentials_dir,
-        ca=args.ca,
-        cert=args.cert,
-        key=args.key,
-        key_password=_password(args.password_env),
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=password,
         sslmode=args.sslmode,
         fmt=args.fmt,
         output_dir=args.output_dir,
