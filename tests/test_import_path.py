@@ -26,6 +26,7 @@ ALLOWED = {
     "__future__",
     "atexit",
     "tlsconnect",
+    "tlsconnect._aiven",  # Credentials.from_aiven's API client: aiven-client loads on use
     "tlsconnect._cache",
     "tlsconnect._context",
     "tlsconnect._decide",

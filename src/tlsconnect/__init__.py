@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "InsecureConnectionWarning": "._errors",
     "KeyPermissionWarning": "._errors",
     "MissingDependencyError": "._errors",
+    "ProviderAPIError": "._errors",
     "SSLMode": "._model",
     "Service": "._model",
     "TLSConnectError": "._errors",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         InsecureConnectionWarning,
         KeyPermissionWarning,
         MissingDependencyError,
+        ProviderAPIError,
         TLSConnectError,
         TLSConnectWarning,
     )

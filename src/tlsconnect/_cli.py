@@ -1,7 +1,9 @@
-"""The ``tlsconnect`` command line: ``check``, ``inspect``, ``config`` (and ``demo``).
+"""The ``tlsconnect`` command line: ``check``, ``inspect``, ``config``, ``fetch`` (and
+``demo``).
 
-Exit codes: 0 success; 1 the connection or verification failed (``check``); 2 bad usage
-or input. Colour only on a terminal, and never when ``NO_COLOR`` is set.
+Exit codes: 0 success; 1 the connection or verification failed (``check``), or the
+provider's API failed (``fetch``); 2 bad usage or input. Colour only on a terminal, and
+never when ``NO_COLOR`` is set.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
 from ._demo import run_demo
 from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._fetch import fetch_credentials
 from ._files import write_private
 from ._inspect import inspect_files
 from ._material import Credentials
@@ -133,6 +136,26 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
     config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
 
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the project CA and a service user's certificate and key",
+        description="Through the provider's API (aiven-client; token from AIVEN_AUTH_TOKEN "
+        "or `avn user login`): writes ca.pem, service.cert and service.key as `avn service "
+        "user-creds-download` names them, but every file 0600 in a 0700 directory, "
+        "atomically, after checking them.",
+    )
+    fetch.add_argument("project", metavar="PROJECT")
+    fetch.add_argument("service", metavar="SERVICE")
+    fetch.add_argument("--username", default="avnadmin", help="service user (default avnadmin)")
+    fetch.add_argument(
+        "-d",
+        "--target-directory",
+        dest="directory",
+        default=".",
+        metavar="DIR",
+        help="where to write the files (default: the current directory)",
+    )
+
     demo = commands.add_parser(
         "demo",
         help="stand up local PostgreSQL and Kafka with a fresh CA and show check at work",
@@ -179,6 +202,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _inspect(args)
     if args.command == "config":
         return _config(args)
+    if args.command == "fetch":
+        return _fetch(args)
     if args.command == "demo":
         return run_demo()
     raise ConfigError(f"unknown command {args.command!r}")
@@ -248,6 +273,16 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    result = fetch_credentials(args.project, args.service, args.username, args.directory)
+    names = ", ".join(path.name for path in result.files)
+    print(f"wrote {names} to {result.directory} (files 0600)")
+    print(f"expiry: {result.summary}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _inspect(args: argparse.Namespace) -> int:

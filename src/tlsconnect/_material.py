@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import os
 
+from ._aiven import ProviderAPI, UserMaterial, user_material
 from ._envvars import read_environment
-from ._errors import CertificateExpiryWarning, ConfigError, warn
+from ._errors import CertificateExpiryWarning, ConfigError, ProviderAPIError, warn
 from ._files import write_private
 from ._pem import (
     CERT_LABELS,
@@ -481,6 +482,38 @@ class Credentials:
             key_password,
             f"from the environment: {found.describe()}",
         )
+
+    @classmethod
+    def from_aiven(
+        cls,
+        project: str,
+        service: str,
+        username: str = "avnadmin",
+        *,
+        token: str | None = None,
+    ) -> Credentials:
+        """The project CA, and the service user's certificate and key, through the
+        provider's API (``aiven-client``: ``pip install "tlsconnect[aiven]"``).
+
+        The token is ``token=``, else ``AIVEN_AUTH_TOKEN``, else the file ``avn user
+        login`` writes; the API's address is ``AIVEN_WEB_URL`` (default
+        ``https://api.aiven.io``). A user without a certificate (PostgreSQL's log in with
+        passwords) gives the CA only. API failures are :class:`ProviderAPIError`s, which
+        never show the token.
+        """
+        material = user_material(ProviderAPI(token), project, service, username)
+        return cls.from_api_material(material)
+
+    @classmethod
+    def from_api_material(cls, material: UserMaterial) -> Credentials:  # internal
+        """Credentials from what the provider's API gave; material that does not check
+        out is the API's fault, not the caller's: :class:`ProviderAPIError`."""
+        try:
+            return cls.from_inputs(
+                material.ca, material.cert, material.key, None, material.describe()
+            )
+        except ConfigError as exc:
+            raise ProviderAPIError(f"the material the API gave cannot be used: {exc}") from None
 
     @classmethod
     def from_inputs(  # internal: for tlsconnect's own readers

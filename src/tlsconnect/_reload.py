@@ -18,8 +18,9 @@ size, modification or change time), so asking is cheap.
   reconnections: create a new client when :meth:`CredentialsSource.refresh` says the files
   changed (the consumer's committed offsets carry over through its group).
 
-Besides files, a source follows the environment (:meth:`CredentialsSource.from_env`):
-see ``_watch``.
+Besides files, a source follows the environment (:meth:`CredentialsSource.from_env`) and
+the provider's API (:meth:`CredentialsSource.from_aiven`, asked again every hour): see
+``_watch``.
 
 The parameters returned for libpq name private snapshot copies (0600) of the material as
 it was when it was last read and checked, so a connection never pairs a new certificate
@@ -41,7 +42,7 @@ from ._errors import ConfigError, TLSConnectError
 from ._files import write_private
 from ._material import Credentials
 from ._plan import ssl_context
-from ._watch import EnvWatch, Watch
+from ._watch import DEFAULT_INTERVAL, EnvWatch, ProviderWatch, Watch
 from .adapters import aiokafka_config, confluent_kafka_config, kafka_python_config, psycopg_params
 
 if TYPE_CHECKING:
@@ -121,6 +122,23 @@ class CredentialsSource:
         them, and the files path variables name (a Kubernetes secret volume updated in
         place is picked up on the next call)."""
         return cls._following({}, None, key_password, EnvWatch(environ, convention, key_password))
+
+    @classmethod
+    def from_aiven(
+        cls,
+        project: str,
+        service: str,
+        username: str = "avnadmin",
+        *,
+        token: str | None = None,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> CredentialsSource:
+        """Follow a service user's material through the provider's API, as
+        :meth:`Credentials.from_aiven` fetches it, asked again every ``interval`` seconds
+        (one call per interval pays for the fetch; a failed fetch keeps the last good
+        material and is tried again a minute later)."""
+        watch = ProviderWatch(project, service, username, token, interval=interval)
+        return cls._following({}, None, None, watch)
 
     @classmethod
     def _following(
