@@ -1,9 +1,10 @@
 """The ``tlsconnect`` command line: ``check``, ``inspect``, ``config``, ``fetch`` (and
 ``demo``).
 
-Exit codes: 0 success; 1 the connection or verification failed (``check``), or the
-provider's API failed (``fetch``); 2 bad usage or input. Colour only on a terminal, and
-never when ``NO_COLOR`` is set.
+Exit codes: 0 success; 1 the connection or verification failed (``check``; with
+``--project`` also a certificate expiring within ``--warn-days``), or the provider's API
+failed; 2 bad usage or input. Colour only on a terminal, and never when ``NO_COLOR`` is
+set.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ._inspect import inspect_files
 from ._material import Credentials
 from ._pem import looks_like_pem
 from ._probe import check
+from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
 from ._term import use_colour
 from ._version import __version__
 
@@ -100,8 +102,35 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
     _add_material(check)
     check.add_argument("--trust", choices=("project", "public", "system", "project+public"))
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON object (with --project: a list)"
+    )
     check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    check.add_argument(
+        "--project",
+        metavar="PROJECT",
+        help="check every service of PROJECT through the provider's API (token: "
+        "AIVEN_AUTH_TOKEN or `avn user login`), and the days left on its certificates",
+    )
+    check.add_argument(
+        "--warn-days",
+        type=int,
+        metavar="DAYS",
+        help=f"with --project: fail when a certificate expires within DAYS "
+        f"(default {DEFAULT_WARN_DAYS})",
+    )
+    check.add_argument(
+        "--username",
+        metavar="USER",
+        help="with --project: the service user whose certificate Kafka is checked with "
+        "(default avnadmin)",
+    )
+    check.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"with --project: checks at once (default {DEFAULT_WORKERS})",
+    )
 
     inspect = commands.add_parser(
         "inspect",
@@ -255,10 +284,19 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if args.project is not None:
+        return _check_project(args)
+    for option, value in (
+        ("--warn-days", args.warn_days),
+        ("--username", args.username),
+        ("--workers", args.workers),
+    ):
+        if value is not None:
+            raise ConfigError(f"{option} goes with --project PROJECT")
     if args.target is None:
         raise ConfigError(
             "check: the following arguments are required: TARGET (postgres://…, "
-            "kafka://host:port, or host:port with --service)"
+            "kafka://host:port, or host:port with --service), or --project PROJECT"
         )
     report = check(
         args.target,
@@ -270,6 +308,52 @@ def _check(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.render(colour=use_colour(sys.stdout)))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _check_project(args: argparse.Namespace) -> int:
+    given = [
+        option
+        for option, value in (
+            ("TARGET", args.target),
+            ("--service", args.service),
+            ("--ca", args.ca),
+            ("--cert", args.cert),
+            ("--key", args.key),
+            ("--credentials-dir", args.credentials_dir),
+            ("--from-env", args.from_env or args.env_convention),
+            ("--password-env", args.password_env),
+            ("--trust", args.trust),
+        )
+        if value
+    ]
+    if given:
+        raise ConfigError(
+            f"--project checks every service with the material the provider's API gives; "
+            f"leave out {', '.join(given)}"
+        )
+    progress = None
+    stream = sys.stderr
+    if getattr(stream, "isatty", None) and stream.isatty() and os.environ.get("TERM") != "dumb":
+
+        def progress(done: int, total: int) -> None:
+            end = "\r\x1b[K" if done == total else ""
+            stream.write(f"\r\x1b[Kchecking {done}/{total} endpoints{end}")
+            stream.flush()
+
+    report = check_project(
+        args.project,
+        username=args.username or "avnadmin",
+        warn_days=DEFAULT_WARN_DAYS if args.warn_days is None else args.warn_days,
+        sslmode=args.sslmode,
+        timeout=args.timeout,
+        workers=DEFAULT_WORKERS if args.workers is None else args.workers,
+        progress=progress,
+    )
+    if args.json:
+        print(json.dumps(report.to_list(), indent=2))
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
