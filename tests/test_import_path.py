@@ -26,10 +26,12 @@ ALLOWED = {
     "__future__",
     "atexit",
     "tlsconnect",
+    "tlsconnect._aiven",  # Credentials.from_aiven's API client: aiven-client loads on use
     "tlsconnect._cache",
     "tlsconnect._context",
     "tlsconnect._decide",
     "tlsconnect._diagnose",
+    "tlsconnect._envvars",  # Credentials.from_env's conventions: no module beyond ssl's
     "tlsconnect._errors",
     "tlsconnect._files",
     "tlsconnect._handshake",

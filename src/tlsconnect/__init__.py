@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "InsecureConnectionWarning": "._errors",
     "KeyPermissionWarning": "._errors",
     "MissingDependencyError": "._errors",
+    "ProjectReport": "._project",
+    "ProviderAPIError": "._errors",
     "SSLMode": "._model",
     "Service": "._model",
     "TLSConnectError": "._errors",
@@ -37,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "Trust": "._model",
     "aiokafka_config": ".adapters",
     "check": "._probe",
+    "check_project": "._project",
     "confluent_kafka_config": ".adapters",
     "drivers": ".adapters",
     "kafka_python_config": ".adapters",
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
         InsecureConnectionWarning,
         KeyPermissionWarning,
         MissingDependencyError,
+        ProviderAPIError,
         TLSConnectError,
         TLSConnectWarning,
     )
@@ -66,6 +70,7 @@ if TYPE_CHECKING:
     from ._model import Driver, ErrorClass, Service, SSLMode, Trust
     from ._plan import TLSPlan, resolve, ssl_context
     from ._probe import check
+    from ._project import ProjectReport, check_project
     from ._reload import CredentialsSource
     from ._report import CheckReport
     from .adapters import (

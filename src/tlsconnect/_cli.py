@@ -1,7 +1,10 @@
-"""The ``tlsconnect`` command line: ``check``, ``inspect``, ``config`` (and ``demo``).
+"""The ``tlsconnect`` command line: ``check``, ``inspect``, ``config``, ``fetch`` (and
+``demo``).
 
-Exit codes: 0 success; 1 the connection or verification failed (``check``); 2 bad usage
-or input. Colour only on a terminal, and never when ``NO_COLOR`` is set.
+Exit codes: 0 success; 1 the connection or verification failed (``check``; with
+``--project`` also a certificate expiring within ``--warn-days``), or the provider's API
+failed; 2 bad usage or input. Colour only on a terminal, and never when ``NO_COLOR`` is
+set.
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ import warnings
 
 from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
 from ._demo import run_demo
+from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._fetch import fetch_credentials
+from ._files import write_private
 from ._inspect import inspect_files
 from ._material import Credentials
+from ._pem import looks_like_pem
 from ._probe import check
+from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
 from ._term import use_colour
 from ._version import __version__
 
@@ -49,6 +57,17 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
         "(ca.pem, service.cert, service.key)",
     )
     parser.add_argument(
+        "--from-env",
+        action="store_true",
+        help="read the material from environment variables (KAFKA_CA_CERT, "
+        "KAFKA_ACCESS_CERT, KAFKA_ACCESS_KEY, *_PATH, PGSSLROOTCERT, ...)",
+    )
+    parser.add_argument(
+        "--env-convention",
+        choices=convention_names(),
+        help="with --from-env: read only this convention's variables",
+    )
+    parser.add_argument(
         "--password-env",
         metavar="NAME",
         help="read the password of an encrypted key from environment variable NAME",
@@ -77,13 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "target",
         metavar="TARGET",
+        nargs="?",
         help="postgres://…, kafka://host:port, or host:port with --service",
     )
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
     _add_material(check)
     check.add_argument("--trust", choices=("project", "public", "system", "project+public"))
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON object (with --project: a list)"
+    )
     check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    check.add_argument(
+        "--project",
+        metavar="PROJECT",
+        help="check every service of PROJECT through the provider's API (token: "
+        "AIVEN_AUTH_TOKEN or `avn user login`), and the days left on its certificates",
+    )
+    check.add_argument(
+        "--warn-days",
+        type=int,
+        metavar="DAYS",
+        help=f"with --project: fail when a certificate expires within DAYS "
+        f"(default {DEFAULT_WARN_DAYS})",
+    )
+    check.add_argument(
+        "--username",
+        metavar="USER",
+        help="with --project: the service user whose certificate Kafka is checked with "
+        "(default avnadmin)",
+    )
+    check.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"with --project: checks at once (default {DEFAULT_WORKERS})",
+    )
 
     inspect = commands.add_parser(
         "inspect",
@@ -117,6 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
     config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the project CA and a service user's certificate and key",
+        description="Through the provider's API (aiven-client; token from AIVEN_AUTH_TOKEN "
+        "or `avn user login`): writes ca.pem, service.cert and service.key as `avn service "
+        "user-creds-download` names them, but every file 0600 in a 0700 directory, "
+        "atomically, after checking them.",
+    )
+    fetch.add_argument("project", metavar="PROJECT")
+    fetch.add_argument("service", metavar="SERVICE")
+    fetch.add_argument("--username", default="avnadmin", help="service user (default avnadmin)")
+    fetch.add_argument(
+        "-d",
+        "--target-directory",
+        dest="directory",
+        default=".",
+        metavar="DIR",
+        help="where to write the files (default: the current directory)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -164,6 +231,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _inspect(args)
     if args.command == "config":
         return _config(args)
+    if args.command == "fetch":
+        return _fetch(args)
     if args.command == "demo":
         return run_demo()
     raise ConfigError(f"unknown command {args.command!r}")
@@ -181,8 +250,24 @@ def _password(name: str | None) -> str | None:
     return value
 
 
+def _from_env_conflicts(args: argparse.Namespace) -> None:
+    if args.env_convention is not None and not args.from_env:
+        args.from_env = True  # --env-convention NAME implies --from-env
+    if args.from_env and (
+        args.credentials_dir is not None
+        or any(v is not None for v in (args.ca, args.cert, args.key))
+    ):
+        raise ConfigError(
+            "--from-env and --credentials-dir/--ca/--cert/--key were both given; pass one or "
+            "the other"
+        )
+
+
 def _credentials(args: argparse.Namespace) -> Credentials | None:
     password = _password(args.password_env)
+    _from_env_conflicts(args)
+    if args.from_env:
+        return Credentials.from_env(convention=args.env_convention, key_password=password)
     if args.credentials_dir is not None:
         if any(v is not None for v in (args.ca, args.cert, args.key)):
             raise ConfigError(
@@ -199,6 +284,20 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
 def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if args.project is not None:
+        return _check_project(args)
+    for option, value in (
+        ("--warn-days", args.warn_days),
+        ("--username", args.username),
+        ("--workers", args.workers),
+    ):
+        if value is not None:
+            raise ConfigError(f"{option} goes with --project PROJECT")
+    if args.target is None:
+        raise ConfigError(
+            "check: the following arguments are required: TARGET (postgres://…, "
+            "kafka://host:port, or host:port with --service), or --project PROJECT"
+        )
     report = check(
         args.target,
         service=args.service,
@@ -214,6 +313,62 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _check_project(args: argparse.Namespace) -> int:
+    given = [
+        option
+        for option, value in (
+            ("TARGET", args.target),
+            ("--service", args.service),
+            ("--ca", args.ca),
+            ("--cert", args.cert),
+            ("--key", args.key),
+            ("--credentials-dir", args.credentials_dir),
+            ("--from-env", args.from_env or args.env_convention),
+            ("--password-env", args.password_env),
+            ("--trust", args.trust),
+        )
+        if value
+    ]
+    if given:
+        raise ConfigError(
+            f"--project checks every service with the material the provider's API gives; "
+            f"leave out {', '.join(given)}"
+        )
+    progress = None
+    stream = sys.stderr
+    if getattr(stream, "isatty", None) and stream.isatty() and os.environ.get("TERM") != "dumb":
+
+        def progress(done: int, total: int) -> None:
+            end = "\r\x1b[K" if done == total else ""
+            stream.write(f"\r\x1b[Kchecking {done}/{total} endpoints{end}")
+            stream.flush()
+
+    report = check_project(
+        args.project,
+        username=args.username or "avnadmin",
+        warn_days=DEFAULT_WARN_DAYS if args.warn_days is None else args.warn_days,
+        sslmode=args.sslmode,
+        timeout=args.timeout,
+        workers=DEFAULT_WORKERS if args.workers is None else args.workers,
+        progress=progress,
+    )
+    if args.json:
+        print(json.dumps(report.to_list(), indent=2))
+    else:
+        print(report.render(colour=use_colour(sys.stdout)))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    result = fetch_credentials(args.project, args.service, args.username, args.directory)
+    names = ", ".join(path.name for path in result.files)
+    print(f"wrote {names} to {result.directory} (files 0600)")
+    print(f"expiry: {result.summary}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _inspect(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
     result = inspect_files(args.files, password=password.encode() if password else None)
@@ -226,15 +381,45 @@ def _inspect(args: argparse.Namespace) -> int:
     return EXIT_USAGE if result.errors else EXIT_OK
 
 
+def _env_files(args: argparse.Namespace, password: str | None) -> list[str | None]:
+    """The files ``config --from-env`` names: the user's own when a variable names a PEM
+    file, else (material given as text) private copies that --output-dir gets."""
+    credentials = Credentials.from_env(convention=args.env_convention, key_password=password)
+    found = read_environment(os.environ, args.env_convention)
+    files: list[str | None] = []
+    for role, pem in (
+        ("ca", credentials.ca_pem),
+        ("cert", credentials.cert_chain_pem),
+        ("key", credentials.key_pem),
+    ):
+        source = found.input(role)
+        if source is None:
+            files.append(None)
+        elif source.path is not None and looks_like_pem(source.data):
+            files.append(str(source.path))
+        elif args.output_dir is None:
+            raise ConfigError(
+                f"{source.label} is not a PEM file, and the configuration outlives this "
+                "process so it must name one: pass --output-dir DIR to have the material "
+                "written there (0600)"
+            )
+        else:
+            files.append(str(write_private(pem, f".{role}.pem")))
+    return files
+
+
 def _config(args: argparse.Namespace) -> int:
+    password = _password(args.password_env)
+    _from_env_conflicts(args)
+    ca, cert, key = _env_files(args, password) if args.from_env else [args.ca, args.cert, args.key]
     result = generate_config(
         args.driver,
         args.target,
         credentials_dir=args.credentials_dir,
-        ca=args.ca,
-        cert=args.cert,
-        key=args.key,
-        key_password=_password(args.password_env),
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=password,
         sslmode=args.sslmode,
         fmt=args.fmt,
         output_dir=args.output_dir,

@@ -14,6 +14,7 @@ __all__ = [
     "InsecureConnectionWarning",
     "KeyPermissionWarning",
     "MissingDependencyError",
+    "ProviderAPIError",
     "TLSConnectError",
     "TLSConnectWarning",
     "warn",
@@ -30,6 +31,16 @@ class ConfigError(TLSConnectError, ValueError):
 
 class MissingDependencyError(TLSConnectError, ImportError):
     """A driver extra is not installed; the message names the ``pip install`` that fixes it."""
+
+
+class ProviderAPIError(TLSConnectError):
+    """The provider's API refused a request or could not be reached. ``status`` is the
+    HTTP status (401, 403, 404, ...), or ``None`` when no answer came. The message says
+    what to do; it never holds the API token."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TLSConnectWarning(UserWarning):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 
-from ._errors import CertificateExpiryWarning, ConfigError, warn
+from ._aiven import ProviderAPI, UserMaterial, user_material
+from ._envvars import read_environment
+from ._errors import CertificateExpiryWarning, ConfigError, ProviderAPIError, warn
 from ._files import write_private
 from ._pem import (
     CERT_LABELS,
@@ -29,6 +31,7 @@ from ._pem import (
 # on the path of every context, with or without material.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from cryptography import x509
@@ -448,6 +451,86 @@ class Credentials:
             key=found.get("key"),
             key_password=key_password,
         )
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        convention: str | None = None,
+        key_password: str | bytes | None = None,
+    ) -> Credentials:
+        """Read the material platforms put in environment variables, as PEM text (also
+        ``\\n``-escaped or base64) or as paths: ``KAFKA_CA_CERT`` / ``KAFKA_ACCESS_CERT`` /
+        ``KAFKA_ACCESS_KEY`` (the provider's application runtime and its Kubernetes
+        operator), ``SERVICEUSER_*`` and unprefixed ``CA_CERT`` / ``ACCESS_CERT`` /
+        ``ACCESS_KEY`` (the operator's secrets), ``KAFKA_CA_PATH`` /
+        ``KAFKA_CERTIFICATE_PATH`` / ``KAFKA_PRIVATE_KEY_PATH``, and libpq's
+        ``PGSSLROOTCERT`` / ``PGSSLCERT`` / ``PGSSLKEY``.
+
+        ``environ`` defaults to ``os.environ``. Variables of several conventions may be
+        set if they agree; two that give different material are a :class:`ConfigError`
+        naming both, and ``convention=`` (``kafka``, ``serviceuser``, ``operator``,
+        ``kafka-path``, ``libpq``) reads one only. None set: a :class:`ConfigError`
+        naming every variable looked for. Values never appear in messages.
+        """
+        found = read_environment(os.environ if environ is None else environ, convention)
+        return cls.from_inputs(
+            found.ca,
+            found.cert,
+            found.key,
+            key_password,
+            f"from the environment: {found.describe()}",
+        )
+
+    @classmethod
+    def from_aiven(
+        cls,
+        project: str,
+        service: str,
+        username: str = "avnadmin",
+        *,
+        token: str | None = None,
+    ) -> Credentials:
+        """The project CA, and the service user's certificate and key, through the
+        provider's API (``aiven-client``: ``pip install "tlsconnect[aiven]"``).
+
+        The token is ``token=``, else ``AIVEN_AUTH_TOKEN``, else the file ``avn user
+        login`` writes; the API's address is ``AIVEN_WEB_URL`` (default
+        ``https://api.aiven.io``). A user without a certificate (PostgreSQL's log in with
+        passwords) gives the CA only. API failures are :class:`ProviderAPIError`s, which
+        never show the token.
+        """
+        material = user_material(ProviderAPI(token), project, service, username)
+        return cls.from_api_material(material)
+
+    @classmethod
+    def from_api_material(cls, material: UserMaterial) -> Credentials:  # internal
+        """Credentials from what the provider's API gave; material that does not check
+        out is the API's fault, not the caller's: :class:`ProviderAPIError`."""
+        try:
+            return cls.from_inputs(
+                material.ca, material.cert, material.key, None, material.describe()
+            )
+        except ConfigError as exc:
+            raise ProviderAPIError(f"the material the API gave cannot be used: {exc}") from None
+
+    @classmethod
+    def from_inputs(  # internal: for tlsconnect's own readers
+        cls,
+        ca: Input | None,
+        cert: Input | None,
+        key: Input | None,
+        key_password: str | bytes | None,
+        where: str,
+    ) -> Credentials:
+        """Credentials from inputs already read and labelled (read_input takes them as
+        they are); a mistake names where the material came from."""
+        try:
+            # An Input is not a Material for the type checker; read_input passes it on.
+            return cls(ca=ca, cert=cert, key=key, key_password=key_password)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} ({where})") from None
 
     # -- public attributes ----------------------------------------------------------
 

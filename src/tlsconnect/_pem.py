@@ -72,7 +72,11 @@ class Input:
 
 
 def read_input(value: object, role: str) -> Input:
-    """Turn a path, PEM text or bytes into bytes, naming the input for messages."""
+    """Turn a path, PEM text or bytes into bytes, naming the input for messages. An
+    :class:`Input` already read (from the environment, from the provider's API) is taken
+    as it is, with its own label."""
+    if isinstance(value, Input):
+        return value
     if isinstance(value, bytes | bytearray | memoryview):
         label = f"{role} (given as bytes)"
         return Input(_check_size(bytes(value), label), label, None, None)

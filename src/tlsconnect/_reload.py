@@ -8,9 +8,19 @@ size, modification or change time), so asking is cheap.
 
 * psycopg / psycopg_pool: ``ConnectionPool(kwargs=lambda: source.psycopg_params(uri))``
   (psycopg_pool >= 3.3 calls a ``kwargs`` callable for every new connection).
+  When the source changes, ``pool.drain()`` (psycopg_pool >= 3.2) replaces the pool's
+  connections too, idle ones at once and busy ones when they are returned.
+* asyncpg pools: ``await asyncpg.create_pool(dsn, ssl=source.ssl_context("postgresql"))``;
+  when :meth:`CredentialsSource.refresh` says the material changed,
+  ``pool.set_connect_args(dsn, ssl=source.ssl_context("postgresql"))`` and
+  ``await pool.expire_connections()``.
 * kafka-python, aiokafka, confluent-kafka keep the TLS material of a client for all of its
   reconnections: create a new client when :meth:`CredentialsSource.refresh` says the files
   changed (the consumer's committed offsets carry over through its group).
+
+Besides files, a source follows the environment (:meth:`CredentialsSource.from_env`) and
+the provider's API (:meth:`CredentialsSource.from_aiven`, asked again every hour): see
+``_watch``.
 
 The parameters returned for libpq name private snapshot copies (0600) of the material as
 it was when it was last read and checked, so a connection never pairs a new certificate
@@ -24,13 +34,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigError
+from ._errors import ConfigError, TLSConnectError
 from ._files import write_private
 from ._material import Credentials
 from ._plan import ssl_context
+from ._watch import DEFAULT_INTERVAL, EnvWatch, ProviderWatch, Watch
 from .adapters import aiokafka_config, confluent_kafka_config, kafka_python_config, psycopg_params
 
 if TYPE_CHECKING:
@@ -79,9 +91,10 @@ class CredentialsSource:
                 )
         self._paths = {role: Path(os.fspath(v)) for role, v in given.items() if v is not None}
         self._directory: Path | None = None
+        self._watch: Watch | None = None
         self._key_password = key_password
         self._lock = threading.Lock()
-        self._signature: _Signature | None = None
+        self._signature: object = None
         self._credentials: Credentials | None = None
         self._generation = 0
         self.current()  # the first read must succeed: bad input is a ConfigError here
@@ -94,9 +107,51 @@ class CredentialsSource:
         (``ca.pem``, ``service.cert``, ``service.key``), as
         :meth:`Credentials.from_directory` reads them."""
         directory = Path(os.fspath(path))
+        paths = {role: directory / name for role, name in _LAYOUT.items()}
+        return cls._following(paths, directory, key_password, None)
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        convention: str | None = None,
+        key_password: str | bytes | None = None,
+    ) -> CredentialsSource:
+        """Follow the environment's TLS variables, as :meth:`Credentials.from_env` reads
+        them, and the files path variables name (a Kubernetes secret volume updated in
+        place is picked up on the next call)."""
+        return cls._following({}, None, key_password, EnvWatch(environ, convention, key_password))
+
+    @classmethod
+    def from_aiven(
+        cls,
+        project: str,
+        service: str,
+        username: str = "avnadmin",
+        *,
+        token: str | None = None,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> CredentialsSource:
+        """Follow a service user's material through the provider's API, as
+        :meth:`Credentials.from_aiven` fetches it, asked again every ``interval`` seconds
+        (one call per interval pays for the fetch; a failed fetch keeps the last good
+        material and is tried again a minute later)."""
+        watch = ProviderWatch(project, service, username, token, interval=interval)
+        return cls._following({}, None, None, watch)
+
+    @classmethod
+    def _following(
+        cls,
+        paths: dict[str, Path],
+        directory: Path | None,
+        key_password: str | bytes | None,
+        watch: Watch | None,
+    ) -> CredentialsSource:
         self = cls.__new__(cls)
-        self._paths = {role: directory / name for role, name in _LAYOUT.items()}
+        self._paths = paths
         self._directory = directory
+        self._watch = watch
         self._key_password = key_password
         self._lock = threading.Lock()
         self._signature = None
@@ -108,6 +163,8 @@ class CredentialsSource:
     # -- reading ---------------------------------------------------------------------
 
     def _load(self) -> Credentials:
+        if self._watch is not None:
+            return self._watch.load()
         if self._directory is not None:
             return Credentials.from_directory(self._directory, key_password=self._key_password)
         return Credentials(
@@ -117,25 +174,32 @@ class CredentialsSource:
             key_password=self._key_password,
         )
 
+    def _now(self) -> object:
+        if self._watch is not None:
+            return self._watch.signature()
+        return _signature(list(self._paths.values()))
+
     def refresh(self) -> bool:
-        """Re-read the files if they changed; return whether new material was loaded."""
-        signature = _signature(list(self._paths.values()))
+        """Re-read the material if it may have changed (files: a new state; environment:
+        a new value; provider: the interval passed); return whether new material was
+        loaded."""
+        signature = self._now()
         with self._lock:
             if signature == self._signature and self._credentials is not None:
                 return False
             try:
                 loaded = self._load()
-            except ConfigError as exc:
+            except TLSConnectError as exc:  # bad material, or the provider's API failed
                 if self._credentials is None:
                     raise
                 log.warning(
-                    "tlsconnect: the rotated files could not be loaded (%s); the previous "
-                    "material stays in use until they can",
+                    "tlsconnect: the new material could not be loaded (%s); the previous "
+                    "material stays in use until it can",
                     exc,
                 )
                 return False
             # Files changed again while they were read: read once more next time.
-            after = _signature(list(self._paths.values()))
+            after = self._now()
             self._signature = signature if after == signature else None
             changed = self._credentials is None or loaded != self._credentials
             self._credentials = loaded
@@ -160,6 +224,8 @@ class CredentialsSource:
         return self._generation
 
     def __repr__(self) -> str:
+        if self._watch is not None:
+            return f"CredentialsSource({self._watch.describe()}, generation={self._generation})"
         where = self._directory or ", ".join(f"{k}={str(v)!r}" for k, v in self._paths.items())
         return f"CredentialsSource({where}, generation={self._generation})"
 
