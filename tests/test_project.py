@@ -50,11 +50,12 @@ def kafka_service(name, port, cert, *, extra_components=()):
 
 
 @pytest.fixture
-def healthy_project(aiven_env, pki, pg, kafka, tls_server):
-    """PostgreSQL, Kafka (client certificate) and Redis, all verified; a service type
-    without a check and a powered-off service, both skipped."""
+def healthy_project(aiven_env, pki, pg, kafka, redis_server):
+    """PostgreSQL, Kafka (client certificate) and Redis (the real server: check speaks
+    PING to it), all verified; a service type without a check and a powered-off service,
+    both skipped."""
     name = f"proj-{uuid.uuid4().hex[:8]}"
-    redis = tls_server("good")
+    redis = redis_server()
     aiven_env.add_project(
         name,
         pki.ca.cert_pem,
@@ -180,14 +181,15 @@ def test_a_kafka_user_without_a_certificate_is_checked_without_one(aiven_env, pk
 
 
 def test_checks_run_at_once_so_a_project_takes_about_its_slowest_check(aiven_env, pki, tls_server):
-    """Twelve Redis endpoints whose server says nothing after the handshake: each check
-    then waits half a second for a late TLS alert (a rejected client certificate)."""
+    """Twelve Cassandra endpoints (a protocol check does not speak) whose server says
+    nothing after the handshake: each check then waits half a second for a late TLS alert
+    (a rejected client certificate)."""
     server = tls_server("good", greeting=b"")
     name = f"proj-{uuid.uuid4().hex[:8]}"
     aiven_env.add_project(
         name,
         pki.ca.cert_pem,
-        [service(f"redis-{n:02}", "redis", "127.0.0.1", server.port) for n in range(12)],
+        [service(f"cass-{n:02}", "cassandra", "127.0.0.1", server.port) for n in range(12)],
     )
     seen = []
     report = check_project(name, progress=lambda done, total: seen.append((done, total)))
