@@ -103,18 +103,35 @@ def test_written_configuration_connects_with_the_client_certificate(
     assert code == 0, err
     assert "PRIVATE KEY" not in out
     cfg = json.loads(out)
-    assert (tmp_path / "ca-bundle.pem").exists()  # the project CA and the public CAs
-    assert f"wrote {tmp_path / 'ca-bundle.pem'}" in err
+    if driver == "httpx":  # a context's recipe: the project CA and certifi, two files
+        assert cfg["ssl_context"]["cafiles"][0] == str(tmp_path / "ca.pem")
+        assert len(cfg["ssl_context"]["cafiles"]) == 2
+    else:  # a driver that takes one CA file: the project CA and the public CAs in one
+        assert (tmp_path / "ca-bundle.pem").exists()
+        assert f"wrote {tmp_path / 'ca-bundle.pem'}" in err
     assert connect(driver, https, err, cfg) == "avnadmin"
     assert https.requests[-1].peer_serial == pki.client.cert.serial_number
 
 
-@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("driver", ["requests", "opensearch", "clickhouse"])
 def test_a_ca_for_a_public_ca_service_needs_an_output_dir(driver, https, pki, capsys):
-    """The project CA and the public CAs together are one file that must outlive the
-    process; it is written only where the user said (the contexts' recipes read it too)."""
+    """For a driver that takes one CA file, the project CA and the public CAs together are
+    one file that must outlive the process; it is written only where the user said."""
     code, _, err = run(capsys, "--driver", driver, uri(https), "--ca", str(pki.ca_pem))
     assert code == 2 and "pass --output-dir DIR" in err
+
+
+@pytest.mark.parametrize("driver", ["httpx", "cassandra"])
+def test_a_contexts_recipe_names_the_ca_and_certifi_and_needs_no_output_dir(
+    driver, https, pki, capsys
+):
+    """A context's recipe loads the project CA and certifi's bundle as two files, both of
+    which outlive the process: nothing needs writing."""
+    import certifi
+
+    code, out, err = run(capsys, "--driver", driver, uri(https), "--ca", str(pki.ca_pem))
+    assert code == 0, err
+    assert json.loads(out)["ssl_context"]["cafiles"] == [str(pki.ca_pem), certifi.where()]
 
 
 @pytest.mark.parametrize("driver", ["httpx", "opensearch", "clickhouse"])

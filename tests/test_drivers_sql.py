@@ -706,7 +706,7 @@ def test_config_asyncpg_following_the_note_connects_with_mutual_tls(pg, pki, cap
         capsys, "asyncpg", f"postgres://avnadmin@localhost:{pg.good.port}/defaultdb", *mtls(pki)
     )
     assert cfg["tls"] == {
-        "cafile": str(pki.creds_dir / "ca.pem"),
+        "cafiles": [str(pki.creds_dir / "ca.pem")],
         "check_hostname": True,
         "verify_mode": "CERT_REQUIRED",
         "certfile": str(pki.creds_dir / "service.cert"),

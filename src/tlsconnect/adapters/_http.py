@@ -3,9 +3,8 @@ context-taking adapters share.
 
 * The target: an ``https://`` URI as the console shows it (user and password kept),
   ``SERVICE://host:port`` or ``host:port``; its base URL and its credentials.
-* The written-out form of an ``ssl.SSLContext`` (``tlsconnect config``), which JSON cannot
-  hold: the files and switches it is built from, and the few lines that build it
-  (:data:`CONTEXT_RECIPE`), in the usage note of each adapter that needs it.
+* Client files for the path-only drivers (requests, clickhouse-connect). The written-out
+  form of a context is :mod:`._recipe`'s, shared with every context-taking adapter.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
-from ._base import password_text, plan_trust_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,13 +21,11 @@ if TYPE_CHECKING:
     from ._base import Request
 
 __all__ = [
-    "CONTEXT_RECIPE",
     "GENERIC_HTTP_SERVICE",
     "TUPLES_RECIPE",
     "base_url",
     "basic_auth",
     "client_files",
-    "context_files",
     "parse_for",
     "parse_generic",
     "refuse_query",
@@ -40,14 +36,6 @@ __all__ = [
 #: one is given: see the trust table), so the plan is the same whichever of them it names.
 GENERIC_HTTP_SERVICE = Service.OPENSEARCH
 
-#: Builds ``ctx`` from the ``"ssl_context"`` entry of a written-out configuration ``cfg``
-#: (one line, statements separated by ``; ``, as notes are printed).
-CONTEXT_RECIPE = (
-    's = cfg.pop("ssl_context"); ctx = ssl.create_default_context(cafile=s["cafile"]); '
-    'ctx.check_hostname = s["check_hostname"]; '
-    'ctx.verify_mode = ssl.VerifyMode[s["verify_mode"]]; '
-    'ctx.load_cert_chain(s["certfile"], s["keyfile"], s["password"]) if s["certfile"] else None'
-)
 #: JSON has no tuples: turns the lists of a written-out configuration back into the tuples
 #: drivers take (``auth``, ``cert``).
 TUPLES_RECIPE = "cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}"
@@ -119,23 +107,3 @@ def client_files(request: Request) -> tuple[str, str] | None:
     if request.durable:
         return str(credentials.cert_file()), str(credentials.key_file())
     return str(credentials.private_cert_file()), str(credentials.private_key_file())
-
-
-def context_files(request: Request, driver: str) -> dict[str, Any]:
-    """What :data:`CONTEXT_RECIPE` builds the plan's context from (durable files only)."""
-    plan = request.plan
-    credentials = plan.credentials
-    files: dict[str, Any] = {
-        "cafile": plan_trust_file(request) if plan.verify_chain else None,
-        "check_hostname": plan.check_hostname,
-        "verify_mode": "CERT_REQUIRED" if plan.verify_chain else "CERT_NONE",
-        "certfile": None,
-        "keyfile": None,
-        "password": None,
-    }
-    if credentials is not None and credentials.has_client_cert:
-        files["certfile"] = str(credentials.cert_file())
-        files["keyfile"] = str(credentials.key_file())
-        if credentials.key_password is not None:
-            files["password"] = password_text(credentials.key_password, driver)
-    return files

@@ -1,10 +1,15 @@
-"""The written-out form of an ``ssl.SSLContext``, for drivers that take only a context.
+"""The written-out form of an ``ssl.SSLContext``, for drivers that take only a context
+(asyncpg, SQLAlchemy with asyncpg or PyMySQL, aiomysql, redis-py, httpx, cassandra-driver).
 
-JSON cannot hold a context, so ``tlsconnect config`` writes what builds it under the key
-``tls``: the one CA file of the plan, whether to check the host name, the verify mode
-and the client pair's files. A driver handed the dict itself refuses the unknown keyword
-``tls`` (``TypeError``) rather than connecting unverified. :func:`usage` is the note
-printed with it: a few lines of standard-library code, which a test runs as written.
+JSON cannot hold a context, so ``tlsconnect config`` writes what builds it, as one block:
+the plan's CA files (``cafiles``: none when nothing is verified; for ``project+public`` the
+project CA and certifi's bundle, two files that outlive the process rather than one
+combined temporary one), whether to check the host name, the verify mode, and the client
+pair's files. :data:`CONTEXT_LINES` build ``context`` from the block ``tls`` with Python's
+``ssl`` alone; ``ssl.SSLContext(PROTOCOL_TLS_CLIENT)`` trusts nothing until told, so the
+context trusts exactly the files named. Each adapter's usage note includes these lines, and
+the tests run every note as printed. A driver handed the written-out dict as it is refuses
+the unknown block rather than connecting unverified.
 """
 
 from __future__ import annotations
@@ -16,26 +21,48 @@ from .._trust import trust_file
 from ._base import password_text
 
 if TYPE_CHECKING:
-    from .._plan import TLSPlan
+    from ._base import Request
 
-__all__ = ["context_recipe", "usage"]
+__all__ = ["CONTEXT_LINES", "context_files", "usage"]
 
-_STEPS = (
+#: The statements that build ``context`` from the block ``tls`` (each one line, so that a
+#: note may join them with "; " or print them one per line).
+CONTEXT_LINES = (
     "import ssl",
-    "context = ssl.create_default_context(cafile=tls['cafile'])",
-    "context.check_hostname = tls['check_hostname']",
-    "context.verify_mode = ssl.VerifyMode[tls['verify_mode']]",
-    "context.load_cert_chain(tls['certfile'], tls['keyfile'], tls['password']) "
-    "if tls['certfile'] else None",
+    "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)",
+    'for cafile in tls["cafiles"]: context.load_verify_locations(cafile)',
+    'context.check_hostname = tls["check_hostname"]',
+    'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
+    'if tls["certfile"]: context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"])',
+)
+#: The same on one line (a ``for`` or ``if`` statement cannot follow "; " on one line).
+CONTEXT_ONE_LINE = "; ".join(
+    (
+        "import ssl",
+        "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)",
+        '[context.load_verify_locations(cafile) for cafile in tls["cafiles"]]',
+        'context.check_hostname = tls["check_hostname"]',
+        'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
+        'context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"]) '
+        'if tls["certfile"] else None',
+    )
 )
 
 
-def context_recipe(plan: TLSPlan, driver: str) -> dict[str, Any]:
-    """The JSON-ready description of ``plan.ssl_context()``, naming files that outlive
-    the process: ``create_default_context(cafile=…)`` loads exactly the plan's trust."""
+def context_files(request: Request, driver: str) -> dict[str, Any]:
+    """The block that :data:`CONTEXT_LINES` build the plan's context from, naming files
+    that outlive the process (the user's own, or copies in ``--output-dir``)."""
+    plan = request.plan
     credentials = plan.credentials
-    recipe: dict[str, Any] = {
-        "cafile": trust_file(Trust(plan.trust), credentials) if plan.verify_chain else None,
+    trust = Trust(plan.trust)
+    if not plan.verify_chain:
+        cafiles: list[str] = []
+    elif trust is Trust.PROJECT_AND_PUBLIC:
+        cafiles = [trust_file(Trust.PROJECT, credentials), trust_file(Trust.PUBLIC, credentials)]
+    else:
+        cafiles = [trust_file(trust, credentials)]
+    block: dict[str, Any] = {
+        "cafiles": cafiles,
         "check_hostname": plan.check_hostname,
         "verify_mode": "CERT_REQUIRED" if plan.verify_chain else "CERT_NONE",
         "certfile": None,
@@ -43,14 +70,14 @@ def context_recipe(plan: TLSPlan, driver: str) -> dict[str, Any]:
         "password": None,
     }
     if credentials is not None and credentials.has_client_cert:
-        recipe["certfile"] = str(credentials.cert_file())
-        recipe["keyfile"] = str(credentials.key_file())
+        block["certfile"] = str(credentials.cert_file())
+        block["keyfile"] = str(credentials.key_file())
         if credentials.key_password is not None:
-            recipe["password"] = password_text(credentials.key_password, driver)
-    return recipe
+            block["password"] = password_text(credentials.key_password, driver)
+    return block
 
 
 def usage(take: str, use: str, *, when: str = "") -> str:
-    """The note for a written-out form: ``take`` binds ``tls``, ``use`` connects; ``when``
-    says which outputs it is for, when not all are."""
-    return f"{when}use: " + "; ".join((f"tls = {take}", *_STEPS, use))
+    """A one-line note: ``take`` binds ``tls``, :data:`CONTEXT_ONE_LINE` builds
+    ``context``, ``use`` connects; ``when`` says which outputs it is for, when not all."""
+    return f"{when}use: tls = {take}; {CONTEXT_ONE_LINE}; {use}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._mysql import connection_keywords
-from ._tlsfiles import CONTEXT_LINES, context_files
+from ._recipe import CONTEXT_LINES, context_files
 
 if TYPE_CHECKING:
     from ._base import Request
@@ -39,7 +39,7 @@ def build(request: Request) -> dict[str, Any]:
     keywords = connection_keywords(request, database_keyword="db")
     plan = request.plan
     if request.durable:
-        keywords["tls"] = context_files(plan, "aiomysql")
+        keywords["tls"] = context_files(request, "aiomysql")
     else:
         keywords["ssl"] = plan.ssl_context()
     return request.finish(keywords, tls_keys=("ssl",))

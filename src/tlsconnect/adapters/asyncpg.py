@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .._conninfo import split_hosts
 from .._errors import ConfigError
 from .._target import pg_target
-from ._recipe import context_recipe, usage
+from ._recipe import context_files, usage
 from .psycopg import LIBPQ_TLS_KEYS, conninfo_params
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def build(request: Request) -> dict[str, Any]:
         if given is not None:
             params[name] = given
     if request.durable:
-        params["tls"] = context_recipe(request.plan, "asyncpg")
+        params["tls"] = context_files(request, "asyncpg")
     else:
         params["ssl"] = request.plan.ssl_context()
     return request.finish(params, tls_keys=TLS_KEYS)

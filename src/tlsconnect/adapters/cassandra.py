@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._http import CONTEXT_RECIPE, context_files, refuse_query
+from ._http import refuse_query
+from ._recipe import CONTEXT_ONE_LINE, context_files
 
 if TYPE_CHECKING:
     from ._base import Request
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["USAGE", "build"]
 
 USAGE = (
-    f"use: {CONTEXT_RECIPE}; "
+    f'use: tls = cfg.pop("ssl_context"); {CONTEXT_ONE_LINE}; '
     'cfg["auth_provider"] = cassandra.auth.PlainTextAuthProvider(**cfg["auth_provider"]) '
     'if cfg.get("auth_provider") else None; '
-    "cluster = cassandra.cluster.Cluster(**cfg, ssl_context=ctx)"
+    "cluster = cassandra.cluster.Cluster(**cfg, ssl_context=context)"
 )
 
 _TLS_KEYS = ("ssl_context", "ssl_options")

@@ -15,14 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._http import CONTEXT_RECIPE, TUPLES_RECIPE, base_url, basic_auth, context_files
+from ._http import TUPLES_RECIPE, base_url, basic_auth
+from ._recipe import CONTEXT_ONE_LINE, context_files
 
 if TYPE_CHECKING:
     from ._base import Request
 
 __all__ = ["USAGE", "build"]
 
-USAGE = f"use: {TUPLES_RECIPE}; {CONTEXT_RECIPE}; client = httpx.Client(**cfg, verify=ctx)"
+USAGE = (
+    f'use: {TUPLES_RECIPE}; tls = cfg.pop("ssl_context"); {CONTEXT_ONE_LINE}; '
+    "client = httpx.Client(**cfg, verify=context)"
+)
 
 _TLS_KEYS = ("verify", "cert", "ssl_context")
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
-from ._tlsfiles import CONTEXT_LINES, context_files
+from ._recipe import CONTEXT_LINES, context_files
 
 if TYPE_CHECKING:
     from ._base import Request
@@ -186,7 +186,7 @@ def _connection_keywords(request: Request, parsers: dict[str, Any]) -> dict[str,
 
 def _durable(request: Request) -> dict[str, Any]:
     keywords = _connection_keywords(request, _QUERY_TYPES)
-    keywords["tls"] = context_files(request.plan, request.driver.value)
+    keywords["tls"] = context_files(request, request.driver.value)
     return request.finish(keywords, tls_keys=_TLS_KEYS)
 
 

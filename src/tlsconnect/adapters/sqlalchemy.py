@@ -31,7 +31,7 @@ from .._errors import ConfigError
 from .._model import Service
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
-from ._recipe import context_recipe, usage
+from ._recipe import context_files, usage
 from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
 from .asyncpg import asyncpg_keywords
@@ -144,7 +144,10 @@ def _url_text(
     database: str | None,
     query: dict[str, str],
 ) -> str:
-    """The URL as SQLAlchemy's ``make_url`` parses it back (each part percent-quoted)."""
+    """The URL as SQLAlchemy's ``make_url`` parses it back: user and password
+    percent-quoted (every version unquotes them); the database quoted only where it must be
+    (``%``, ``?``, ``#``, ``/``), because SQLAlchemy 2.0 keeps a database name's escapes as
+    they are and 2.1 unquotes them."""
     auth = ""
     if user is not None:
         auth = quote(user, safe="")
@@ -152,7 +155,7 @@ def _url_text(
             auth += ":" + quote(password, safe="")
         auth += "@"
     where = f"[{host}]" if ":" in host else host
-    path = "/" + quote(database, safe="") if database else ""
+    path = "/" + quote(database, safe=" !$&'()*+,;=:@~") if database else ""
     tail = "?" + urlencode(query) if query else ""
     return f"{drivername}://{auth}{where}:{port}{path}{tail}"
 
@@ -223,5 +226,5 @@ def build(request: Request) -> dict[str, Any]:
 def _context(request: Request) -> dict[str, Any]:
     """``ssl=`` the plan's context (written out: its recipe under ``tls``)."""
     if request.durable:
-        return {"tls": context_recipe(request.plan, "SQLAlchemy")}
+        return {"tls": context_files(request, "SQLAlchemy")}
     return {"ssl": request.plan.ssl_context()}
