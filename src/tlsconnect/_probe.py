@@ -138,6 +138,13 @@ def _default_pg_user(plan: TLSPlan) -> str:
     return DEFAULT_PG_USER
 
 
+def _wrong_protocol(error: str, detail: str) -> Diagnosis:
+    """The server answered, over TLS or before it, not as the service type's protocol does."""
+    return Diagnosis(
+        ErrorClass.PROTOCOL_ERROR, error, "check the port and the service type (--service)", detail
+    )
+
+
 class _Failed(Exception):
     """Stops a probe with a diagnosis."""
 
@@ -284,11 +291,9 @@ class _Probe:
             )
         if not answer:
             raise _Failed(
-                Diagnosis(
-                    ErrorClass.PROTOCOL_ERROR,
+                _wrong_protocol(
                     "the server closed the connection when asked for TLS (PostgreSQL's "
                     "SSLRequest): it is not a PostgreSQL server, or not this port",
-                    "check the port and the service type (--service)",
                     "closed",
                 )
             )
@@ -299,10 +304,8 @@ class _Probe:
         else:
             how = f"it answered the SSLRequest with {answer!r}, not 'S' or 'N'"
         raise _Failed(
-            Diagnosis(
-                ErrorClass.PROTOCOL_ERROR,
+            _wrong_protocol(
                 f"the server does not answer as PostgreSQL does: {how}",
-                "check the port and the service type (--service)",
                 "not_postgresql",
             )
         )
@@ -589,10 +592,8 @@ class _Probe:
             )
             return
         raise _Failed(
-            Diagnosis(
-                ErrorClass.PROTOCOL_ERROR,
+            _wrong_protocol(
                 f"the server answered the startup message with {kind!r}, not as PostgreSQL does",
-                "check the port and the service type (--service)",
                 "not_postgresql",
             )
         )
@@ -605,10 +606,8 @@ class _Probe:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
             raise _Failed(
-                Diagnosis(
-                    ErrorClass.PROTOCOL_ERROR,
+                _wrong_protocol(
                     f"the server's answer to ApiVersions is not Kafka's: {exc}",
-                    "check the port and the service type (--service)",
                     "not_kafka",
                 )
             ) from None
@@ -731,10 +730,8 @@ class _Probe:
 
     def _not_mysql(self, how: str) -> _Failed:
         return _Failed(
-            Diagnosis(
-                ErrorClass.PROTOCOL_ERROR,
+            _wrong_protocol(
                 f"the server does not answer as MySQL does: {how}",
-                "check the port and the service type (--service)",
                 "not_mysql",
             )
         )
@@ -806,10 +803,8 @@ class _Probe:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
             raise _Failed(
-                Diagnosis(
-                    ErrorClass.PROTOCOL_ERROR,
+                _wrong_protocol(
                     f"the server does not answer PING as Redis does ({exc})",
-                    "check the port and the service type (--service)",
                     "not_redis",
                 )
             ) from None
@@ -830,10 +825,8 @@ class _Probe:
                 )
             return
         raise _Failed(
-            Diagnosis(
-                ErrorClass.PROTOCOL_ERROR,
+            _wrong_protocol(
                 f"the server answered PING with {text[:40]!r}, not as Redis does",
-                "check the port and the service type (--service)",
                 "not_redis",
             )
         )

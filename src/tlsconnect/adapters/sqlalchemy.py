@@ -36,6 +36,7 @@ from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
 from .asyncpg import asyncpg_keywords
 from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -50,19 +51,9 @@ USAGE = usage(
     when="for postgresql+asyncpg and mysql+pymysql URLs (connect_args holds 'tls'), ",
 )
 
-#: PyMySQL's TLS keywords (``ssl_ca`` alone turns verification off).
-_PYMYSQL_TLS_KEYS = (
-    "ssl",
-    "tls",
-    "ssl_ca",
-    "ssl_cert",
-    "ssl_key",
-    "ssl_key_password",
-    "ssl_verify_cert",
-    "ssl_verify_identity",
-    "ssl_disabled",
-    "sslmode",
-)
+#: PyMySQL's TLS keywords in connect_args (``ssl_ca`` alone turns verification off): the
+#: pymysql adapter's, and the words a written-out or libpq-minded configuration adds.
+_PYMYSQL_TLS_KEYS = (*PYMYSQL_TLS_KEYS, "tls", "sslmode")
 
 
 class Dialect(NamedTuple):
