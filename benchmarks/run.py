@@ -9,10 +9,11 @@ Each row times tlsconnect and the code users write by hand in the same run, inte
 below 1 is faster). The rows live in modules by what they measure: `start.py` (whole
 processes: import, cold start, check), `contexts.py` (contexts in a running process),
 `drivers.py` (driver parameters and real connections), `project.py` (a whole project's
-check), `growth.py` (many builds in one process); `harness.py` holds what they share. It
-starts its own PostgreSQL (ssl=on) and Kafka broker (tansu behind stunnel, client
-certificates required) from `tlsconnect.testing` with a fresh PKI, and stops them by PID
-at the end. Figures go to benchmarks/results/latest.json.
+check, through `project_check.py`, which also runs alone), `growth.py` (many builds in
+one process); `harness.py` holds what they share. It starts its own PostgreSQL (ssl=on)
+and Kafka broker (tansu behind stunnel, client certificates required) from
+`tlsconnect.testing` with a fresh PKI, and stops them by PID at the end. Figures go to
+benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contexts
 import drivers
 import growth
+import project
 import start
 from harness import HERE, Bench, machine, table
 
@@ -47,6 +49,7 @@ STEPS: list[tuple[str, Callable[[Bench], None]]] = [
     ("6", drivers.psycopg_connect_row),
     ("7", drivers.kafka_row),
     ("8", start.check_row),
+    ("P", project.project_row),
     ("9", growth.growth_row),
 ]
 
