@@ -16,6 +16,7 @@ import ssl
 
 from ._cache import shared_contexts
 from ._errors import ConfigError
+from ._files import MemoryFiles
 from ._handshake import DiagnosingContext
 from ._model import Trust
 from ._trust import TrustLocation, public_trust
@@ -172,15 +173,12 @@ def build_context(
     if isinstance(context, DiagnosingContext):
         context.expectation = plan.expectation
     if client_cert and credentials is not None and credentials.has_client_cert:
-        # The pair loaded is the pair Credentials checked (private 0600 copies of it), never
-        # the user's files as they are now: mid-rotation those may hold a new certificate
-        # beside the old key.
+        # The pair loaded is the pair Credentials checked (its bytes, from memory files),
+        # never the user's files as they are now: mid-rotation those may hold a new
+        # certificate beside the old key.
         try:
-            context.load_cert_chain(
-                str(credentials.private_cert_file()),
-                str(credentials.private_key_file()),
-                credentials.key_password,
-            )
+            with MemoryFiles(credentials.cert_chain_pem, credentials.key_pem) as files:
+                context.load_cert_chain(files[0], files[1], credentials.key_password)
         except (ssl.SSLError, OSError) as exc:
             detail = getattr(exc, "reason", None) or type(exc).__name__
             raise ConfigError(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NEVER_EXISTS",
+    "MemoryFiles",
     "is_private_file",
     "missing_path",
     "prepare_durable_dir",
@@ -167,3 +168,47 @@ def missing_path(purpose: str) -> Path:
     named; naming a path nobody else can create there keeps those stray files out.
     """
     return private_dir() / f"no-{purpose}"
+
+
+class MemoryFiles:
+    """Material as paths that exist only in memory while OpenSSL reads them: each content
+    in an anonymous memory file (``memfd_create``, Linux) named ``/proc/self/fd/N``, closed
+    on leaving the block. Used for loading a checked client pair into a context: nothing
+    touches the disk (a new file costs more than the whole load on some disks), and what
+    OpenSSL reads is exactly the bytes that were checked. Only this process's user can open
+    another process's ``/proc/PID/fd``. Where memory files are not available, private 0600
+    files (:func:`write_private`) are named instead::
+
+        with MemoryFiles(cert_pem, key_pem) as (cert_path, key_path):
+            context.load_cert_chain(cert_path, key_path)
+    """
+
+    __slots__ = ("_contents", "_fds")
+
+    def __init__(self, *contents: bytes) -> None:
+        self._contents = contents
+        self._fds: list[int] = []
+
+    def __enter__(self) -> list[str]:
+        create = getattr(os, "memfd_create", None)
+        if create is None or not os.path.isdir("/proc/self/fd"):
+            return [str(write_private(content, ".pem")) for content in self._contents]
+        try:
+            for content in self._contents:
+                fd = create("tlsconnect", getattr(os, "MFD_CLOEXEC", 0))
+                self._fds.append(fd)
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+        except OSError:
+            self._close()
+            return [str(write_private(content, ".pem")) for content in self._contents]
+        return [f"/proc/self/fd/{fd}" for fd in self._fds]
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
