@@ -18,6 +18,7 @@ says what to do; the token never appears in a message, a log line or a repr.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -96,7 +97,11 @@ def credentials_file(environ: Mapping[str, str]) -> Path:
     return Path(config_dir) / "aiven-credentials.json"
 
 
-_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+# Compiled on first use: this module is imported with Credentials, on the path of every
+# context, and most processes never call the provider's API.
+@functools.cache
+def _token_characters() -> re.Pattern[str]:
+    return re.compile(r"[\x21-\x7e]+")
 
 
 def find_token(token: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -137,7 +142,7 @@ def _valid_token(token: object, where: str) -> str:
     stripped = token.strip()
     # A token goes into an HTTP header: control characters or spaces would be refused by
     # requests with a message that quotes the header, token and all. Refuse it here.
-    if not stripped or not _TOKEN_CHARACTERS.fullmatch(stripped):
+    if not stripped or not _token_characters().fullmatch(stripped):
         raise ConfigError(
             f"the API token ({where}) is empty or holds spaces or control characters; "
             "copy it again (`avn user access-token create` makes a new one)"

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import re
 
@@ -392,7 +393,13 @@ def _ascii(data: bytes, name: str) -> str:
 
 
 _ESCAPES = (("\\r\\n", "\n"), ("\\n", "\n"), ("\\r", "\n"), ("\r\n", "\n"), ("\r", "\n"))
-_TEXT_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+
+# Compiled on first use: this module is imported with Credentials, on the path of every
+# context, and most processes never read the environment.
+@functools.cache
+def _text_block() -> re.Pattern[str]:
+    return re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 
 def _normalise_pem(text: str, name: str) -> bytes:
@@ -418,20 +425,22 @@ def _normalise_pem(text: str, name: str) -> bytes:
         wrapped = "\n".join(compact[i : i + 64] for i in range(0, len(compact), 64))
         return f"-----BEGIN {label}-----\n{wrapped}\n-----END {label}-----"
 
-    blocks = [rebuild(m) for m in _TEXT_BLOCK.finditer(text)]
+    blocks = [rebuild(m) for m in _text_block().finditer(text)]
     if not blocks:
         return text.encode("ascii")  # no complete block: Credentials says what is wrong
     return ("\n".join(blocks) + "\n").encode("ascii")
 
 
-_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+@functools.cache
+def _base64() -> re.Pattern[str]:
+    return re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
 def _base64_material(text: str) -> bytes | None:
     """The bytes of a base64 value that decodes to PEM or to DER (an ASN.1 SEQUENCE), else
     ``None``: short words, paths and prose are not base64 material."""
     compact = "".join(text.split())
-    if len(compact) < 64 or len(compact) % 4 or not _BASE64.fullmatch(compact):
+    if len(compact) < 64 or len(compact) % 4 or not _base64().fullmatch(compact):
         return None
     try:
         data = base64.b64decode(compact, validate=True)
