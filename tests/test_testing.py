@@ -618,3 +618,28 @@ def test_the_plugin_loads_from_its_entry_point_next_to_a_conftest_listing_it(tmp
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "3 passed" in res.stdout
+
+
+def test_a_lost_port_race_is_tried_again_and_the_last_error_raised():
+    from tlsconnect.testing._process import ServerError, retry_on_port_race
+
+    calls: list[str] = []
+
+    def fails_twice() -> None:
+        calls.append("start")
+        if calls.count("start") <= 2:
+            raise ServerError("port taken")
+
+    retry_on_port_race(fails_twice, lambda: calls.append("clean"), 3)
+    assert calls == ["start", "clean", "start", "clean", "start"]
+
+    def always() -> None:
+        raise ServerError("port taken")
+
+    cleaned: list[int] = []
+    with pytest.raises(ServerError, match="port taken"):
+        retry_on_port_race(always, lambda: cleaned.append(1), 2)
+    assert cleaned == [1, 1]
+    ran: list[int] = []
+    retry_on_port_race(lambda: ran.append(1), lambda: None, 0)  # at least once
+    assert ran == [1]

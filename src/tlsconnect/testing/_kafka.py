@@ -33,6 +33,7 @@ from ._process import (
     ipv6_loopback_available,
     make_work_dir,
     read_tail,
+    retry_on_port_race,
     spawn,
     stop_process,
     wait_for_port,
@@ -191,15 +192,10 @@ class KafkaServer:
             if not self._owns_work_dir:
                 self.work_dir = make_work_dir(f"tlsconnect-kafka-{self.name}-", self._directory)
                 self._owns_work_dir = True
-            for attempt in range(attempts):
-                try:
-                    self._start_once(tansu, stunnel)
-                    return self
-                except ServerError:  # most likely a lost race for a free port
-                    self._stop_processes()
-                    if attempt == attempts - 1:
-                        raise
-            raise AssertionError("unreachable")
+            retry_on_port_race(
+                lambda: self._start_once(tansu, stunnel), self._stop_processes, attempts
+            )
+            return self
         except BaseException:
             self.stop()  # also on Ctrl-C: nothing is left running
             raise

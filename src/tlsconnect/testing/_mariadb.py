@@ -30,6 +30,7 @@ from ._process import (
     ipv6_loopback_available,
     make_work_dir,
     read_tail,
+    retry_on_port_race,
     run_checked,
     spawn,
     stop_process,
@@ -213,15 +214,12 @@ class MariaDBServer:
             run_as.check_reachable(work)
             run_as.own(work)
             self._install(install_db, run_as)
-            for attempt in range(attempts):
-                try:
-                    self._start_once(mariadbd, run_as)
-                    return self
-                except ServerError:  # most likely a lost race for the port
-                    stop_process(self.process)
-                    if attempt == attempts - 1:
-                        raise
-            raise AssertionError("unreachable")
+            retry_on_port_race(
+                lambda: self._start_once(mariadbd, run_as),
+                lambda: stop_process(self.process),
+                attempts,
+            )
+            return self
         except BaseException:
             self.stop()  # also on Ctrl-C: nothing is left running
             raise

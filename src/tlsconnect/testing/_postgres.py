@@ -37,6 +37,7 @@ from ._process import (
     ipv6_loopback_available,
     make_work_dir,
     read_tail,
+    retry_on_port_race,
     run_checked,
     spawn,
     stop_process,
@@ -296,16 +297,15 @@ class PostgresServer:
                 run_as.own(self.work_dir)
                 self.data_dir = self.work_dir / "data"
                 _initdb(self.bin_dir, self.data_dir, run_as)
-            last: ServerError | None = None
-            for _ in range(attempts):
-                try:
-                    self._configure(run_as, free_port(self.ipv6))
-                    self._spawn(run_as)
-                    return self
-                except ServerError as exc:  # most likely a lost race for the port
-                    last = exc
-                    stop_process(self.process, signal.SIGQUIT)
-            raise last if last is not None else ServerError("PostgreSQL did not start")
+
+            def start_once() -> None:
+                self._configure(run_as, free_port(self.ipv6))
+                self._spawn(run_as)
+
+            retry_on_port_race(
+                start_once, lambda: stop_process(self.process, signal.SIGQUIT), attempts
+            )
+            return self
         except BaseException:
             self.stop()  # also on Ctrl-C: nothing is left running
             raise

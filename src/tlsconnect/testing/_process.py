@@ -489,3 +489,22 @@ def quiet_resource_leaks() -> Iterator[None]:
         finally:
             logging.disable(previous)
             gc.collect()
+
+
+def retry_on_port_race(
+    start_once: Callable[[], None], clean_up: Callable[[], None], attempts: int
+) -> None:
+    """Run ``start_once`` until it succeeds, ``attempts`` times at most (at least once).
+
+    A :class:`ServerError` there is most likely a lost race for the free port chosen
+    (another process took it between choosing and binding): ``clean_up`` stops what the
+    failed attempt started, and the next attempt chooses again; the last error is raised.
+    """
+    for attempt in range(max(attempts, 1)):
+        try:
+            start_once()
+            return
+        except ServerError:
+            clean_up()
+            if attempt >= attempts - 1:
+                raise

@@ -25,6 +25,7 @@ from ._process import (
     ipv6_loopback_available,
     make_work_dir,
     read_tail,
+    retry_on_port_race,
     spawn,
     stop_process,
     wait_for_port,
@@ -137,15 +138,10 @@ class RedisServer:
         REGISTRY.add_server(self)
         try:
             self.work_dir = make_work_dir(f"tlsconnect-redis-{self.name}-", self._directory)
-            for attempt in range(attempts):
-                try:
-                    self._start_once(binary)
-                    return self
-                except ServerError:  # most likely a lost race for the port
-                    stop_process(self.process)
-                    if attempt == attempts - 1:
-                        raise
-            raise AssertionError("unreachable")
+            retry_on_port_race(
+                lambda: self._start_once(binary), lambda: stop_process(self.process), attempts
+            )
+            return self
         except BaseException:
             self.stop()  # also on Ctrl-C: nothing is left running
             raise
