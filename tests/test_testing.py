@@ -191,6 +191,20 @@ def test_kafka_closes_on_a_client_without_certificate(tlsconnect_kafka, pki):
         _api_versions(tls, 1)
 
 
+@pytest.mark.parametrize("farm_name", ["pg", "kafka"])
+def test_a_farm_keeps_one_server_per_name_and_names_what_it_knows(request, pki, farm_name):
+    farm = request.getfixturevalue(farm_name)
+    good = farm.good
+    assert farm["good"] is good and farm.get("good") is good
+    with pytest.raises(ValueError, match="'good' already running"):
+        farm.start("good", *pki.server.pair)
+    assert farm.good is good and not good._stopped
+    with pytest.raises(KeyError, match=r"unknown .*'nosuch'; known: \[.*'good'"):
+        farm.get("nosuch")
+    with pytest.raises(AttributeError):
+        farm.nosuch  # noqa: B018
+
+
 # -- Redis ---------------------------------------------------------------------------------
 
 

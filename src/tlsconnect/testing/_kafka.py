@@ -18,13 +18,13 @@ import os
 import pathlib
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable
 
 from ._process import (
     LOOPBACK4,
     LOOPBACK6,
     REGISTRY,
+    Farm,
     MissingBinaryError,
     ServerError,
     env_path,
@@ -278,7 +278,7 @@ class KafkaServer:
         return f"KafkaServer(name={self.name!r}, bootstrap={self.bootstrap!r})"
 
 
-class KafkaFarm:
+class KafkaFarm(Farm[KafkaServer]):
     """TLS Kafka front-ends by server-certificate name, each started on first use.
 
     ``farm.get("good")`` / ``farm["good"]`` / ``farm.good``; ``certs`` maps names to
@@ -288,6 +288,7 @@ class KafkaFarm:
     """
 
     NAMES = ("good", "wronghost", "expired", "othersigned", "dnsonly", "notyetvalid")
+    KIND = "kafka front-end"
 
     def __init__(
         self,
@@ -298,14 +299,9 @@ class KafkaFarm:
         tansu: str | os.PathLike[str] | None = None,
         stunnel: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.ca_path = pathlib.Path(ca_path)
-        self.certs = {k: (pathlib.Path(c), pathlib.Path(key)) for k, (c, key) in certs.items()}
-        self.instances: dict[str, KafkaServer] = {}
-        self._directory = pathlib.Path(directory) if directory is not None else None
-        self._base_dir: pathlib.Path | None = None
+        super().__init__(ca_path, certs, directory)
         self._tansu = tansu
         self._stunnel = stunnel
-        self._lock = threading.Lock()
         REGISTRY.add_server(self)
 
     @property
@@ -314,37 +310,6 @@ class KafkaFarm:
         if self._base_dir is None:
             self._base_dir = make_work_dir("tlsconnect-kafka-", self._directory)
         return self._base_dir
-
-    def __getitem__(self, name: str) -> KafkaServer:
-        return self.get(name)
-
-    def __getattr__(self, name: str) -> KafkaServer:
-        if name in KafkaFarm.NAMES:
-            return self.get(name)
-        raise AttributeError(name)
-
-    def get(self, name: str) -> KafkaServer:
-        """The running front-end ``name``, started now if it is not running yet."""
-        with self._lock:
-            inst = self.instances.get(name)
-            if inst is not None and not inst._stopped:
-                return inst
-            if name not in self.certs:
-                raise KeyError(f"unknown kafka front-end {name!r}; known: {sorted(self.certs)}")
-            cert, key = self.certs[name]
-            inst = self._start(name, cert, key)
-            self.instances[name] = inst
-            return inst
-
-    def start(
-        self, name: str, cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]
-    ) -> KafkaServer:
-        """Start an extra front-end with another server certificate."""
-        with self._lock:
-            self.certs[name] = (pathlib.Path(cert_path), pathlib.Path(key_path))
-            inst = self._start(name, *self.certs[name])
-            self.instances[name] = inst
-            return inst
 
     def _start(self, name: str, cert: pathlib.Path, key: pathlib.Path) -> KafkaServer:
         server = KafkaServer(
@@ -357,18 +322,3 @@ class KafkaFarm:
             stunnel=self._stunnel,
         )
         return server.start()
-
-    def stop(self) -> None:
-        """Stop every front-end and remove the farm's files."""
-        for inst in list(self.instances.values()):
-            inst.stop()
-        self.instances.clear()
-        REGISTRY.discard_server(self)
-        if self._base_dir is not None:
-            shutil.rmtree(self._base_dir, ignore_errors=True)
-
-    def __enter__(self) -> KafkaFarm:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

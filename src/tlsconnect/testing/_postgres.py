@@ -28,6 +28,7 @@ from ._process import (
     LOOPBACK4,
     LOOPBACK6,
     REGISTRY,
+    Farm,
     MissingBinaryError,
     RunAs,
     ServerError,
@@ -401,7 +402,7 @@ class PostgresServer:
         return f"PostgresServer(name={self.name!r}, port={self.port}, ssl={self.ssl})"
 
 
-class PostgresFarm:
+class PostgresFarm(Farm[PostgresServer]):
     """PostgreSQL instances sharing one ``initdb`` template, each started on first use.
 
     ``farm.get("good")`` / ``farm["good"]`` / ``farm.good`` start (once) and return a
@@ -422,6 +423,7 @@ class PostgresFarm:
     # Copying a data dir (~1000 files) takes ~1 s, so once the template exists a
     # background thread pre-copies one for each of these.
     PREFETCH = ("good", "wronghost", "expired", "othersigned", "dnsonly", "plaintext")
+    KIND = "postgres instance"
 
     def __init__(
         self,
@@ -432,14 +434,9 @@ class PostgresFarm:
         directory: str | os.PathLike[str] | None = None,
         bin_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.ca_path = pathlib.Path(ca_path)
-        self.certs = {k: (pathlib.Path(c), pathlib.Path(k2)) for k, (c, k2) in certs.items()}
-        self.instances: dict[str, PostgresServer] = {}
         self.bin_dir = pg_bin_dir(bin_dir)
-        self.base_dir: pathlib.Path | None = None
-        self._directory = pathlib.Path(directory) if directory is not None else None
+        super().__init__(ca_path, certs, directory)
         self._template: pathlib.Path | None = None
-        self._lock = threading.Lock()
         self.template_seconds: float | None = None
         self.prefetch = prefetch
         self._stage_lock = threading.Lock()
@@ -460,7 +457,7 @@ class PostgresFarm:
         base = make_work_dir("tlsconnect-pg-", self._directory)
         run_as.check_reachable(base)
         run_as.own(base)
-        self.base_dir = base
+        self._base_dir = base
         tpl = base / "template"
         t0 = time.monotonic()
         _initdb(self.bin_dir, tpl, run_as)
@@ -480,10 +477,15 @@ class PostgresFarm:
     def _staged_dir(self, name: str) -> pathlib.Path:
         return self._base() / f".staged-{name}"
 
+    @property
+    def base_dir(self) -> pathlib.Path | None:
+        """Where the instances' data directories go (``None`` until the template is made)."""
+        return self._base_dir
+
     def _base(self) -> pathlib.Path:
-        if self.base_dir is None:  # made with the template
+        if self._base_dir is None:  # made with the template
             raise ServerError("the farm's directory was not made yet")
-        return self.base_dir
+        return self._base_dir
 
     def _prefetch(self, tpl: pathlib.Path, names: list[str]) -> None:
         for n in names:
@@ -524,43 +526,14 @@ class PostgresFarm:
         return False
 
     # -- instances -------------------------------------------------------------
-    def __getitem__(self, name: str) -> PostgresServer:
-        return self.get(name)
-
-    def __getattr__(self, name: str) -> PostgresServer:
-        if name in PostgresFarm.NAMES:
-            return self.get(name)
-        raise AttributeError(name)
-
-    def get(self, name: str) -> PostgresServer:
-        """The running instance ``name``, started now if it is not running yet."""
-        with self._lock:
-            inst = self.instances.get(name)
-            if inst is not None and not inst._stopped:
-                return inst
-            if name == "plaintext":
-                inst = self._start(name, None, None)
-            elif name in self.certs:
-                cert, key = self.certs[name]
-                inst = self._start(name, cert, key)
-            else:
-                raise KeyError(
-                    f"unknown postgres instance {name!r}; known: {sorted(self.certs)} + plaintext"
-                )
-            self.instances[name] = inst
-            return inst
-
-    def start(
-        self, name: str, cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]
-    ) -> PostgresServer:
-        """Start an extra ssl=on instance with another server certificate."""
-        with self._lock:
-            if name in self.instances and not self.instances[name]._stopped:
-                raise ValueError(f"instance {name!r} already running")
-            self.certs[name] = (pathlib.Path(cert_path), pathlib.Path(key_path))
-            inst = self._start(name, self.certs[name][0], self.certs[name][1])
-            self.instances[name] = inst
-            return inst
+    def _launch(self, name: str) -> PostgresServer:
+        if name == "plaintext":
+            return self._start(name, None, None)
+        if name not in self.certs:
+            raise KeyError(
+                f"unknown postgres instance {name!r}; known: {sorted(self.certs)} + plaintext"
+            )
+        return self._start(name, *self.certs[name])
 
     def _start(
         self, name: str, cert_path: pathlib.Path | None, key_path: pathlib.Path | None
@@ -584,19 +557,8 @@ class PostgresFarm:
         return inst.start()
 
     def stop(self) -> None:
-        """Stop every instance and remove the farm's files."""
+        """Stop the prefetch, every instance, and remove the farm's files."""
         self._prefetch_stop.set()
         if self._prefetch_thread is not None:
             self._prefetch_thread.join(120)
-        for inst in list(self.instances.values()):
-            inst.stop()
-        self.instances.clear()
-        REGISTRY.discard_server(self)
-        if self.base_dir is not None and self.base_dir.exists():
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> PostgresFarm:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().stop()

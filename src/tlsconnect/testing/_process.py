@@ -27,7 +27,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Protocol
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 __all__ = [
     "LOOPBACK4",
@@ -450,6 +450,95 @@ def run_checked(
         out = (res.stdout + res.stderr).decode(errors="replace")[-4000:]
         raise ServerError(f"{what} failed with exit code {res.returncode}: {argv!r}\n{out}")
     return res
+
+
+class _Member(Protocol):
+    _stopped: bool
+
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Member)
+_F = TypeVar("_F", bound="Farm[Any]")
+
+
+class Farm(Generic[_S]):
+    """Servers by server-certificate name, each started on first use and stopped together.
+
+    ``farm.get("good")`` / ``farm["good"]`` / ``farm.good`` (for the names in
+    :attr:`NAMES`) start the server once and return it; :meth:`start` adds one with
+    another certificate. A subclass says how one server starts (:meth:`_start`) and
+    where its files go (``_base_dir``, removed at :meth:`stop`).
+    """
+
+    NAMES: tuple[str, ...] = ()
+    KIND = "server"  # in error messages: "unknown {KIND} 'x'"
+
+    def __init__(
+        self,
+        ca_path: str | os.PathLike[str],
+        certs: dict[str, tuple[pathlib.Path, pathlib.Path]],
+        directory: str | os.PathLike[str] | None,
+    ) -> None:
+        self.ca_path = pathlib.Path(ca_path)
+        self.certs = {k: (pathlib.Path(c), pathlib.Path(key)) for k, (c, key) in certs.items()}
+        self.instances: dict[str, _S] = {}
+        self._directory = pathlib.Path(directory) if directory is not None else None
+        self._base_dir: pathlib.Path | None = None
+        self._lock = threading.Lock()
+
+    def _start(self, name: str, cert: pathlib.Path, key: pathlib.Path) -> _S:
+        raise NotImplementedError
+
+    def _launch(self, name: str) -> _S:
+        """Start the server ``name`` of :attr:`certs` (a subclass may know more names)."""
+        if name not in self.certs:
+            raise KeyError(f"unknown {self.KIND} {name!r}; known: {sorted(self.certs)}")
+        return self._start(name, *self.certs[name])
+
+    def __getitem__(self, name: str) -> _S:
+        return self.get(name)
+
+    def __getattr__(self, name: str) -> _S:
+        if name in type(self).NAMES:
+            return self.get(name)
+        raise AttributeError(name)
+
+    def get(self, name: str) -> _S:
+        """The running server ``name``, started now if it is not running yet."""
+        with self._lock:
+            inst = self.instances.get(name)
+            if inst is None or inst._stopped:
+                inst = self.instances[name] = self._launch(name)
+            return inst
+
+    def start(
+        self, name: str, cert_path: str | os.PathLike[str], key_path: str | os.PathLike[str]
+    ) -> _S:
+        """Start an extra server with another server certificate; a name that is
+        running already is refused (stop it first)."""
+        with self._lock:
+            running = self.instances.get(name)
+            if running is not None and not running._stopped:
+                raise ValueError(f"{self.KIND} {name!r} already running")
+            self.certs[name] = (pathlib.Path(cert_path), pathlib.Path(key_path))
+            inst = self.instances[name] = self._start(name, *self.certs[name])
+            return inst
+
+    def stop(self) -> None:
+        """Stop every server and remove the farm's files."""
+        for inst in list(self.instances.values()):
+            inst.stop()
+        self.instances.clear()
+        REGISTRY.discard_server(self)
+        if self._base_dir is not None:
+            shutil.rmtree(self._base_dir, ignore_errors=True)
+
+    def __enter__(self: _F) -> _F:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 def make_work_dir(prefix: str, directory: pathlib.Path | None) -> pathlib.Path:
