@@ -286,18 +286,26 @@ def _kafka(bootstrap: str, good: Credentials) -> str:
     return f"produced and consumed {value!r} on {topic}; {_verified('kafka', good)}"
 
 
+def _start_optional(
+    server: testing.RedisServer | testing.MariaDBServer, servers: list[Stoppable]
+) -> None:
+    """Start a server the demo can do without: skipped, with the reason, when its
+    binaries are missing; stopped with the others at the end."""
+    problems = server.missing()
+    if problems:
+        raise _Skipped(str(problems[0]))
+    servers.append(server)
+    server.start()
+
+
 def _redis(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) -> str:
     _require("redis", "redis")
     server = testing.RedisServer(
         *pki.dnsonly.pair, pki.ca_pem, auth_clients="yes", name="demo-redis", directory=base
     )
-    problems = server.missing()
-    if problems:
-        raise _Skipped(str(problems[0]))
+    _start_optional(server, servers)
     import redis
 
-    servers.append(server)
-    server.start()
     p = params("redis", f"rediss://localhost:{server.port}", credentials=good, trust="project")
     client = redis.Redis(**p)
     try:
@@ -314,13 +322,9 @@ def _mariadb(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) 
     server = testing.MariaDBServer(
         *pki.dnsonly.pair, pki.ca_pem, name="demo-mariadb", directory=base
     )
-    problems = server.missing()
-    if problems:
-        raise _Skipped(str(problems[0]))
+    _start_optional(server, servers)
     import pymysql
 
-    servers.append(server)
-    server.start()
     url = f"mysql://{server.x509_user}@localhost:{server.port}/{server.database}"
     conn = pymysql.connect(**params("pymysql", url, credentials=good), connect_timeout=10)
     try:
