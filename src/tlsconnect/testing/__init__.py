@@ -21,6 +21,9 @@ manager that stops every process it started, by PID::
 * :class:`MariaDBServer` - MariaDB requiring TLS, with a ``REQUIRE X509`` user.
 * :class:`TLSServer`, :class:`HTTPSServer` - in-process servers that record each
   handshake and the client certificate shown.
+* :func:`make_zoo` - a certificate zoo (root and intermediate CA; servers named only in
+  the common name, by wildcard DNS names, by IP addresses, by no name; client keys in
+  PEM, DER and encrypted forms) on which libpq and Python's ``ssl`` disagree.
 
 A missing program is a :class:`MissingBinaryError` naming the package that provides it.
 With pytest, the plugin :mod:`tlsconnect.testing.pytest_plugin` offers all of these as
@@ -73,6 +76,9 @@ _EXPORTS: dict[str, str] = {
     "utc_now": "._pki",
     "wait_for_port": "._process",
     "write_file": "._pki",
+    "ZOO_SERVERS": "._zoo",
+    "Zoo": "._zoo",
+    "make_zoo": "._zoo",
 }
 
 __all__ = [
@@ -80,6 +86,7 @@ __all__ = [
     "CLIENT_COMMON_NAME",
     "CLIENT_KEY_PASSWORD",
     "PKI",
+    "ZOO_SERVERS",
     "HTTPRequest",
     "HTTPResponse",
     "HTTPSServer",
@@ -97,6 +104,7 @@ __all__ = [
     "RedisServer",
     "ServerError",
     "TLSServer",
+    "Zoo",
     "ca_key_usage",
     "cert_pem",
     "find_binary",
@@ -107,6 +115,7 @@ __all__ = [
     "leaf_key_usage",
     "make_ca",
     "make_pki",
+    "make_zoo",
     "new_key",
     "quiet_resource_leaks",
     "utc_now",
@@ -148,6 +157,7 @@ if TYPE_CHECKING:
     )
     from ._redis import RedisServer
     from ._tls import Handler, Handshake, HTTPRequest, HTTPResponse, HTTPSServer, TLSServer
+    from ._zoo import ZOO_SERVERS, Zoo, make_zoo
 else:
 
     def __getattr__(name: str) -> object:

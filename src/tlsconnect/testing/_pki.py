@@ -300,8 +300,11 @@ def make_ca(
     key: PrivateKey | None = None,
     key_type: KeyType = "rsa",
     organization: str | None = ORGANIZATION,
+    issuer: CA | None = None,
 ) -> CA:
-    """A self-signed root CA written as ``<name>.pem`` / ``<name>.key`` in ``directory``.
+    """A CA written as ``<name>.pem`` / ``<name>.key`` in ``directory``: a self-signed
+    root, or with ``issuer`` an intermediate CA that ``issuer`` signs (path length 0: it
+    issues leaves only).
 
     Validity defaults to [now - 365 days, now + 3650 days].
     """
@@ -311,22 +314,26 @@ def make_ca(
     key = key or new_key(key_type)
     subject = _name(common_name, organization)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    signer_key: PrivateKey = key if issuer is None else issuer.key
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(subject if issuer is None else issuer.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0),
+            critical=True,
+        )
         .add_extension(ca_key_usage(), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()),
             critical=False,
         )
-        .sign(key, hashes.SHA256())
+        .sign(signer_key, hashes.SHA256())
     )
     directory = pathlib.Path(directory)
     cert_path = write_file(directory / f"{name}.pem", cert_pem(cert))
@@ -348,14 +355,16 @@ def issue_cert(
     key: PrivateKey | None = None,
     key_type: KeyType = "rsa",
     organization: str | None = ORGANIZATION,
+    require_names: bool = True,
 ) -> Issued:
     """Issue a leaf certificate and write ``<name>.pem`` / ``<name>.key``.
 
     ``directory`` defaults to the directory holding the issuer's certificate, ``name``
     to ``common_name``, ``key`` to a new key of ``key_type``. Server leaves
     (``is_client=False``) get EKU serverAuth and need at least one DNS name or IP
-    address; client leaves get EKU clientAuth. Validity defaults to
-    [now - 1 day, now + 365 days].
+    address (``require_names=False`` allows a server leaf with no subjectAltName at all,
+    named only in its common name, as old servers are); client leaves get EKU clientAuth.
+    Validity defaults to [now - 1 day, now + 365 days].
     """
     now = utc_now()
     not_before = not_before or now - datetime.timedelta(days=1)
@@ -392,7 +401,7 @@ def issue_cert(
     sans += [x509.IPAddress(ip) for ip in ips]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    elif not is_client:
+    elif not is_client and require_names:
         raise ValueError("server certificates need at least one DNS name or IP address")
     cert = builder.sign(issuer.key, hashes.SHA256())
 
