@@ -457,3 +457,20 @@ def test_a_missing_driver_names_its_extra(pki, monkeypatch, driver, module, extr
     with pytest.raises(MissingDependencyError) as info:
         tlsconnect.params(driver, target, ca=pki.ca_pem, **options)
     assert f'pip install "tlsconnect[{extra}]"' in str(info.value)
+
+
+def test_config_sqlalchemy_mysqlconnector_is_create_engine_keywords(mariadb, pki, capsys):
+    uri = mariadb.url(user=mariadb.x509_user).replace("mysql://", "mysql+mysqlconnector://")
+    cfg, err = config(capsys, "sqlalchemy", uri, *mtls(pki))
+    assert SYSTEM_CAS in err
+    assert cfg["url"].startswith("mysql+mysqlconnector://") and "ssl" not in cfg["url"]
+    assert cfg["connect_args"]["ssl_verify_cert"] is True
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(**cfg)
+    try:
+        with engine.connect() as conn:
+            user = conn.execute(text("SELECT CURRENT_USER()")).scalar()
+    finally:
+        engine.dispose()
+    assert user.startswith(f"{mariadb.x509_user}@")
