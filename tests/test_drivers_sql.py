@@ -77,7 +77,7 @@ def _psycopg_pool(p: dict) -> tuple:
             return tuple(conn.execute(PG_SQL).fetchone())
 
 
-def _psycopg2(p: dict) -> tuple:
+def psycopg2_query(p: dict) -> tuple:
     import psycopg2
 
     conn = psycopg2.connect(**p, connect_timeout=10)
@@ -89,7 +89,7 @@ def _psycopg2(p: dict) -> tuple:
         conn.close()
 
 
-def _pg8000_native(p: dict) -> tuple:
+def pg8000_native_query(p: dict) -> tuple:
     import pg8000.native
 
     conn = pg8000.native.Connection(**p, timeout=10)
@@ -99,7 +99,7 @@ def _pg8000_native(p: dict) -> tuple:
         conn.close()
 
 
-def _pg8000_dbapi(p: dict) -> tuple:
+def pg8000_dbapi_query(p: dict) -> tuple:
     import pg8000
 
     conn = pg8000.connect(**p, timeout=10)
@@ -111,7 +111,7 @@ def _pg8000_dbapi(p: dict) -> tuple:
         conn.close()
 
 
-def _mysql_connector(p: dict) -> tuple:
+def mysql_connector_query(p: dict) -> tuple:
     import mysql.connector
 
     conn = mysql.connector.connect(**p, connection_timeout=10)
@@ -146,7 +146,7 @@ def _asyncpg_pool(p: dict) -> tuple:
     return asyncio.run(run())
 
 
-def _engine(sql: str) -> Callable[[dict], tuple]:
+def engine_query(sql: str) -> Callable[[dict], tuple]:
     def run(p: dict) -> tuple:
         from sqlalchemy import create_engine, text
 
@@ -224,14 +224,14 @@ PG_WAYS = [
     Way("psycopg-pool", "pg", "psycopg", _psycopg_pool, refusals=False),
     Way("asyncpg", "pg", "asyncpg", _asyncpg),
     Way("asyncpg-pool", "pg", "asyncpg", _asyncpg_pool),
-    Way("sqlalchemy-psycopg", "pg", "sqlalchemy", _engine(PG_SQL)),
+    Way("sqlalchemy-psycopg", "pg", "sqlalchemy", engine_query(PG_SQL)),
     Way("sqlalchemy-asyncpg", "pg", "sqlalchemy", _async_engine, {"dialect": "asyncpg"}),
     Way("django-postgresql", "pg", "django", _django(PG_SQL)),
-    Way("psycopg2", "pg", "psycopg2", _psycopg2),
-    Way("pg8000-native", "pg", "pg8000", _pg8000_native),
-    Way("pg8000-dbapi", "pg", "pg8000", _pg8000_dbapi),
-    Way("sqlalchemy-psycopg2", "pg", "sqlalchemy", _engine(PG_SQL), {"dialect": "psycopg2"}),
-    Way("sqlalchemy-pg8000", "pg", "sqlalchemy", _engine(PG_SQL), {"dialect": "pg8000"}),
+    Way("psycopg2", "pg", "psycopg2", psycopg2_query),
+    Way("pg8000-native", "pg", "pg8000", pg8000_native_query),
+    Way("pg8000-dbapi", "pg", "pg8000", pg8000_dbapi_query),
+    Way("sqlalchemy-psycopg2", "pg", "sqlalchemy", engine_query(PG_SQL), {"dialect": "psycopg2"}),
+    Way("sqlalchemy-pg8000", "pg", "sqlalchemy", engine_query(PG_SQL), {"dialect": "pg8000"}),
     # Django's engine where psycopg cannot be imported: it uses psycopg2.
     Way("django-postgresql-psycopg2", "pg", "django", _django(PG_SQL, hide=("psycopg",))),
 ]
@@ -239,21 +239,21 @@ PG_WAYS = [
 #: on without TLS when the server offers none (require without a CA): warned every call.
 MYSQL_CONNECTOR_WARNS = "system's CAs|WITHOUT TLS"
 MY_WAYS = [
-    Way("sqlalchemy-pymysql", "mysql", "sqlalchemy", _engine(MY_SQL), {"dialect": "pymysql"}),
-    Way("sqlalchemy-mysqldb", "mysql", "sqlalchemy", _engine(MY_SQL), {"dialect": "mysqldb"}),
+    Way("sqlalchemy-pymysql", "mysql", "sqlalchemy", engine_query(MY_SQL), {"dialect": "pymysql"}),
+    Way("sqlalchemy-mysqldb", "mysql", "sqlalchemy", engine_query(MY_SQL), {"dialect": "mysqldb"}),
     Way("django-mysql", "mysql", "django", _django(MY_SQL)),
     Way(
         "mysql-connector",
         "mysql",
         "mysql-connector",
-        _mysql_connector,
+        mysql_connector_query,
         warning=MYSQL_CONNECTOR_WARNS,
     ),
     Way(
         "sqlalchemy-mysqlconnector",
         "mysql",
         "sqlalchemy",
-        _engine(MY_SQL),
+        engine_query(MY_SQL),
         {"dialect": "mysqlconnector"},
         warning=MYSQL_CONNECTOR_WARNS,
     ),
@@ -858,7 +858,7 @@ def test_config_sqlalchemy_psycopg_is_create_engine_keywords(pg, pki, capsys):
         *mtls(pki),
     )
     assert cfg["url"].startswith("postgresql+psycopg://") and "sslmode" not in cfg["url"]
-    tls, user, client_dn = _engine(PG_SQL)(cfg)
+    tls, user, client_dn = engine_query(PG_SQL)(cfg)
     assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn
 
 
@@ -896,7 +896,7 @@ def test_config_sqlalchemy_mysqldb_is_create_engine_keywords(maria, pki, capsys)
         *mtls(pki),
     )
     assert cfg["connect_args"]["ssl_mode"] == "VERIFY_IDENTITY"
-    tls, user, _ = _engine(MY_SQL)(cfg)
+    tls, user, _ = engine_query(MY_SQL)(cfg)
     assert tls and user.startswith("x509user@")
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import sys
+import warnings
 from typing import Any
 
 import pytest
@@ -24,19 +26,22 @@ from _kv_servers import kv_servers
 from test_drivers_sql import (
     MY_SQL,
     PG_SQL,
+    PROBE,
     REFUSED,
-    _engine,
-    _mysql_connector,
-    _pg8000_dbapi,
-    _pg8000_native,
     config,
     django_query,
+    engine_query,
     follow_sqlalchemy_note,
     mtls,
+    mysql_connector_query,
     note,
+    pg8000_dbapi_query,
+    pg8000_native_query,
 )
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
+from tlsconnect._cli import main
 from tlsconnect._configgen import generate_config
+from tlsconnect.adapters.psycopg2 import check_libpq, libpq_version
 
 SYSTEM_CAS = "system's CAs"
 WITHOUT_TLS = "WITHOUT TLS"
@@ -78,7 +83,7 @@ def test_pg8000_is_given_a_context_under_require_too(pg):
         p = tlsconnect.params("pg8000", pg_uri(pg.othersigned, query="?sslmode=require"))
     assert isinstance(p["ssl_context"], ssl.SSLContext)
     assert p["ssl_context"].verify_mode == ssl.CERT_NONE
-    assert _pg8000_native(p)[0] is True  # encrypted, to a server nothing verified
+    assert pg8000_native_query(p)[0] is True  # encrypted, to a server nothing verified
 
 
 def test_pg8000_own_default_goes_on_in_plaintext(pg):
@@ -96,7 +101,9 @@ def test_pg8000_own_default_goes_on_in_plaintext(pg):
         conn.close()
 
 
-@pytest.mark.parametrize("connect", [_pg8000_native, _pg8000_dbapi], ids=["native", "dbapi"])
+@pytest.mark.parametrize(
+    "connect", [pg8000_native_query, pg8000_dbapi_query], ids=["native", "dbapi"]
+)
 @pytest.mark.parametrize("sslmode", ["require", "verify-full"])
 def test_pg8000_never_falls_back_to_plaintext(pg, pki, connect, sslmode):
     import pg8000.exceptions
@@ -205,8 +212,6 @@ def test_psycopg2_parameters_are_libpqs(pg, pki):
 
 
 def test_psycopg2_refuses_what_its_libpq_is_too_old_for_naming_both_versions():
-    from tlsconnect.adapters.psycopg2 import check_libpq
-
     with pytest.raises(
         ConfigError, match=r"needs libpq 16 or later, and psycopg2 loads libpq 15\.4"
     ):
@@ -220,8 +225,6 @@ def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
     ``sslrootcert=system`` as the system's CAs: the project CA's server is refused for a
     verify reason, not for a missing file named "system"."""
     import psycopg2
-
-    from tlsconnect.adapters.psycopg2 import check_libpq, libpq_version
 
     version = libpq_version()
     assert version >= 160000, version
@@ -242,8 +245,6 @@ def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
 
 def test_config_psycopg2_conninfo_connects_with_mutual_tls(pg, pki, capsys):
     import psycopg2
-
-    from tlsconnect._cli import main
 
     assert main(["config", "--driver", "psycopg2", pg_uri(pg.good, "avnadmin"), *mtls(pki)]) == 0
     out = capsys.readouterr().out
@@ -292,10 +293,6 @@ def test_django_postgresql_engine_with_psycopg2_instead_of_psycopg(pg, pki, monk
     ssl_on, user, client_dn = django_query(p, PG_SQL, hide=("psycopg",))
     assert ssl_on and user == "avnadmin" and "CN=avnadmin" in client_dn
     # and the probe did run on psycopg2
-    import subprocess
-
-    from test_drivers_sql import PROBE
-
     spec = json.dumps({"database": p, "sql": "SELECT 1", "hide": ["psycopg"]})
     done = subprocess.run(
         [sys.executable, str(PROBE), spec], capture_output=True, text=True, timeout=120, check=True
@@ -336,7 +333,7 @@ def test_mysql_connector_own_ssl_ca_option_would_have_accepted_the_other_ca(kv_m
     conn.close()  # it connected to a server the CA given never signed
     p = mysql_connector_params(server.url(), ca=pki.ca_pem)
     with pytest.raises(mysql.connector.errors.InterfaceError) as info:
-        _mysql_connector(p)
+        mysql_connector_query(p)
     assert REFUSED.search(error_chain(info.value))
 
 
@@ -350,7 +347,7 @@ def test_mysql_connector_trusts_ssl_cert_file_whatever_it_is_given(kv_maria, pki
     monkeypatch.setenv("SSL_CERT_FILE", str(pki.other_ca_pem))
     server = kv_maria("othersigned")
     p = mysql_connector_params(server.url(), ca=pki.ca_pem)
-    assert _mysql_connector(p)[0] == 1  # the limitation, shown: TLS to the foreign CA's server
+    assert mysql_connector_query(p)[0] == 1  # the limitation, shown: TLS to the foreign CA's server
     with pytest.raises(pymysql.err.OperationalError) as info:
         pymysql.connect(**tlsconnect.params("pymysql", server.url(), ca=pki.ca_pem)).close()
     assert "certificate verify failed" in error_chain(info.value)
@@ -361,8 +358,6 @@ def test_mysql_connector_warns_on_every_call_unless_the_system_store_is_the_plan
         mysql_connector_params(mariadb.url(), ca=pki.ca_pem)
     with pytest.warns(InsecureConnectionWarning, match=SYSTEM_CAS):
         tlsconnect.params("mysql-connector", mariadb.url(), trust="public")
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         p = tlsconnect.params("mysql-connector", mariadb.url(), trust="system")
@@ -376,11 +371,11 @@ def test_mysql_connector_without_tls_on_the_server(kv_maria, pki):
     # verifying: refused before the login
     p = mysql_connector_params(server.url(), ca=pki.ca_pem)
     with pytest.raises(mysql.connector.errors.InterfaceError, match="SSL is required"):
-        _mysql_connector(p)
+        mysql_connector_query(p)
     # require without a CA: it goes on without TLS, as the warning said
     with pytest.warns(InsecureConnectionWarning, match="NOT verified"):
         p = mysql_connector_params(server.url(), warning=WITHOUT_TLS, sslmode="require")
-    assert _mysql_connector(p)[0] == 0  # SSL_CIPHER is empty: plaintext
+    assert mysql_connector_query(p)[0] == 0  # SSL_CIPHER is empty: plaintext
 
 
 def test_mysql_connector_refuses_what_it_cannot_do(mariadb, pki):
@@ -404,7 +399,7 @@ def test_config_mysql_connector_json_connects_with_a_client_certificate(mariadb,
     cfg, err = config(capsys, "mysql-connector", mariadb.url(user=mariadb.x509_user), *mtls(pki))
     assert SYSTEM_CAS in err
     assert cfg["ssl_cert"] == str(pki.creds_dir / "service.cert")
-    assert _mysql_connector(cfg)[0] == 1
+    assert mysql_connector_query(cfg)[0] == 1
     import mysql.connector
 
     conn = mysql.connector.connect(**cfg)
@@ -425,7 +420,7 @@ def test_sqlalchemy_mysqlconnector_connects_with_use_pure(mariadb, pki):
         )
     assert p["connect_args"]["use_pure"] is True
     assert p["url"].drivername == "mysql+mysqlconnector" and "ssl" not in str(p["url"])
-    assert _engine(MY_SQL)(p)[0] == 1
+    assert engine_query(MY_SQL)(p)[0] == 1
 
 
 # -- every new name ------------------------------------------------------------------------
