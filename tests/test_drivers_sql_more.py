@@ -19,6 +19,7 @@ import sys
 import warnings
 from typing import Any
 
+import certifi
 import pytest
 
 import tlsconnect
@@ -357,7 +358,9 @@ def test_mysql_connector_warns_on_every_call_unless_the_system_store_is_the_plan
     for _ in range(2):
         mysql_connector_params(mariadb.url(), ca=pki.ca_pem)
     with pytest.warns(InsecureConnectionWarning, match=SYSTEM_CAS):
-        tlsconnect.params("mysql-connector", mariadb.url(), trust="public")
+        p = tlsconnect.params("mysql-connector", mariadb.url(), trust="public")
+    # the public CAs are named, never left to SSL_CERT_FILE
+    assert p["ssl_ca"] == certifi.where()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         p = tlsconnect.params("mysql-connector", mariadb.url(), trust="system")
