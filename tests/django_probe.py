@@ -12,6 +12,8 @@ import sys
 
 def main(spec_text: str) -> int:
     spec = json.loads(spec_text)
+    for name in spec.get("hide", ()):
+        sys.modules[name] = None  # type: ignore[assignment]  # as if it were not installed
     import django
     from django.conf import settings
 
@@ -28,7 +30,12 @@ def main(spec_text: str) -> int:
         return 0
     finally:
         connection.close()
-    print(json.dumps({"ok": True, "row": list(row) if row is not None else None}))
+    answer = {"ok": True, "row": list(row) if row is not None else None}
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        answer["psycopg3"] = is_psycopg3
+    print(json.dumps(answer))
     return 0
 
 

@@ -1,6 +1,8 @@
 """The SQL drivers around PostgreSQL and MySQL, each through the call users make, against
 real servers: PostgreSQL 15 (the ``pg`` farm) and MariaDB 10.11 (``mariadb``, plus one
-instance per broken server certificate started here).
+instance per broken server certificate started here). psycopg2, pg8000 and
+mysql-connector-python are in the matrix too; their traps are shown closed in
+``test_drivers_sql_more.py``.
 
 Every way of connecting gets the same matrix: verify-full connects; a certificate for
 another host is refused under verify-full and accepted under verify-ca; a certificate
@@ -75,6 +77,52 @@ def _psycopg_pool(p: dict) -> tuple:
             return tuple(conn.execute(PG_SQL).fetchone())
 
 
+def psycopg2_query(p: dict) -> tuple:
+    import psycopg2
+
+    conn = psycopg2.connect(**p, connect_timeout=10)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(PG_SQL)
+            return tuple(cursor.fetchone())
+    finally:
+        conn.close()
+
+
+def pg8000_native_query(p: dict) -> tuple:
+    import pg8000.native
+
+    conn = pg8000.native.Connection(**p, timeout=10)
+    try:
+        return tuple(conn.run(PG_SQL)[0])
+    finally:
+        conn.close()
+
+
+def pg8000_dbapi_query(p: dict) -> tuple:
+    import pg8000
+
+    conn = pg8000.connect(**p, timeout=10)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(PG_SQL)
+        return tuple(cursor.fetchone())
+    finally:
+        conn.close()
+
+
+def mysql_connector_query(p: dict) -> tuple:
+    import mysql.connector
+
+    conn = mysql.connector.connect(**p, connection_timeout=10)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(MY_SQL)
+        return tuple(cursor.fetchone())
+    finally:
+        conn.close()
+
+
 def _asyncpg(p: dict) -> tuple:
     import asyncpg
 
@@ -98,7 +146,7 @@ def _asyncpg_pool(p: dict) -> tuple:
     return asyncio.run(run())
 
 
-def _engine(sql: str) -> Callable[[dict], tuple]:
+def engine_query(sql: str) -> Callable[[dict], tuple]:
     def run(p: dict) -> tuple:
         from sqlalchemy import create_engine, text
 
@@ -127,10 +175,11 @@ def _async_engine(p: dict) -> tuple:
     return asyncio.run(run())
 
 
-def django_query(database: dict, sql: str) -> tuple:
+def django_query(database: dict, sql: str, hide: tuple[str, ...] = ()) -> tuple:
     """``DATABASES["default"] = database`` and one query through ``connection.cursor()``,
-    in a process of its own; a refused connection raises with the driver's message."""
-    spec = json.dumps({"database": database, "sql": sql})
+    in a process of its own (where the modules ``hide`` names cannot be imported); a
+    refused connection raises with the driver's message."""
+    spec = json.dumps({"database": database, "sql": sql, "hide": list(hide)})
     done = subprocess.run(
         [sys.executable, str(PROBE), spec], capture_output=True, text=True, timeout=120
     )
@@ -141,8 +190,8 @@ def django_query(database: dict, sql: str) -> tuple:
     return tuple(answer["row"])
 
 
-def _django(sql: str) -> Callable[[dict], tuple]:
-    return lambda p: django_query(p, sql)
+def _django(sql: str, hide: tuple[str, ...] = ()) -> Callable[[dict], tuple]:
+    return lambda p: django_query(p, sql, hide)
 
 
 @dataclass
@@ -155,9 +204,14 @@ class Way:
     connect: Callable[[dict], tuple]
     options: dict[str, Any] = field(default_factory=dict)
     refusals: bool = True  # whether a refused server surfaces the driver's own error
+    # What the driver is warned about on every call (mysql-connector's own trust store).
+    warning: str | None = None
 
     def params(self, target: str, **kwargs: Any) -> dict:
-        return tlsconnect.params(self.driver, target, **self.options, **kwargs)
+        if self.warning is None:
+            return tlsconnect.params(self.driver, target, **self.options, **kwargs)
+        with pytest.warns(InsecureConnectionWarning, match=self.warning):
+            return tlsconnect.params(self.driver, target, **self.options, **kwargs)
 
     def __repr__(self) -> str:
         return self.id
@@ -170,14 +224,39 @@ PG_WAYS = [
     Way("psycopg-pool", "pg", "psycopg", _psycopg_pool, refusals=False),
     Way("asyncpg", "pg", "asyncpg", _asyncpg),
     Way("asyncpg-pool", "pg", "asyncpg", _asyncpg_pool),
-    Way("sqlalchemy-psycopg", "pg", "sqlalchemy", _engine(PG_SQL)),
+    Way("sqlalchemy-psycopg", "pg", "sqlalchemy", engine_query(PG_SQL)),
     Way("sqlalchemy-asyncpg", "pg", "sqlalchemy", _async_engine, {"dialect": "asyncpg"}),
     Way("django-postgresql", "pg", "django", _django(PG_SQL)),
+    Way("psycopg2", "pg", "psycopg2", psycopg2_query),
+    Way("pg8000-native", "pg", "pg8000", pg8000_native_query),
+    Way("pg8000-dbapi", "pg", "pg8000", pg8000_dbapi_query),
+    Way("sqlalchemy-psycopg2", "pg", "sqlalchemy", engine_query(PG_SQL), {"dialect": "psycopg2"}),
+    Way("sqlalchemy-pg8000", "pg", "sqlalchemy", engine_query(PG_SQL), {"dialect": "pg8000"}),
+    # Django's engine where psycopg cannot be imported: it uses psycopg2.
+    Way("django-postgresql-psycopg2", "pg", "django", _django(PG_SQL, hide=("psycopg",))),
 ]
+#: mysql-connector's pure-Python TLS trusts the system's CAs too (verifying plans), or goes
+#: on without TLS when the server offers none (require without a CA): warned every call.
+MYSQL_CONNECTOR_WARNS = "system's CAs|WITHOUT TLS"
 MY_WAYS = [
-    Way("sqlalchemy-pymysql", "mysql", "sqlalchemy", _engine(MY_SQL), {"dialect": "pymysql"}),
-    Way("sqlalchemy-mysqldb", "mysql", "sqlalchemy", _engine(MY_SQL), {"dialect": "mysqldb"}),
+    Way("sqlalchemy-pymysql", "mysql", "sqlalchemy", engine_query(MY_SQL), {"dialect": "pymysql"}),
+    Way("sqlalchemy-mysqldb", "mysql", "sqlalchemy", engine_query(MY_SQL), {"dialect": "mysqldb"}),
     Way("django-mysql", "mysql", "django", _django(MY_SQL)),
+    Way(
+        "mysql-connector",
+        "mysql",
+        "mysql-connector",
+        mysql_connector_query,
+        warning=MYSQL_CONNECTOR_WARNS,
+    ),
+    Way(
+        "sqlalchemy-mysqlconnector",
+        "mysql",
+        "sqlalchemy",
+        engine_query(MY_SQL),
+        {"dialect": "mysqlconnector"},
+        warning=MYSQL_CONNECTOR_WARNS,
+    ),
 ]
 WAYS = PG_WAYS + MY_WAYS
 REFUSING = [way for way in WAYS if way.refusals]
@@ -223,7 +302,9 @@ def target(service: str, srv: Any, host: str | None = None, *, cert_user: bool =
 
 def hosts_for(way: Way) -> list[str]:
     return (
-        ["localhost", "127.0.0.1"] if way.service == "pg" or "pymysql" in way.id else ["127.0.0.1"]
+        ["localhost", "127.0.0.1"]
+        if way.service == "pg" or "pymysql" in way.id or "connector" in way.id
+        else ["127.0.0.1"]
     )
 
 
@@ -297,14 +378,16 @@ def test_require_without_a_ca_warns_and_connects_to_any_server(way, server):
         ("sqlalchemy", "pymysql", "mysql", "mysql://u:p@h:3306/db", {}),
         ("sqlalchemy", "MySQLdb", "mysqlclient", "mysql+mysqldb://u:p@h:3306/db", {}),
         ("django", "django", "django", "postgres://u@h:5432/db", {}),
-        ("django", "psycopg", "postgres", "postgres://u@h:5432/db", {}),
+        # Django's PostgreSQL engine runs on psycopg2 too: missing only when both are
+        ("django", "psycopg psycopg2", "postgres", "postgres://u@h:5432/db", {}),
         ("django", "MySQLdb", "mysqlclient", "mysql://u:p@h:3306/db", {}),
     ],
 )
 def test_a_missing_driver_names_the_extra_to_install(
     pki, monkeypatch, driver, module, extra, target_uri, options
 ):
-    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    for name in module.split():
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
     with pytest.raises(MissingDependencyError) as info:
         tlsconnect.params(driver, target_uri, ca=pki.ca_pem, **options)
     assert f'pip install "tlsconnect[{extra}]"' in str(info.value)
@@ -404,21 +487,28 @@ def test_asyncpg_takes_every_host_of_a_multi_host_conninfo(pki):
 @pytest.mark.parametrize(
     ("uri", "option", "drivername"),
     [
-        ("postgres://u@h:5432/db", None, "postgresql+psycopg"),
         ("postgresql://u@h:5432/db", "asyncpg", "postgresql+asyncpg"),
         ("postgresql+asyncpg://u@h:5432/db", None, "postgresql+asyncpg"),
         ("postgresql+psycopg://u@h:5432/db", "psycopg", "postgresql+psycopg"),
-        ("host=h port=5432 dbname=db", None, "postgresql+psycopg"),
         ("mysql://u:p@h:3306/db", None, "mysql+pymysql"),
         ("mysql+mysqldb://u:p@h:3306/db", None, "mysql+mysqldb"),
         ("mariadb://u:p@h:3306/db", "mysqlclient", "mysql+mysqldb"),
         ("h:3306", "pymysql", "mysql+pymysql"),
         ("h:5432", "asyncpg", "postgresql+asyncpg"),
+        ("postgresql+psycopg2://u@h:5432/db", None, "postgresql+psycopg2"),
+        ("postgres://u@h:5432/db", "psycopg2", "postgresql+psycopg2"),
+        ("postgresql+pg8000://u@h:5432/db", "pg8000", "postgresql+pg8000"),
+        ("mysql+mysqlconnector://u:p@h:3306/db", None, "mysql+mysqlconnector"),
+        ("mysql://u:p@h:3306/db", "mysql-connector", "mysql+mysqlconnector"),
     ],
 )
 def test_sqlalchemy_dialect_from_the_scheme_or_the_option(pki, uri, option, drivername):
     options = {} if option is None else {"dialect": option}
-    p = tlsconnect.params("sqlalchemy", uri, ca=pki.ca_pem, **options)
+    if "mysqlconnector" in drivername:
+        with pytest.warns(InsecureConnectionWarning, match="system's CAs"):
+            p = tlsconnect.params("sqlalchemy", uri, ca=pki.ca_pem, **options)
+    else:
+        p = tlsconnect.params("sqlalchemy", uri, ca=pki.ca_pem, **options)
     assert p["url"].drivername == drivername
 
 
@@ -427,7 +517,7 @@ def test_sqlalchemy_dialect_from_the_scheme_or_the_option(pki, uri, option, driv
     [
         ("postgresql+asyncpg://u@h:5432/db", "psycopg", "contradicts"),
         ("postgres://u@h:5432/db", "pymysql", "is for mysql"),
-        ("postgresql+psycopg2://u@h:5432/db", None, "psycopg2"),
+        ("postgresql+pygresql://u@h:5432/db", None, "pygresql"),
         ("mysql+aiomysql://u@h:3306/db", None, "aiomysql"),
         ("rediss://h:6379", None, "not a PostgreSQL or MySQL"),
         ("postgres://u@h1:5432,h2:5432/db", None, "one host"),
@@ -768,7 +858,7 @@ def test_config_sqlalchemy_psycopg_is_create_engine_keywords(pg, pki, capsys):
         *mtls(pki),
     )
     assert cfg["url"].startswith("postgresql+psycopg://") and "sslmode" not in cfg["url"]
-    tls, user, client_dn = _engine(PG_SQL)(cfg)
+    tls, user, client_dn = engine_query(PG_SQL)(cfg)
     assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn
 
 
@@ -806,7 +896,7 @@ def test_config_sqlalchemy_mysqldb_is_create_engine_keywords(maria, pki, capsys)
         *mtls(pki),
     )
     assert cfg["connect_args"]["ssl_mode"] == "VERIFY_IDENTITY"
-    tls, user, _ = _engine(MY_SQL)(cfg)
+    tls, user, _ = engine_query(MY_SQL)(cfg)
     assert tls and user.startswith("x509user@")
 
 

@@ -42,6 +42,7 @@ DRIVERS = tuple(sorted({*drivers(), *_TEXT_DRIVERS}))
 #: listed take JSON keyword arguments.
 FORMATS: dict[str, tuple[str, ...]] = {
     "psycopg": ("conninfo", "json"),
+    "psycopg2": ("conninfo", "json"),
     "libpq-env": ("env", "json"),
     "confluent-kafka": ("properties", "json"),
     "java-properties": ("properties",),
@@ -193,7 +194,7 @@ def _refuse_unverified_kafka(target: str, options: Options) -> None:
 
 def _render(driver: str, built: dict[str, Any], fmt: str) -> GeneratedConfig:
     notes = _insecure_notes(built)
-    if driver == "psycopg" and fmt == "conninfo":
+    if driver in ("psycopg", "psycopg2") and fmt == "conninfo":
         return GeneratedConfig(format_conninfo(built) + "\n", notes=notes)
     if driver == "confluent-kafka" and fmt == "properties":
         return GeneratedConfig("".join(f"{k}={v}\n" for k, v in built.items()), notes=notes)

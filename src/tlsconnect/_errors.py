@@ -48,7 +48,8 @@ class TLSConnectWarning(UserWarning):
 
 
 class InsecureConnectionWarning(TLSConnectWarning):
-    """The plan will not verify the server's certificate."""
+    """The plan will not verify the server's certificate, or a driver will trust more
+    issuers than the plan (mysql-connector's pure-Python TLS also loads the system's CAs)."""
 
 
 class CertificateExpiryWarning(TLSConnectWarning):

@@ -10,7 +10,6 @@ module level: ``import tlsconnect`` stays cheap.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError
@@ -29,14 +28,17 @@ from . import (
     django,
     httpx,
     kafka_python,
+    mysql_connector,
     opensearch,
+    pg8000,
     psycopg,
+    psycopg2,
     pymysql,
     redis_py,
     requests,
     sqlalchemy,
 )
-from ._base import Adapter, Request
+from ._base import Adapter, Request, installed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -109,6 +111,21 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=asyncpg.build,
         usage=asyncpg.USAGE,
     ),
+    Driver.PG8000: Adapter(
+        Driver.PG8000,
+        module="pg8000",
+        extra="pg8000",
+        parse=pg8000.parse,
+        build=pg8000.build,
+        usage=pg8000.USAGE,
+    ),
+    Driver.PSYCOPG2: Adapter(
+        Driver.PSYCOPG2,
+        module="psycopg2",
+        extra="psycopg2",
+        parse=psycopg2.parse,
+        build=psycopg2.build,
+    ),
     Driver.SQLALCHEMY: Adapter(
         Driver.SQLALCHEMY,
         module="sqlalchemy",
@@ -154,6 +171,13 @@ ADAPTERS: dict[Driver, Adapter] = {
         parse=_mysql.parse,
         build=aiomysql.build,
         usage=aiomysql.USAGE,
+    ),
+    Driver.MYSQL_CONNECTOR: Adapter(
+        Driver.MYSQL_CONNECTOR,
+        module="mysql.connector",
+        extra="mysql-connector",
+        parse=_mysql.parse,
+        build=mysql_connector.build,
     ),
     Driver.HTTPX: Adapter(
         Driver.HTTPX,
@@ -206,7 +230,7 @@ def drivers() -> tuple[str, ...]:
 
 def require_driver(adapter: Adapter) -> None:
     """Raise :class:`MissingDependencyError` when the driver is not installed (no import)."""
-    if importlib.util.find_spec(adapter.module) is None:
+    if not installed(adapter.module):
         name = adapter.function or f"params({adapter.driver.value!r})"
         raise MissingDependencyError(
             f"{name}() writes parameters for {adapter.driver.value}, which is not "

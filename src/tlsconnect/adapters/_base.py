@@ -10,6 +10,7 @@ must be JSON-ready and name files that outlive the process instead of holding ob
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .._plan import TLSPlan
     from .._target import Target
 
-__all__ = ["Adapter", "Request", "password_text", "plan_trust_file"]
+__all__ = ["Adapter", "Request", "installed", "password_text", "plan_trust_file"]
 
 
 class Request:
@@ -102,6 +103,15 @@ class Adapter:
         # How to use the written-out form (``tlsconnect config``) when it is not simply
         # the keyword arguments of the driver's call; printed as a note.
         self.usage = usage
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it; a dotted name whose
+    parent package is missing is not installed either)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def password_text(password: bytes, driver: str) -> str:

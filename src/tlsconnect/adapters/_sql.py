@@ -9,13 +9,13 @@ missing one is checked here, when the parameters are built for it.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigError, MissingDependencyError
 from .._model import Service
 from .._target import PG_SCHEMES, pg_target
 from .._target import parse_target as parse_uri
+from ._base import installed
 from .psycopg import conninfo_params
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def variant(target: Target) -> str | None:
 
 def require_module(module: str, purpose: str, extra: str) -> None:
     """:class:`MissingDependencyError` when ``module`` is not installed (no import)."""
-    if importlib.util.find_spec(module) is None:
+    if not installed(module):
         raise MissingDependencyError(
             f"{purpose} needs {module}, which is not installed; install it with: "
             f'pip install "tlsconnect[{extra}]"'

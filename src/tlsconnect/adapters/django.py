@@ -3,9 +3,10 @@
 ``p`` holds ``ENGINE``, ``NAME``, ``USER``, ``PASSWORD``, ``HOST``, ``PORT`` from the
 target and ``OPTIONS`` with TLS in the engine's driver's own terms:
 
-- ``django.db.backends.postgresql`` (psycopg): ``OPTIONS`` holds libpq's ``sslmode``,
+- ``django.db.backends.postgresql`` (psycopg, or psycopg2 where psycopg is not
+  installed, as Django itself chooses): ``OPTIONS`` holds libpq's ``sslmode``,
   ``sslrootcert``, ``sslcert``, ``sslkey`` (and the target's other libpq keywords), as
-  for ``psycopg.connect``.
+  for ``psycopg.connect``; with psycopg2 they are checked against the libpq it loads.
 - ``django.db.backends.mysql`` (mysqlclient): ``OPTIONS`` holds ``ssl`` (files) and
   ``ssl_mode``; never ``sslmode``, which Django and dj-database-url put there and which
   mysqlclient refuses (``TypeError``, dj-database-url #280). See ``_mysqlclient`` for what
@@ -25,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
 from .._model import Service
+from ._base import installed
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
 from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .psycopg2 import check_libpq, libpq_version
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -67,9 +70,14 @@ def build(request: Request) -> dict[str, Any]:
         raise ConfigError(
             f"ENGINE={engine!r} is not an engine for the target's {spec.service.value} service"
         )
+    psycopg2 = False
     if not request.durable:
         module, extra = _DRIVERS[spec.service]
-        require_module(module, f"Django's {spec.service.value} engine", extra)
+        # Django's PostgreSQL engine uses psycopg, else psycopg2 (django.db.backends.
+        # postgresql.psycopg_any), and so does this check.
+        psycopg2 = module == "psycopg" and not installed(module) and installed("psycopg2")
+        if not psycopg2:
+            require_module(module, f"Django's {spec.service.value} engine", extra)
     settings: dict[str, Any] = {
         "ENGINE": engine or ENGINES[spec.service],
         "NAME": spec.dbname,
@@ -92,6 +100,8 @@ def build(request: Request) -> dict[str, Any]:
             if k not in _PG_SETTINGS and k not in LIBPQ_TLS_KEYS
         }
         options.update(libpq_tls(plan, durable=request.durable))
+        if psycopg2:
+            check_libpq(options, libpq_version(), "Django's PostgreSQL engine (psycopg2)")
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")

@@ -8,18 +8,26 @@ anything. Here the URL carries no TLS word: user, password, host, port and datab
 the target's other keys) go into it, and TLS into ``connect_args``, in each driver's own
 terms:
 
-======================  ==========================================================
-dialect                 ``connect_args``
-======================  ==========================================================
-``postgresql+psycopg``  libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``
-``postgresql+asyncpg``  ``ssl=`` the plan's ``SSLContext``
-``mysql+pymysql``       ``ssl=`` the plan's ``SSLContext`` (PyMySQL uses it as it is)
-``mysql+mysqldb``       mysqlclient's ``ssl`` files and ``ssl_mode`` (see ``_mysqlclient``)
-======================  ==========================================================
+========================  ========================================================
+dialect                   ``connect_args``
+========================  ========================================================
+``postgresql+psycopg``    libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``
+``postgresql+psycopg2``   the same (checked against the libpq psycopg2 loads)
+``postgresql+asyncpg``    ``ssl=`` the plan's ``SSLContext``
+``postgresql+pg8000``     ``ssl_context=`` the plan's ``SSLContext`` (always: see ``pg8000``)
+``mysql+pymysql``         ``ssl=`` the plan's ``SSLContext`` (PyMySQL uses it as it is)
+``mysql+mysqldb``         mysqlclient's ``ssl`` files and ``ssl_mode`` (see ``_mysqlclient``)
+``mysql+mysqlconnector``  ``ssl_ca``, ``ssl_verify_cert``, ``ssl_verify_identity``, ...,
+                          ``use_pure=True`` (see ``mysql_connector``)
+========================  ========================================================
 
 The dialect is the URI's ``+driver`` (``postgresql+asyncpg://``), else the ``dialect=``
-option, else psycopg for PostgreSQL and PyMySQL for MySQL. Written out (``tlsconnect
-config``), a context is described under ``connect_args["tls"]``; see :data:`USAGE`.
+option, else, for PostgreSQL, the driver the installed SQLAlchemy maps a plain
+``postgresql://`` to (2.0: psycopg2; 2.1: psycopg), and PyMySQL for MySQL. Written out
+where SQLAlchemy is not installed, a plain PostgreSQL target stays ``postgresql://``:
+its ``connect_args`` are libpq's, which psycopg and psycopg2 read alike, so whichever
+SQLAlchemy reads it maps it. Written out (``tlsconnect config``), a context is described
+under ``connect_args["tls"]``; see :data:`USAGE`.
 """
 
 from __future__ import annotations
@@ -29,13 +37,19 @@ from urllib.parse import quote, urlencode
 
 from .._errors import ConfigError
 from .._model import Service
+from ._base import installed
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._recipe import context_files, usage
 from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
 from .asyncpg import asyncpg_keywords
+from .mysql_connector import TLS_KEYS as MYSQL_CONNECTOR_TLS_KEYS
+from .mysql_connector import mysql_connector_tls
+from .pg8000 import TLS_KEYS as PG8000_TLS_KEYS
+from .pg8000 import pg8000_keywords
 from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .psycopg2 import check_libpq, libpq_version
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
 if TYPE_CHECKING:
@@ -46,9 +60,10 @@ __all__ = ["DIALECTS", "USAGE", "build", "parse"]
 
 USAGE = usage(
     "cfg['connect_args'].pop('tls')",
-    "cfg['connect_args']['ssl'] = context; "
+    "cfg['connect_args']['ssl_context' if '+pg8000' in cfg['url'] else 'ssl'] = context; "
     "engine = (create_async_engine if '+asyncpg' in cfg['url'] else create_engine)(**cfg)",
-    when="for postgresql+asyncpg and mysql+pymysql URLs (connect_args holds 'tls'), ",
+    when="for postgresql+asyncpg, postgresql+pg8000 and mysql+pymysql URLs (connect_args "
+    "holds 'tls'), ",
 )
 
 #: PyMySQL's TLS keywords in connect_args (``ssl_ca`` alone turns verification off): the
@@ -68,16 +83,37 @@ DIALECTS: dict[str, Dialect] = {
     "psycopg": Dialect(
         Service.POSTGRESQL, "postgresql+psycopg", "psycopg", "postgres", LIBPQ_TLS_KEYS
     ),
+    "psycopg2": Dialect(
+        Service.POSTGRESQL, "postgresql+psycopg2", "psycopg2", "psycopg2", LIBPQ_TLS_KEYS
+    ),
     "asyncpg": Dialect(
         Service.POSTGRESQL, "postgresql+asyncpg", "asyncpg", "asyncpg", ASYNCPG_TLS_KEYS
     ),
+    "pg8000": Dialect(Service.POSTGRESQL, "postgresql+pg8000", "pg8000", "pg8000", PG8000_TLS_KEYS),
     "pymysql": Dialect(Service.MYSQL, "mysql+pymysql", "pymysql", "mysql", _PYMYSQL_TLS_KEYS),
     "mysqldb": Dialect(
         Service.MYSQL, "mysql+mysqldb", "MySQLdb", "mysqlclient", MYSQLCLIENT_TLS_KEYS
     ),
+    "mysqlconnector": Dialect(
+        Service.MYSQL,
+        "mysql+mysqlconnector",
+        "mysql.connector",
+        "mysql-connector",
+        MYSQL_CONNECTOR_TLS_KEYS,
+    ),
 }
-_ALIASES = {"mysqlclient": "mysqldb", "psycopg3": "psycopg"}
+_ALIASES = {
+    "mysqlclient": "mysqldb",
+    "psycopg3": "psycopg",
+    "mysql-connector": "mysqlconnector",
+    "mysql_connector": "mysqlconnector",
+}
 _DEFAULT = {Service.POSTGRESQL: "psycopg", Service.MYSQL: "pymysql"}
+#: A plain ``postgresql://`` written out where no SQLAlchemy says what it maps to: libpq's
+#: ``connect_args`` suit both drivers it may map to (psycopg, psycopg2).
+_PLAIN_POSTGRESQL = Dialect(Service.POSTGRESQL, "postgresql", "psycopg", "postgres", LIBPQ_TLS_KEYS)
+#: The dialects whose ``connect_args`` are libpq's TLS keywords.
+_LIBPQ_DIALECTS = ("postgresql+psycopg", "postgresql+psycopg2", "postgresql")
 #: The PostgreSQL keywords the URL holds in its own places.
 _PG_URL_KEYS = ("host", "port", "user", "password", "dbname")
 
@@ -103,11 +139,26 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     return sql_target(target, default)
 
 
+def _postgresql_default() -> str | None:
+    """The driver the installed SQLAlchemy maps a plain ``postgresql://`` to (2.0:
+    psycopg2, 2.1: psycopg), or ``None`` when SQLAlchemy is not installed here."""
+    if not installed("sqlalchemy"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    return str(make_url("postgresql://").get_dialect().driver)
+
+
 def _choose(request: Request) -> Dialect:
     spec = request.target
     given = request.take("dialect")
     from_scheme = variant(spec)
     name = _DEFAULT.get(spec.service, "psycopg")
+    if spec.service is Service.POSTGRESQL and from_scheme is None and given is None:
+        mapped = _postgresql_default()
+        if mapped is None:
+            return _PLAIN_POSTGRESQL
+        name = _dialect_name(mapped, "SQLAlchemy's own postgresql:// driver")
     if from_scheme is not None:
         name = _dialect_name(from_scheme, f"the target's {spec.scheme}://")
     if given is not None:
@@ -172,15 +223,34 @@ def build(request: Request) -> dict[str, Any]:
     query: dict[str, str] = {}
     connect_args: dict[str, Any]
     name = dialect.drivername
-    if name == "postgresql+psycopg":
+    if name in _LIBPQ_DIALECTS:
         query = extras
         connect_args = libpq_tls(plan, durable=request.durable)
+        if name == "postgresql+psycopg2" and not request.durable:
+            check_libpq(connect_args, libpq_version(), f"SQLAlchemy's {name} dialect (psycopg2)")
     elif name == "postgresql+asyncpg":
         connect_args = asyncpg_keywords(extras)
         connect_args.update(_context(request))
+    elif name == "postgresql+pg8000":
+        connect_args = pg8000_keywords({**extras, "host": spec.host})
+        del connect_args["host"], connect_args["port"]  # the URL holds them
+        if request.durable:
+            connect_args["tls"] = context_files(request, "SQLAlchemy")
+        else:
+            connect_args["ssl_context"] = plan.ssl_context()
     elif name == "mysql+pymysql":
         query = extras
         connect_args = _context(request)
+    elif name == "mysql+mysqlconnector":
+        if spec.host.startswith("/"):
+            raise ConfigError(
+                f"host {spec.host!r} names a Unix socket, where no TLS is spoken; pass the "
+                "service's host name"
+            )
+        query = extras
+        connect_args = mysql_connector_tls(
+            plan, durable=request.durable, what="SQLAlchemy's mysql+mysqlconnector dialect"
+        )
     else:
         check_host(spec.host, "SQLAlchemy's mysql+mysqldb dialect (mysqlclient)")
         query = extras
