@@ -239,7 +239,7 @@ def build_params(
 
 
 def params(
-    driver: str,
+    driver: str | Driver,
     target: object = "",
     *,
     sslmode: str | SSLMode | None = None,
