@@ -1,6 +1,6 @@
 """tlsconnect against the hand-written equivalent, side by side, in one run.
 
-    python benchmarks/run.py            # full run: the table for the README
+    python benchmarks/run.py            # full run: the table in benchmarks/README.md
     python benchmarks/run.py --quick    # every row once, quickly (CI: exit 0 only if all worked)
     python benchmarks/run.py --rows C1,2
 

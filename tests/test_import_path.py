@@ -74,7 +74,7 @@ def test_import_and_first_public_context_import_only_the_short_list(tmp_path, se
     cache = tmp_path / "cache"
     run_clean(PROBE.format(service=service), cache)  # the first run on a machine builds
     seen = run_clean(PROBE.format(service=service), cache)
-    assert seen["import"] == ["__future__", "tlsconnect", "tlsconnect._version"]
+    assert seen["import"] == ["tlsconnect", "tlsconnect._version"]
     extra = set(seen["first"]) - ALLOWED
     assert extra == set(), f"new modules on the path of the first context: {sorted(extra)}"
     for heavy in ("certifi", "cryptography", "typing", "dataclasses", "pathlib", "tempfile"):

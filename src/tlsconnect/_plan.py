@@ -21,24 +21,10 @@ from ._model import Service, SSLMode, Trust
 # typing is not imported at run time: this module is on the path of the first context.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TypedDict
-
-    from typing_extensions import Unpack
+    from typing import Any
 
     from ._pem import Material
     from ._target import Target
-
-    class TLSOptions(TypedDict, total=False):
-        """The options every entry point takes: the one place they are listed (with
-        :data:`OPTION_NAMES`, which a test holds equal to these keys)."""
-
-        sslmode: str | SSLMode | None
-        trust: str | Trust | None
-        credentials: Credentials | None
-        ca: Material | None
-        cert: Material | None
-        key: Material | None
-        key_password: str | bytes | None
 
 
 __all__ = [
@@ -53,7 +39,8 @@ __all__ = [
     "warn_if_insecure",
 ]
 
-#: The keyword options every entry point takes (the keys of ``TLSOptions``).
+#: The keyword options every entry point takes, in order: the parameters of
+#: :class:`Options`, the one definition of their types and defaults.
 OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
 
 OPTIONS_DOC = """
@@ -68,7 +55,14 @@ Options (keyword-only, shared by every entry point):
 
 
 class Options:
-    """The options of one call, bundled once and passed on as one value."""
+    """The options of one call, bundled once and passed on as one value.
+
+    Its parameters are the one definition of the options every entry point takes. Each
+    public entry point (:func:`resolve`, :func:`ssl_context`, ``check``, ``params`` and the
+    named driver functions) spells them out as keyword-only parameters, with the same
+    types and defaults, so that ``help()``, ``inspect.signature`` and type checkers show
+    them; a test holds every one of those signatures to this one.
+    """
 
     __slots__ = OPTION_NAMES
 
@@ -90,18 +84,6 @@ class Options:
         self.cert = cert
         self.key = key
         self.key_password = key_password
-
-    @classmethod
-    def take(cls, function: str, given: dict[str, object]) -> Options:
-        """Options from a call's keyword arguments; an unknown one is a :class:`TypeError`
-        that names the function and lists the options, as Python's own would."""
-        for name in given:
-            if name not in OPTION_NAMES:
-                raise TypeError(
-                    f"{function}() got an unexpected keyword argument {name!r}; its options "
-                    f"are: {', '.join(OPTION_NAMES)}"
-                )
-        return cls(**given)  # type: ignore[arg-type]
 
     @property
     def material_given(self) -> bool:
@@ -298,15 +280,43 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def resolve(service: str | Service, **options: Unpack[TLSOptions]) -> TLSPlan:
+def resolve(
+    service: str | Service,
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule."""
-    plan = resolve_plan(service, Options.take("resolve", dict(options)))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    plan = resolve_plan(service, options)
     warn_if_insecure(plan)
     return plan
 
 
 def ssl_context(
-    service: str | Service, *, shared: bool = False, **options: Unpack[TLSOptions]
+    service: str | Service,
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    shared: bool = False,
 ) -> ssl.SSLContext:
     """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
 
@@ -314,7 +324,16 @@ def ssl_context(
     trust and material) get the same :class:`SharedSSLContext`, which refuses changes:
     the fastest choice for code that builds a context per request and uses it as it is.
     """
-    plan = resolve_plan(service, Options.take("ssl_context", dict(options)))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    plan = resolve_plan(service, options)
     warn_if_insecure(plan)
     if shared:
         return shared_context(plan)

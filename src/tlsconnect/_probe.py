@@ -59,9 +59,10 @@ from ._wire import (
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from typing_extensions import Unpack
 
-    from ._plan import TLSOptions
+    from ._material import Credentials
+    from ._model import SSLMode, Trust
+    from ._pem import Material
 
 __all__ = ["check"]
 
@@ -84,11 +85,17 @@ _HTTP_AUTH_STATUSES = frozenset({401, 403, 407})
 def check(
     target: str,
     *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
     service: str | Service | None = None,
     timeout: float = 10.0,
     user: str | None = None,
     dbname: str | None = None,
-    **options: Unpack[TLSOptions],
 ) -> CheckReport:
     """Connect to ``target`` for real and report what happened, why, and the fix.
 
@@ -98,7 +105,15 @@ def check(
     """
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    given = Options.take("check", dict(options))
+    given = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
     spec = parse_target(target, service)
     plan = resolve_plan(spec.service, options_for_target(given, spec))
     report = CheckReport(

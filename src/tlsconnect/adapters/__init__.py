@@ -43,18 +43,9 @@ from ._base import Adapter, Request, installed
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from typing_extensions import Unpack
-
     from .._material import Credentials
+    from .._model import SSLMode, Trust
     from .._pem import Material
-    from .._plan import TLSOptions
-
-    class KafkaOptions(TLSOptions, total=False):
-        """The options of the Kafka configuration functions: TLS, and SASL."""
-
-        sasl_mechanism: str | None
-        sasl_username: str | None
-        sasl_password: str | None
 
 
 __all__ = [
@@ -220,8 +211,6 @@ ADAPTERS: dict[Driver, Adapter] = {
     ),
 }
 
-_SASL_NAMES = ("sasl_mechanism", "sasl_username", "sasl_password")
-
 
 def drivers() -> tuple[str, ...]:
     """The names :func:`params` accepts, sorted."""
@@ -231,9 +220,9 @@ def drivers() -> tuple[str, ...]:
 def require_driver(adapter: Adapter) -> None:
     """Raise :class:`MissingDependencyError` when the driver is not installed (no import)."""
     if not installed(adapter.module):
-        name = adapter.function or f"params({adapter.driver.value!r})"
+        name = f"{adapter.function}()" if adapter.function else f"params({adapter.driver.value!r})"
         raise MissingDependencyError(
-            f"{name}() writes parameters for {adapter.driver.value}, which is not "
+            f"{name} writes parameters for {adapter.driver.value}, which is not "
             f'installed; install it with: pip install "tlsconnect[{adapter.extra}]"'
         )
 
@@ -274,11 +263,11 @@ def build_params(
 
 
 def params(
-    driver: str,
+    driver: str | Driver,
     target: object = "",
     *,
-    sslmode: str | None = None,
-    trust: str | None = None,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
     credentials: Credentials | None = None,
     ca: Material | None = None,
     cert: Material | None = None,
@@ -308,8 +297,8 @@ def params(
 def psycopg_params(
     conninfo: str = "",
     *,
-    sslmode: str | None = None,
-    trust: str | None = None,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
     credentials: Credentials | None = None,
     ca: Material | None = None,
     cert: Material | None = None,
@@ -337,33 +326,107 @@ def psycopg_params(
 
 
 def _kafka_config(
-    driver: Driver, bootstrap_servers: object, given: dict[str, Any]
+    driver: Driver, bootstrap_servers: object, options: Options, sasl: dict[str, str | None]
 ) -> dict[str, Any]:
-    sasl = {name: given.pop(name) for name in _SASL_NAMES if name in given}
-    options = Options.take(ADAPTERS[driver].function or driver.value, given)
-    return build_params(driver, bootstrap_servers, options, sasl)
+    given = {name: value for name, value in sasl.items() if value is not None}
+    return build_params(driver, bootstrap_servers, options, given)
 
 
 def kafka_python_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new dict for ``KafkaProducer(**cfg)``, ``KafkaConsumer(topic, **cfg)`` and
     ``KafkaAdminClient(**cfg)``: ``SSL`` with a client certificate, ``SASL_SSL`` with SASL."""
-    return _kafka_config(Driver.KAFKA_PYTHON, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.KAFKA_PYTHON, bootstrap_servers, options, sasl)
 
 
 def confluent_kafka_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new librdkafka property dict for ``Producer(cfg)`` / ``Consumer({**cfg, ...})``."""
-    return _kafka_config(Driver.CONFLUENT_KAFKA, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.CONFLUENT_KAFKA, bootstrap_servers, options, sasl)
 
 
 def aiokafka_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new dict for ``AIOKafkaProducer(**cfg)`` and ``AIOKafkaConsumer(topic, **cfg)``."""
-    return _kafka_config(Driver.AIOKAFKA, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.AIOKAFKA, bootstrap_servers, options, sasl)
 
 
 _SASL_DOC = """- ``sasl_mechanism`` (``SCRAM-SHA-256`` by default, ``SCRAM-SHA-512``, ``PLAIN``),
