@@ -162,7 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help="psycopg: conninfo|json; libpq-env: env|json; confluent-kafka: properties|json",
     )
-    config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
+    config.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="write material files here (0600), and the passwords (never printed); "
+        "required when the configuration holds a password",
+    )
     config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
 
     fetch = commands.add_parser(
