@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TextIO
+
+# typing is not imported at run time: printable() is on the path of every context (the
+# verification errors that name certificates use it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 __all__ = ["printable", "use_colour"]
 
