@@ -91,13 +91,15 @@ def test_no_secret_reaches_standard_output_or_error(driver, pki, material, tmp_p
         return
     assert code == 0, err
     written = sorted(tmp_path.glob("secret.*"))
-    if driver != "java-properties":  # its passwords live in client.properties (0600)
-        assert written, err
+    assert written, err
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert str(path) in out + err  # the output says where it is
         held = path.read_text()
-        assert held and (pki.client_key_password in held or "Q7" in held or "Db-pw" in held)
+        if driver == "java-properties":  # the stores' passwords, read by ${file:...}
+            assert "ssl.keystore.password=" in held and f"${{file:{path}:" in out
+        else:
+            assert pki.client_key_password in held or "Q7" in held or "Db-pw" in held
 
 
 def _exports(text: str) -> dict[str, str]:

@@ -513,21 +513,56 @@ def _java(
         if password:
             common.append(f"ssl.key.password={password_text(password, 'the Java client')}")
         lines = lines + common + [f"ssl.keystore.key={_java_escape(pkcs8.strip())}"]
-    properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
-    written.append(properties)
-    return GeneratedConfig(
-        "\n".join(_without_secrets(lines, properties)) + "\n",
-        notes=[f"the Java client configuration is {properties}"],
-    )
+    return _java_files(out, lines, written)
 
 
-#: Properties whose values are secrets: written to client.properties (0600) only.
+#: Properties whose values are secrets: written to a 0600 file only, never printed.
 _SECRET_PROPERTIES = (
     "ssl.keystore.password",
     "ssl.key.password",
     "ssl.truststore.password",
     "ssl.keystore.key",
 )
+#: Kafka's own way to read a property from another file (KIP-297): ${file:PATH:KEY}.
+_FILE_PROVIDER = [
+    "config.providers=file",
+    "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
+]
+
+
+def _java_files(out: Path, lines: list[str], written: list[Path]) -> GeneratedConfig:
+    """``client.properties`` without its secrets: they are in ``secret.properties``
+    (0600), read by Kafka's file config provider; the configuration is printed whole."""
+    secrets_path = out / "secret.properties"
+    if ":" in str(secrets_path) or "}" in str(secrets_path):
+        # ${file:PATH:KEY} cannot hold such a path: the secrets stay in client.properties.
+        properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
+        written.append(properties)
+        return GeneratedConfig(
+            "\n".join(_without_secrets(lines, properties)) + "\n",
+            notes=[f"the Java client configuration is {properties}"],
+        )
+    public: list[str] = []
+    hidden: list[str] = []
+    for line in lines:
+        name = line.split("=", 1)[0]
+        if name in _SECRET_PROPERTIES:
+            hidden.append(line)
+            public.append(f"{name}=${{file:{_java_escape(str(secrets_path))}:{name}}}")
+        else:
+            public.append(line)
+    if hidden:
+        written.append(write_durable(out, secrets_path.name, ("\n".join(hidden) + "\n").encode()))
+        public = _FILE_PROVIDER + public
+    properties = write_durable(out, "client.properties", ("\n".join(public) + "\n").encode())
+    written.append(properties)
+    notes = [f"the Java client configuration is {properties}"]
+    if hidden:
+        notes.append(
+            f"its passwords and key are in {secrets_path} (mode 0600), never printed; the "
+            "Kafka client reads them there through its file config provider (${file:...})"
+        )
+    return GeneratedConfig("\n".join(public) + "\n", notes=notes)
 
 
 def _without_secrets(lines: list[str], properties: Path) -> list[str]:
