@@ -180,3 +180,23 @@ def test_kafka_python_reads_the_key_password_back_and_connects(
         client.list_topics()
     finally:
         client.close()
+
+
+def test_confluent_kafka_properties_name_the_key_password_file_and_connect(
+    kafka, pki, material, tmp_path, capsys
+):
+    from confluent_kafka.admin import AdminClient
+
+    target = f"kafka://{kafka.good.bootstrap}"
+    argv = ["config", "--driver", "confluent-kafka", target, *material]
+    assert main([*argv, "--output-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert pki.client_key_password not in out + err
+    path = tmp_path / "secret.ssl.key.password"
+    assert f"# ssl.key.password: in {path}" in out
+    conf = dict(line.split("=", 1) for line in out.splitlines() if line and line[0] != "#")
+    assert "ssl.key.password" not in conf
+    conf["ssl.key.password"] = pathlib.Path(path).read_text()  # as the note says
+    client = AdminClient({**conf, "log_level": 0, "error_cb": lambda err: None})
+    metadata = client.list_topics(timeout=15)
+    assert metadata.brokers
