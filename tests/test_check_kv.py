@@ -237,15 +237,15 @@ def test_cli_check_json_for_mysql_and_redis(kv, pki, capsys):
     [
         (
             "mysql://u:p@ss@h:3306/db?ssl-mode=REQUIRED",
-            "mysql://u:****@h:3306/db?ssl-mode=REQUIRED",
+            "mysql://u:***@h:3306/db?ssl-mode=REQUIRED",
         ),
-        ("rediss://:pw@h:6380/0", "rediss://:****@h:6380/0"),
+        ("rediss://:pw@h:6380/0", "rediss://:***@h:6380/0"),
         ("rediss://h:6380", "rediss://h:6380"),
         (
             "postgres://u@h/db?password=x&sslmode=require",
-            "postgres://u@h/db?password=****&sslmode=require",
+            "postgres://u@h/db?password=***&sslmode=require",
         ),
-        ("host=h password='a b' user=u", "host=h password=**** user=u"),
+        ("host=h password='a b' user=u", "host=h password=*** user=u"),
     ],
 )
 def test_report_target_never_shows_a_password(target, shown):

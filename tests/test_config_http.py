@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import ssl
 from collections.abc import Iterator
 
@@ -216,8 +217,14 @@ def test_written_cassandra_configuration_handshakes_through_the_driver(pki, tmp_
         assert code == 0, err
         cfg = json.loads(out)
         assert cfg["ssl_options"] == {"server_hostname": "localhost"}
-        assert cfg["auth_provider"] == {"username": "avnadmin", "password": "s3cret"}
-        cluster = follow(err, cfg)["cluster"]
+        # the password is in a 0600 file named there, read back by the printed recipe
+        assert "s3cret" not in out + err
+        secret = pathlib.Path(cfg["auth_provider"]["password_file"])
+        assert secret.read_text() == "s3cret" and secret.stat().st_mode & 0o777 == 0o600
+        assert cfg["auth_provider"] == {"username": "avnadmin", "password_file": str(secret)}
+        namespace = follow(err, cfg)
+        assert namespace["cfg"]["auth_provider"].password == "s3cret"
+        cluster = namespace["cluster"]
         try:
             with pytest.raises(NoHostAvailable) as info:
                 cluster.connect()

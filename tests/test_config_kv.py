@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
+import tempfile
 import textwrap
 
 import pytest
@@ -22,13 +24,29 @@ def kv(pki, mariadb, request) -> KVServers:
     return servers
 
 
+def config_json(capsys, *argv: str) -> tuple[dict, str]:
+    """The JSON printed (with --output-dir: the passwords are written there, never
+    printed), with the passwords read back as the printed one-line note says when the
+    driver has no recipe of several lines; and standard error."""
+    if main(["config", *argv]) == 2:  # a password to write: only with --output-dir
+        assert "pass --output-dir DIR" in capsys.readouterr().err
+        out = tempfile.mkdtemp(prefix="tlsconnect-config-")
+        assert main(["config", *argv, "--output-dir", out]) == 0
+    captured = capsys.readouterr()
+    cfg = json.loads(captured.out)
+    for line in captured.err.splitlines():
+        if line.startswith("# use: import pathlib; cfg["):  # only the passwords' read-back
+            namespace = {"cfg": cfg}
+            exec(line.removeprefix("# use: "), namespace)
+            cfg = namespace["cfg"]
+    return cfg, captured.err
+
+
 def run_config(capsys, *argv: str) -> tuple[dict, list[str]]:
     """The JSON printed, and the usage note's code lines (as printed, without '# ')."""
-    assert main(["config", *argv]) == 0
-    captured = capsys.readouterr()
-    lines = captured.err.splitlines()
-    code = [line[4:] for line in lines if line.startswith("#   ")]
-    return json.loads(captured.out), code
+    cfg, err = config_json(capsys, *argv)
+    code = [line[4:] for line in err.splitlines() if line.startswith("#   ")]
+    return cfg, code
 
 
 def follow_the_note(code: list[str], cfg: dict, name: str, tmp_path, monkeypatch, tail: str):
@@ -54,7 +72,8 @@ def test_redis_config_note_builds_a_client_that_pings(kv, pki, capsys, tmp_path,
     server = kv.redis("good")
     target = f"rediss://{REDIS_USER}:{REDIS_PASSWORD}@localhost:{server.port}/1"
     cfg, code = run_config(capsys, "--driver", "redis", target, "--ca", str(pki.ca_pem))
-    assert cfg["tls"]["cafiles"][0] == str(pki.ca_pem)  # project+public: the CA, certifi
+    # project+public: the CA (its copy in --output-dir, with the password), certifi
+    assert pathlib.Path(cfg["tls"]["cafiles"][0]).read_bytes() == pki.ca_pem.read_bytes()
     assert len(cfg["tls"]["cafiles"]) == 2 and cfg["db"] == 1
     assert code[0].startswith('cfg = json.loads(pathlib.Path("redis.json").read_text())')
     result = follow_the_note(
@@ -145,7 +164,8 @@ def test_pymysql_config_is_pymysqls_own_options_verifying_the_plan(kv, pki, caps
         capsys, "--driver", "pymysql", server.url(), "--ca", str(pki.ca_pem), "--sslmode", sslmode
     )
     assert code == []  # PyMySQL's keywords as they are: no note needed
-    assert cfg["ssl_ca"] == str(pki.ca_pem) and cfg["ssl_verify_cert"] is True
+    assert pathlib.Path(cfg["ssl_ca"]).read_bytes() == pki.ca_pem.read_bytes()
+    assert cfg["ssl_verify_cert"] is True
     assert cfg["ssl_verify_identity"] is (sslmode == "verify-full")
     with pymysql.connect(**cfg) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT DATABASE()")
@@ -175,23 +195,16 @@ def test_pymysql_config_require_without_ca_still_requires_tls(kv, capsys):
     import pymysql
 
     server = kv.mariadb("othersigned")
-    assert main(["config", "--driver", "pymysql", server.url(**{"ssl-mode": "REQUIRED"})]) == 0
-    captured = capsys.readouterr()
-    assert "NOT verified" in captured.err
-    cfg = json.loads(captured.out)
+    cfg, err = config_json(capsys, "--driver", "pymysql", server.url(**{"ssl-mode": "REQUIRED"}))
+    assert "NOT verified" in err
     assert cfg["ssl"] == {"verify_mode": False, "check_hostname": False}
     with pymysql.connect(**cfg) as connection, connection.cursor() as cursor:
         cursor.execute("SHOW STATUS LIKE 'Ssl_version'")
         assert cursor.fetchone()[1].startswith("TLSv1")
     plaintext = kv.mariadb("plaintext")
-    cfg = json.loads(plaintext_config(capsys, plaintext.url(**{"ssl-mode": "REQUIRED"})))
+    cfg, _ = config_json(capsys, "--driver", "pymysql", plaintext.url(**{"ssl-mode": "REQUIRED"}))
     with pytest.raises(pymysql.err.OperationalError, match="SSL is required"):
         pymysql.connect(**cfg)
-
-
-def plaintext_config(capsys, target: str) -> str:
-    assert main(["config", "--driver", "pymysql", target]) == 0
-    return capsys.readouterr().out
 
 
 def test_aiomysql_config_note_builds_the_context(kv, pki, capsys, tmp_path, monkeypatch):

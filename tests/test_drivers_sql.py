@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pathlib
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -529,7 +531,7 @@ def test_sqlalchemy_refuses_what_it_cannot_write(pki, uri, option, message):
         tlsconnect.params("sqlalchemy", uri, ca=pki.ca_pem, **options)
 
 
-def test_sqlalchemy_url_carries_the_target_without_tls_words(pki):
+def test_sqlalchemy_url_carries_the_target_without_tls_words(pki, tmp_path):
     from sqlalchemy.engine import make_url
 
     uri = "postgres://us%40er:p%3Ass%2Fw%40rd%25@h:5432/my%20db?sslmode=require&application_name=a"
@@ -544,9 +546,12 @@ def test_sqlalchemy_url_carries_the_target_without_tls_words(pki):
     )
     assert dict(url.query) == {"application_name": "a"} and p["pool_pre_ping"] is True
     assert p["connect_args"]["sslmode"] == "verify-ca"  # require + CA, libpq's rule
-    # the written-out URL parses back to the same URL
-    written = json.loads(generate_config("sqlalchemy", uri, ca=str(pki.ca_pem)).text)
-    assert make_url(written["url"]) == url
+    # the written-out URL parses back to the same URL, with the password from its file
+    written = json.loads(
+        generate_config("sqlalchemy", uri, ca=str(pki.ca_pem), output_dir=str(tmp_path)).text
+    )
+    password = pathlib.Path(written["url_password_file"]).read_text()
+    assert make_url(written["url"]).set(password=password) == url
 
 
 def test_sqlalchemy_connect_args_join_but_never_replace_tls(pki):
@@ -735,6 +740,10 @@ def config(capsys, driver: str, uri: str, *args: str) -> tuple[dict, str]:
     from tlsconnect._cli import main
 
     code = main(["config", "--driver", driver, uri, *args])
+    if code == 2:  # a password to write: only into files in --output-dir, never printed
+        assert "pass --output-dir DIR" in capsys.readouterr().err
+        out = tempfile.mkdtemp(prefix="tlsconnect-config-")
+        code = main(["config", "--driver", driver, uri, *args, "--output-dir", out])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return json.loads(captured.out), captured.err

@@ -39,6 +39,7 @@ ALLOWED = {
     "tlsconnect._model",
     "tlsconnect._pem",
     "tlsconnect._plan",
+    "tlsconnect._term",  # printable(): certificate names in errors, escaped; os and re only
     "tlsconnect._trust",
     "tlsconnect._version",
     "tlsconnect._wire",

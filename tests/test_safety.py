@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -370,21 +371,27 @@ def test_config_reads_an_encrypted_key_in_a_credentials_dir_with_password_env(
     shutil.copytree(pki.creds_dir, creds)
     shutil.copyfile(pki.client_key_encrypted_path, creds / "service.key")
     monkeypatch.setenv("KEYPASS", pki.client_key_password)
-    code = cli_main(
-        [
-            "config",
-            "--driver",
-            "kafka-python",
-            "kafka://localhost:9092",
-            "--credentials-dir",
-            str(creds),
-            "--password-env",
-            "KEYPASS",
-        ]
-    )
+    argv = [
+        "config",
+        "--driver",
+        "kafka-python",
+        "kafka://localhost:9092",
+        "--credentials-dir",
+        str(creds),
+        "--password-env",
+        "KEYPASS",
+    ]
+    # the key's password is never printed: it needs --output-dir for its file
+    assert cli_main(argv) == 2
+    captured = capsys.readouterr()
+    assert "--output-dir" in captured.err
+    code = cli_main([*argv, "--output-dir", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert json.loads(captured.out)["ssl_keyfile"] == str(creds / "service.key")
+    assert pki.client_key_password not in captured.out + captured.err
+    cfg = json.loads(captured.out)
+    assert Path(cfg["ssl_keyfile"]).is_file()
+    assert Path(cfg["ssl_password_file"]).read_text() == pki.client_key_password
 
 
 ENTRY_POINTS = {

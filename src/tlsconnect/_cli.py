@@ -26,7 +26,7 @@ from ._material import Credentials
 from ._pem import looks_like_pem
 from ._probe import check
 from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
-from ._term import use_colour
+from ._term import printable, use_colour
 from ._version import __version__
 
 __all__ = ["main"]
@@ -162,7 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help="psycopg: conninfo|json; libpq-env: env|json; confluent-kafka: properties|json",
     )
-    config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
+    config.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="write material files here (0600), and the passwords (never printed); "
+        "required when the configuration holds a password",
+    )
     config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
 
     fetch = commands.add_parser(
@@ -214,12 +219,14 @@ def main(argv: list[str] | None = None) -> int:
                 # Said also when an error follows: an expiring CA read before a bad key
                 # is still worth knowing.
                 for warning in caught:
-                    print(f"warning: {warning.message}", file=sys.stderr)
+                    print(f"warning: {printable(warning.message)}", file=sys.stderr)
+    # Messages may quote what a server, the provider's API or a file said: control
+    # characters in them are shown escaped.
     except (ConfigError, MissingDependencyError) as exc:
-        print(f"tlsconnect: {exc}", file=sys.stderr)
+        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except TLSConnectError as exc:
-        print(f"tlsconnect: {exc}", file=sys.stderr)
+        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("tlsconnect: interrupted", file=sys.stderr)
@@ -367,7 +374,7 @@ def _fetch(args: argparse.Namespace) -> int:
     print(f"wrote {names} to {result.directory} (files 0600)")
     print(f"expiry: {result.summary}")
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {printable(note)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -379,7 +386,7 @@ def _inspect(args: argparse.Namespace) -> int:
     elif result.items:
         print(result.render())
     for error in result.errors:
-        print(f"tlsconnect: {error}", file=sys.stderr)
+        print(f"tlsconnect: {printable(error)}", file=sys.stderr)
     return EXIT_USAGE if result.errors else EXIT_OK
 
 
@@ -430,7 +437,7 @@ def _config(args: argparse.Namespace) -> int:
     sys.stdout.write(result.text)
     for note in result.notes:
         for line in note.splitlines():  # a usage note may be several lines of code
-            print(f"# {line}", file=sys.stderr)
+            print(f"# {printable(line)}", file=sys.stderr)
     for path in result.files:
         print(f"# wrote {path} (mode 0600)", file=sys.stderr)
     return EXIT_OK

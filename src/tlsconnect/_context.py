@@ -12,6 +12,7 @@ Every call returns a new context that the caller may change freely, except with
 
 from __future__ import annotations
 
+import _thread
 import ssl
 
 from ._cache import shared_contexts
@@ -24,6 +25,7 @@ from ._trust import TrustLocation, public_trust
 # typing is not imported at run time: this module is on the path of every context.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any, Protocol
 
     from ._diagnose import Expectation
@@ -62,19 +64,31 @@ class SharedSSLContext(DiagnosingContext):
     """A read-only :class:`ssl.SSLContext`, handed out by ``ssl_context(..., shared=True)``.
 
     It works wherever a context is used as it is (``wrap_socket``, ``wrap_bio``, asyncio,
-    kafka-python, aiokafka). Setting an attribute raises :class:`AttributeError`; a method
-    that would change it (``load_*``, ``set_*``) raises :class:`TypeError`; so one caller
-    cannot change what another caller's connections do.
+    kafka-python, aiokafka), and with the HTTP clients that touch the context they are
+    given (httpx, urllib3, requests through an adapter, opensearch-py). What cannot weaken
+    it and cannot disturb another holder is allowed: setting an attribute to the value it
+    already has (urllib3 sets ``verify_mode`` to the context's own on every connection),
+    and ALPN once: the first ``set_alpn_protocols`` call fixes the protocols (tlsconnect
+    sets none), and later calls with the same list are accepted (httpx and urllib3 set
+    ``["http/1.1"]`` per connection). Everything else raises: another value for an
+    attribute (``check_hostname = False``, ``CERT_NONE``, lower versions: an
+    :class:`AttributeError`), other ALPN protocols, new trust or certificates (``load_*``,
+    ``set_*``: a :class:`TypeError`); so one caller cannot change what another caller's
+    connections do.
     """
 
     _frozen = False
+    #: The ALPN protocols set, once (None: none yet).
+    _alpn: tuple[str, ...] | None = None
 
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)
 
     def __setattr__(self, name: str, value: object) -> None:
         if self._frozen:
-            raise AttributeError(f"cannot set {name!r}: {_SHARED_HINT}")
+            if _unchanged(self, name, value):
+                return  # nothing changes for anyone
+            raise AttributeError(f"cannot set {name!r} to another value: {_SHARED_HINT}")
         super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -82,15 +96,44 @@ class SharedSSLContext(DiagnosingContext):
             raise AttributeError(f"cannot delete {name!r}: {_SHARED_HINT}")
         super().__delattr__(name)
 
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        """Set once; the same protocols again are accepted, others refused when shared."""
+        wanted = tuple(alpn_protocols)
+        with _alpn_lock:
+            if self._alpn is None or not self._frozen:
+                super().set_alpn_protocols(list(wanted))
+                object.__setattr__(self, "_alpn", wanted)
+                return
+        if wanted != self._alpn:
+            raise TypeError(
+                f"cannot set the ALPN protocols to {list(wanted)}: they were set to "
+                f"{list(self._alpn)} by the first holder, and {_SHARED_HINT}"
+            )
 
-# Every method of ssl.SSLContext that changes it; a frozen SharedSSLContext refuses them.
+
+_alpn_lock = _thread.allocate_lock()
+
+
+def _unchanged(context: ssl.SSLContext, name: str, value: object) -> bool:
+    """Whether ``context.name`` already is ``value`` (of the same kind: ``True`` is not
+    ``1``)."""
+    try:
+        current = getattr(context, name)
+    except AttributeError:
+        return False
+    if isinstance(current, bool) != isinstance(value, bool):
+        return False
+    return bool(current == value)
+
+
+# Every method of ssl.SSLContext that changes it (but ALPN, above); a frozen
+# SharedSSLContext refuses them.
 _MUTATORS = (
     "load_cert_chain",
     "load_verify_locations",
     "load_default_certs",
     "set_default_verify_paths",
     "load_dh_params",
-    "set_alpn_protocols",
     "set_npn_protocols",
     "set_ciphers",
     "set_ecdh_curve",

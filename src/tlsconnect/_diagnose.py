@@ -12,6 +12,7 @@ import ssl
 
 from ._model import ErrorClass
 from ._pem import display_name, san_strings
+from ._term import printable
 
 # This module is on the path of every context (the diagnosing socket): typing,
 # dataclasses, datetime and ipaddress are not imported at run time until needed.
@@ -150,7 +151,8 @@ def is_ip_address(host: str) -> bool:
 def _name(cert: x509.Certificate | None, which: str = "subject") -> str:
     if cert is None:
         return "(unknown)"
-    return display_name(cert.subject if which == "subject" else cert.issuer)
+    # Shown in exceptions that reach terminals: control characters escaped.
+    return printable(display_name(cert.subject if which == "subject" else cert.issuer))
 
 
 def _trust_words(expected: Expectation) -> str:
@@ -311,7 +313,7 @@ def _classify_verification(
     code = exc.verify_code
     message = exc.verify_message
     if code in _HOSTNAME_CODES:
-        names = san_strings(leaf) if leaf is not None else []
+        names = [printable(name) for name in san_strings(leaf)] if leaf is not None else []
         shown = ", ".join(names) if names else "(no subjectAltName at all)"
         error = (
             f"the server's certificate is not valid for '{host}': it names {shown}"

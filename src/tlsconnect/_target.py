@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from ._conninfo import check_port, parse_conninfo, split_hosts
+from ._conninfo import check_port, parse_conninfo, split_hosts, unencoded_userinfo
 from ._errors import ConfigError
 from ._model import Service
 
@@ -162,7 +162,9 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
             if entry.lower().startswith(scheme):
                 entry = entry[len(scheme) :]
         entry = entry.rstrip("/")
-        server = _join_host_port(*split_host_port(entry, f"bootstrap server {raw.strip()!r}"))
+        what = f"bootstrap server {redact_target(raw.strip())!r}"
+        where = entry.rpartition("@")[2]  # user information is not where to connect
+        server = _join_host_port(*split_host_port(where, what))
         if server not in servers:
             servers.append(server)
     if not servers:
@@ -221,13 +223,19 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
                 f"target {scheme}:// is {from_scheme.value} but service={chosen.value} was given"
             )
         chosen = from_scheme
+    shown = f"target {redact_target(target)!r}"
     if chosen is None:
         raise ConfigError(
-            f"target {target!r} does not say which service it is; pass service= (--service), "
+            f"{shown} does not say which service it is; pass service= (--service), "
             "e.g. --service postgresql, or use a postgres:// or kafka:// URI"
         )
-    where = text.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-    host, port = split_host_port(where, f"target {target!r}")
+    authority = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    try:
+        host, port = split_host_port(authority.rpartition("@")[2], shown)
+    except ConfigError:
+        if "@" not in authority and "@" in text:
+            raise ConfigError(unencoded_userinfo(shown)) from None
+        raise
     return Target(chosen, host, port)
 
 
@@ -264,9 +272,12 @@ def _uri_target(text: str, service: Service | None) -> Target:
             f"target {scheme}:// does not say which service it is; pass service= "
             "(--service), e.g. service='opensearch'"
         )
+    whole = rest
     rest = rest.partition("#")[0]
     rest, _, query_text = rest.partition("?")
     authority, slash, path = rest.partition("/")
+    if "@" not in authority and "@" in whole and not _is_host_port(authority, default_port):
+        raise ConfigError(unencoded_userinfo(f"target {scheme}://"))
     user = password = None
     if "@" in authority:
         userinfo, _, authority = authority.rpartition("@")
@@ -304,6 +315,14 @@ def _uri_target(text: str, service: Service | None) -> Target:
         scheme=scheme,
         path=("/" + path if slash and scheme in ("https", "http", "cassandra") else ""),
     )
+
+
+def _is_host_port(authority: str, default_port: int | None) -> bool:
+    """Whether ``authority`` reads as host[:port] (the port, when given, a number)."""
+    host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    if not colon:
+        return bool(authority) and default_port is not None
+    return bool(host) and port.isascii() and port.isdigit()
 
 
 #: Query keys that carry TLS settings in the URIs drivers and consoles write.
@@ -390,22 +409,53 @@ def pg_target(params: dict[str, str]) -> Target:
     )
 
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_KEYWORD_PASSWORD = re.compile(
-    r"""((?:^|[\s?&])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)""", re.IGNORECASE
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
+#: A keyword whose value is a secret (``password=``, ``sslpassword=``, ``sasl_password=``):
+#: in a URI's query the value ends at ``&`` or ``#``; in a libpq ``key=value`` string it
+#: is quoted, or ends at the next ``key=`` (words after an unquoted value that libpq would
+#: refuse may be the rest of the password).
+_SECRET_KEY = r"(?:^|(?<=[\s?&;]))[\w.-]*pass(?:word|wd)\s*=\s*"
+_QUERY_SECRET = re.compile(rf"({_SECRET_KEY})([^&#]*)", re.IGNORECASE)
+_KEYWORD_SECRET = re.compile(
+    rf"""({_SECRET_KEY})('(?:[^'\\]|\\.)*'?|(?:\\.|\\$|[^\s\\])*(?:\s+[^\s=]+(?=\s|$))*)""",
+    re.IGNORECASE | re.DOTALL,
 )
+#: What a redacted secret is shown as.
+REDACTED = "***"
 
 
 def redact_target(text: str) -> str:
-    """``text`` with any password in it (a URI's ``user:password@``, a conninfo's or a
-    query's ``password=``) replaced by ``****``, for reports and messages."""
+    """``text`` with every password in it shown as ``***`` (the user is kept), for every
+    message and report made from a target: a URI's ``user:password@`` (any scheme), a
+    ``user:password@host:port`` without one, and ``password=``, ``sslpassword=`` (and
+    other ``*password=`` keywords) in a query or a libpq ``key=value`` string.
+
+    Where the target is malformed (a password holding ``/``, ``?`` or ``@`` that was not
+    percent-encoded) more is hidden rather than less: everything up to the last ``@``
+    before the host.
+    """
+    if not isinstance(text, str):
+        return text
     scheme = _SCHEME.match(text)
     if scheme is not None:
-        rest = text[scheme.end() :]
-        cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-        authority, tail = rest[:cut], rest[cut:]
-        userinfo, at, host = authority.rpartition("@")
-        if at and ":" in userinfo:
-            authority = f"{userinfo.split(':', 1)[0]}:****@{host}"
-        text = scheme.group(0) + authority + tail
-    return _KEYWORD_PASSWORD.sub(r"\1****", text)
+        head, rest = text[: scheme.end()], text[scheme.end() :]
+        return head + _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", _redact_userinfo(rest))
+    first_at = text.find("@")
+    if first_at >= 0 and not re.search(r"[=\s]", text[:first_at]):
+        return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", _redact_userinfo(text))
+    return _KEYWORD_SECRET.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _redact_userinfo(rest: str) -> str:
+    """``user:password@host...`` (a URI after its scheme) as ``user:***@host...``."""
+    first = rest.find("@")
+    if first < 0:
+        return rest
+    # The host ends at the first '/', '?' or '#' after the first '@'; the user
+    # information at the last '@' before that (a password may hold an '@').
+    ends = [i for i in (rest.find(c, first) for c in "/?#") if i >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    user, colon, _ = rest[:at].partition(":")
+    if not colon:
+        return rest
+    return f"{user}:{REDACTED}{rest[at:]}"
