@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "Service": "._model",
     "TLSConnectError": "._errors",
     "TLSConnectWarning": "._errors",
+    "TLSDowngradeWarning": "._errors",
     "TLSPlan": "._plan",
     "Trust": "._model",
     "aiokafka_config": ".adapters",
@@ -45,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "kafka_python_config": ".adapters",
     "params": ".adapters",
     "psycopg_params": ".adapters",
-    "resolve": "._plan",
+    "resolve": "._resolve",
     "ssl_context": "._plan",
 }
 
@@ -65,14 +66,16 @@ if TYPE_CHECKING:
         ProviderAPIError,
         TLSConnectError,
         TLSConnectWarning,
+        TLSDowngradeWarning,
     )
     from ._material import Credentials
     from ._model import Driver, ErrorClass, Service, SSLMode, Trust
-    from ._plan import TLSPlan, resolve, ssl_context
+    from ._plan import TLSPlan, ssl_context
     from ._probe import check
     from ._project import ProjectReport, check_project
     from ._reload import CredentialsSource
     from ._report import CheckReport
+    from ._resolve import resolve
     from .adapters import (
         aiokafka_config,
         confluent_kafka_config,

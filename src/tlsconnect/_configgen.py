@@ -28,7 +28,7 @@ from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
 from ._model import Driver
-from ._plan import Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
 from .adapters._base import password_text
@@ -183,7 +183,7 @@ _KAFKA_DRIVERS = frozenset(d for d, a in ADAPTERS.items() if a.parse is kafka_fa
 
 def _refuse_unverified_kafka(target: str, options: Options) -> None:
     spec = kafka_family.parse(target, {})
-    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan = plan_for(spec, options)
     if not plan.verify_chain:
         raise ConfigError(
             "Kafka configuration files cannot turn server verification off, and tlsconnect "
@@ -224,6 +224,7 @@ _LIBPQ_ENV = {
     "sslrootcert": "PGSSLROOTCERT",
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
+    "gssencmode": "PGGSSENCMODE",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",
@@ -267,7 +268,7 @@ def _java(
 
     _refuse_unverified_kafka(target, options)
     spec = kafka_family.parse(target, {})
-    plan: TLSPlan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan: TLSPlan = plan_for(spec, options)
     credentials = plan.credentials
     if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
         raise ConfigError(

@@ -11,7 +11,13 @@ from urllib.parse import unquote
 
 from ._errors import ConfigError
 
-__all__ = ["check_port", "format_conninfo", "parse_conninfo", "split_hosts"]
+__all__ = [
+    "check_port",
+    "format_conninfo",
+    "parse_conninfo",
+    "refuse_socket_hosts",
+    "split_hosts",
+]
 
 _URI_PREFIXES = ("postgresql://", "postgres://")
 
@@ -26,6 +32,51 @@ def check_port(text: str, what: str) -> int:
     if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ConfigError(f"{what}: port {text!r} is not a number from 1 to 65535")
     return int(port)
+
+
+def _socket_host_reason(host: str) -> str | None:
+    """Why a driver would reach ``host`` through a Unix socket, or ``None`` for a TCP host."""
+    if not host.strip():
+        return "an empty host means the local Unix socket"
+    if host.startswith(("/", "\\")):
+        return "a host that is a path names a Unix socket directory"
+    if host.startswith("@"):
+        return "a host starting with '@' names an abstract Unix socket (libpq)"
+    if (
+        len(host) > 2
+        and host[0].isascii()
+        and host[0].isalpha()
+        and host[1:2] == ":"
+        and (host[2] in "\\/")
+    ):
+        return "a host that is a Windows drive path names a Unix socket directory"
+    return None
+
+
+def refuse_socket_hosts(
+    host: str | list[str] | tuple[str, ...] | None, what: str, *, hostaddr: str | None = None
+) -> None:
+    """The one Unix-socket refusal for the database drivers: a :class:`ConfigError` when
+    ``host`` (a name, a comma-separated libpq list, or a list) is missing or empty, or any
+    entry is a path, an abstract ``@name`` or a Windows drive path: the driver would then
+    use a Unix socket, where no TLS is spoken and nothing is verified. An empty entry is a
+    TCP connection when libpq's ``hostaddr`` gives the address for it."""
+    if isinstance(host, list | tuple):
+        hosts = [str(entry) for entry in host] or [""]
+    else:
+        hosts = (host or "").split(",")
+    addresses = (hostaddr or "").split(",")
+    for index, entry in enumerate(hosts):
+        if not entry.strip() and index < len(addresses) and addresses[index].strip():
+            continue
+        reason = _socket_host_reason(entry)
+        if reason is not None:
+            shown = f"the host {entry!r}" if entry.strip() else "no host"
+            raise ConfigError(
+                f"{what}: {shown} would be reached through a Unix socket ({reason}), where "
+                "no TLS is spoken and nothing is verified; pass the service's host name "
+                "(host=..., from the service URI on its Overview page)"
+            )
 
 
 def parse_conninfo(conninfo: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ from ._errors import ConfigError
 from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
 from ._model import HTTP_SERVICES, Service
 from ._pem import common_name
-from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import OPTIONS_DOC, Options, TLSPlan, plan_for
 from ._report import CheckReport, ErrorClass, certificate_info
 from ._target import Target, parse_target, redact_target
 from ._wire import (
@@ -100,7 +100,7 @@ def check(
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
     given = Options.take("check", dict(options))
     spec = parse_target(target, service)
-    plan = resolve_plan(spec.service, options_for_target(given, spec))
+    plan = plan_for(spec, given)
     report = CheckReport(
         ok=False,
         target=redact_target(target),
