@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import refuse_socket_hosts
+from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
@@ -49,10 +49,7 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     if options.get("host"):
         spec.host = str(options["host"])
     if options.get("port") is not None:
-        try:
-            spec.port = int(str(options["port"]))
-        except ValueError:
-            raise ConfigError(f"port must be a number, not {options['port']!r}") from None
+        spec.port = check_port(str(options["port"]), "port=")
     if options.get("user") is not None:
         spec.user = str(options["user"])
     if options.get("password") is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import refuse_socket_hosts, split_hosts
+from .._conninfo import check_port, refuse_socket_hosts, split_hosts
 from .._errors import ConfigError
 from .._target import pg_target
 from ._recipe import context_files, usage
@@ -131,6 +131,12 @@ def build(request: Request) -> dict[str, Any]:
         given = request.take(name)
         if given is not None:
             params[name] = given
+    given_port = request.take("port")
+    if given_port is not None:
+        params["port"] = given_port
+    port = params.get("port")
+    for each in port if isinstance(port, list | tuple) else [port] if port is not None else []:
+        check_port(str(each), "port=")
     if request.durable:
         params["tls"] = context_files(request, "asyncpg")
     else:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import refuse_socket_hosts
+from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from ._mysql import refuse_mysql_socket
@@ -100,6 +100,8 @@ def build(request: Request) -> dict[str, Any]:
         given = request.take(name)
         if given is not None:
             settings[name] = given
+    if "PORT" in settings:
+        check_port(str(settings["PORT"]), "PORT")
     settings = {name: value for name, value in settings.items() if value is not None}
     options: dict[str, Any]
     if spec.service is Service.POSTGRESQL:
