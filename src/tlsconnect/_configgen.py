@@ -33,7 +33,7 @@ from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
 from .adapters._base import password_text
 
-__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
+__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "directory_paths", "generate_config"]
 
 #: Formats that are not one driver's keyword arguments.
 _TEXT_DRIVERS = ("libpq-env", "java-properties")
@@ -71,24 +71,46 @@ def _given_paths(
     key_password: str | None,
 ) -> _Paths:
     if credentials_dir is not None:
-        if any(v is not None for v in (ca, cert, key)):
-            raise ConfigError(
-                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
-            )
-        directory = Path(credentials_dir)
-        # Checks the layout and names what is wrong (with the password for an encrypted key).
-        Credentials.from_directory(directory, key_password=key_password)
-
-        def found(name: str) -> Path | None:
-            candidate = directory / name
-            return candidate.absolute() if candidate.exists() else None
-
-        return _Paths(found("ca.pem"), found("service.cert"), found("service.key"))
+        return _Paths(*directory_paths(credentials_dir, ca, cert, key, key_password))
     return _Paths(
         Path(ca).absolute() if ca else None,
         Path(cert).absolute() if cert else None,
         Path(key).absolute() if key else None,
     )
+
+
+def directory_paths(
+    credentials_dir: str,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    key_password: str | bytes | None,
+) -> tuple[Path | None, Path | None, Path | None]:
+    """The command line's ``--credentials-dir`` with ``--ca`` and ``--cert``/``--key``: the
+    files given replace the directory's (the certificate and key only as a pair), the rest
+    come from the directory. Absolute paths."""
+    if (cert is None) != (key is None):
+        raise ConfigError(
+            "--cert and --key with --credentials-dir replace the directory's service.cert and "
+            "service.key together; pass both, or neither"
+        )
+    directory = Path(credentials_dir)
+    if ca is None and cert is None:
+        # Checks the layout and names what is wrong (with the password for an encrypted key).
+        Credentials.from_directory(directory, key_password=key_password)
+    elif not directory.is_dir():
+        raise ConfigError(
+            f"credentials directory '{directory}' is not a directory; pass the directory "
+            "holding ca.pem, service.cert and service.key"
+        )
+
+    def found(given: str | None, name: str) -> Path | None:
+        if given is not None:
+            return Path(given).absolute()
+        candidate = directory / name
+        return candidate.absolute() if candidate.exists() else None
+
+    return found(ca, "ca.pem"), found(cert, "service.cert"), found(key, "service.key")
 
 
 def _durable_credentials(

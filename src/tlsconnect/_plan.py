@@ -386,7 +386,15 @@ def resolve_plan(
     if isinstance(plan, TLSPlan):
         return plan
     has_client = credentials is not None and credentials.has_client_cert
-    decision = decide(service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client)
+    try:
+        decision = decide(
+            service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client
+        )
+    except ConfigError as exc:
+        note = credentials.missing_ca_note if credentials is not None else None
+        if note is None:
+            raise
+        raise ConfigError(f"{exc}; {note}") from None
     reasons = decision.reasons
     if raised_from is not None:
         reasons = (
