@@ -11,8 +11,12 @@ involved.
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import ssl
+import threading
+import time
 import warnings
 
 import psycopg
@@ -21,6 +25,8 @@ import pytest
 import tlsconnect
 from tlsconnect import ConfigError, ErrorClass, TLSDowngradeWarning
 from tlsconnect._cli import main as cli_main
+from tlsconnect._configgen import generate_config
+from tlsconnect._files import MemoryFiles
 
 PG_DRIVERS = ["psycopg", "asyncpg", "sqlalchemy", "django"]
 MYSQL_DRIVERS = ["pymysql", "aiomysql", "sqlalchemy", "django"]
@@ -263,3 +269,230 @@ def test_pymysql_params_do_not_warn(pki):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tlsconnect.params("pymysql", "mysql://u:p@h:3306/db", ca=pki.ca_pem)
+
+
+# -- Smaller ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "ssl.ca.location",
+        "ssl.ca.certificate.stores",
+        "enable.ssl.certificate.verification",
+        "ssl.endpoint.identification.algorithm",
+    ],
+)
+def test_confluent_kafka_refuses_an_option_that_adds_trust(pki, option):
+    with pytest.raises(ConfigError, match="add trust|set by tlsconnect") as caught:
+        tlsconnect.params(
+            "confluent-kafka",
+            "kafka-1.example.com:12345",
+            ca=pki.ca_pem,
+            cert=pki.client.cert_path,
+            key=pki.client.key_path,
+            **{option: "/etc/ssl/certs/ca-certificates.crt"},
+        )
+    assert option in str(caught.value)
+    # other librdkafka properties pass through
+    config = tlsconnect.params(
+        "confluent-kafka",
+        "kafka-1.example.com:12345",
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client.key_path,
+        **{"client.id": "app"},
+    )
+    assert config["client.id"] == "app" and "ssl.ca.location" not in config
+
+
+@pytest.mark.parametrize(
+    ("driver", "target", "option"),
+    [
+        ("kafka-python", "kafka-1.example.com:12345", {"ssl_cafile": "/etc/ssl/cert.pem"}),
+        ("aiokafka", "kafka-1.example.com:12345", {"ssl_check_hostname": False}),
+        ("cassandra", "cassandra://u:p@h:9042", {"ssl_options": None, "cert_reqs": 0}),
+    ],
+)
+def test_no_passthrough_option_adds_trust_or_weakens_verification(pki, driver, target, option):
+    options = {k: v for k, v in option.items() if v is not None}
+    with pytest.raises(ConfigError, match="add trust|set by tlsconnect"):
+        tlsconnect.params(
+            driver,
+            target,
+            ca=pki.ca_pem,
+            cert=pki.client.cert_path,
+            key=pki.client.key_path,
+            **options,
+        )
+
+
+@pytest.mark.parametrize("port", [-5, 0, 99999, "٣٣٠٦"])
+@pytest.mark.parametrize(
+    ("driver", "target", "name"),
+    [
+        ("pymysql", "mysql://u:p@h:3306/db", "port"),
+        ("aiomysql", "mysql://u:p@h:3306/db", "port"),
+        ("redis", "rediss://u:p@h:6379", "port"),
+        ("asyncpg", "postgresql://u@h:5432/db", "port"),
+        ("django", "mysql://u:p@h:3306/db", "PORT"),
+    ],
+)
+def test_one_port_validator_for_every_form(pki, driver, target, name, port):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TLSDowngradeWarning)
+        with pytest.raises(ConfigError, match="is not a number from 1 to 65535"):
+            tlsconnect.params(driver, target, ca=pki.ca_pem, **{name: port})
+
+
+def test_relative_material_paths_become_absolute(pki, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copy(pki.ca_pem, tmp_path / "ca.pem")
+    shutil.copy(pki.client.cert_path, tmp_path / "service.cert")
+    shutil.copy(pki.client.key_path, tmp_path / "service.key")
+    (tmp_path / "service.key").chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    relative = {"ca": "ca.pem", "cert": "service.cert", "key": "service.key"}
+    results = [
+        tlsconnect.psycopg_params("host=h dbname=d", **relative),
+        tlsconnect.psycopg_params("host=h dbname=d sslrootcert=ca.pem"),
+        tlsconnect.params("requests", "https://h:443", **relative),
+        tlsconnect.params("kafka-python", "h:9092", **relative, sasl_username=None),
+    ]
+    results.append(
+        json.loads(generate_config("asyncpg", "postgres://u@h:5432/d", ca="ca.pem").text)["tls"]
+    )
+    monkeypatch.chdir("/")  # a later chdir must not change what the results name
+    named = [value for value in strings_in(results) if value.endswith(MATERIAL_NAMES)]
+    assert len(named) >= 5, named  # the user's files, named in the results
+    for path in named:
+        assert os.path.isabs(path) and os.path.exists(path), path
+
+
+MATERIAL_NAMES = ("ca.pem", "service.cert", "service.key")
+
+
+def strings_in(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in strings_in(item)]
+    return []
+
+
+def test_a_credentials_directory_without_ca_pem_is_named_in_the_no_ca_error(pki, tmp_path):
+    import shutil
+
+    shutil.copy(pki.client.cert_path, tmp_path / "service.cert")
+    shutil.copy(pki.client.key_path, tmp_path / "service.key")
+    (tmp_path / "service.key").chmod(0o600)
+    credentials = tlsconnect.Credentials.from_directory(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        tlsconnect.params("psycopg", "host=h dbname=d", credentials=credentials)
+    message = str(caught.value)
+    assert "none was given" in message  # the plan's own words stay
+    assert f"'{tmp_path}' has no ca.pem" in message
+    assert "service.cert, service.key" in message
+
+
+def test_cli_credentials_dir_with_ca_takes_the_ca_given(pki, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(pki.client.cert_path, tmp_path / "service.cert")
+    shutil.copy(pki.client.key_path, tmp_path / "service.key")
+    (tmp_path / "service.key").chmod(0o600)
+    uri = "postgres://u@pg-1.example.com:12345/db"
+    args = ["config", "--driver", "psycopg", uri, "--credentials-dir", str(tmp_path)]
+    assert cli_main([*args, "--ca", str(pki.ca_pem)]) == 0
+    out = capsys.readouterr().out
+    assert f"sslrootcert={pki.ca_pem}" in out
+    assert f"sslcert={tmp_path / 'service.cert'}" in out
+    # --cert and --key replace the directory's pair only together
+    assert cli_main([*args, "--ca", str(pki.ca_pem), "--cert", str(pki.client.cert_path)]) == 2
+    assert "--cert and --key" in capsys.readouterr().err
+    both = [*args, "--cert", str(pki.client.cert_path), "--key", str(pki.client.key_path)]
+    assert cli_main([*both, "--ca", str(pki.ca_pem)]) == 0
+    assert f"sslcert={pki.client.cert_path}" in capsys.readouterr().out
+
+
+def test_check_takes_credentials_dir_with_ca(pg, pki, tmp_path):
+    import shutil
+
+    shutil.copy(pki.client.cert_path, tmp_path / "service.cert")
+    shutil.copy(pki.client.key_path, tmp_path / "service.key")
+    (tmp_path / "service.key").chmod(0o600)
+    target = f"postgres://tlsuser@localhost:{pg.good.port}/defaultdb"
+    args = ["check", target, "--credentials-dir", str(tmp_path), "--ca", str(pki.ca_pem)]
+    assert cli_main([*args, "--json"]) == 0
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_memory_files_close_their_descriptors_on_any_exception():
+    before = open_descriptors()
+    for _ in range(5):
+        with pytest.raises(TypeError):
+            with MemoryFiles(b"-----BEGIN CERTIFICATE-----\n", "not bytes"):  # type: ignore[arg-type]
+                pass
+    assert open_descriptors() == before
+
+
+class SlowRedis:
+    """A TLS server on loopback that answers PING one byte a second, forever."""
+
+    def __init__(self, pki) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(*pki.server.pair)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        self.listener.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed
+                return
+            threading.Thread(target=self.drip, args=(raw,), daemon=True).start()
+
+    def drip(self, raw: socket.socket) -> None:
+        try:
+            with self.context.wrap_socket(raw, server_side=True) as tls:
+                tls.settimeout(30)
+                tls.recv(64)  # the PING
+                tls.sendall(b"+")
+                while not self.stop.wait(1.0):
+                    tls.sendall(b"P")
+        except OSError:
+            return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+def test_check_is_bounded_in_total_time_by_a_slow_server(pki):
+    server = SlowRedis(pki)
+    try:
+        started = time.monotonic()
+        report = tlsconnect.check(
+            f"rediss://localhost:{server.port}", ca=pki.ca_pem, trust="project", timeout=2.5
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert not report.ok
+    assert "timed out" in (report.error or "").lower() or "time" in (report.error or "").lower()
+    # a byte a second kept each read alive: only a total bound ends it by --timeout
+    assert elapsed < 4.5, elapsed
