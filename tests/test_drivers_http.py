@@ -387,21 +387,27 @@ def test_opensearch_gets_the_context_and_nothing_it_would_ignore(pki):
     assert p["use_ssl"] is True and p["http_auth"] == ("u", "p")
 
 
-def test_opensearch_verify_ca_uses_its_file_options_with_assert_hostname_off(pki):
+def test_opensearch_verify_ca_keeps_the_plans_context_and_turns_the_pools_check_off(pki):
+    from opensearchpy import Urllib3HttpConnection
+
     p = tlsconnect.params(
         "opensearch", "https://localhost:9200", sslmode="verify-ca", ca=pki.ca_pem
     )
-    assert "ssl_context" not in p
-    assert p["verify_certs"] is True and p["ssl_assert_hostname"] is False
-    with pytest.raises(ConfigError, match="encrypted key.*verify-full"):
-        tlsconnect.params(
-            "opensearch",
-            "https://localhost:9200",
-            sslmode="verify-ca",
-            cert=pki.client.cert_path,
-            key=pki.client_key_encrypted_path,
-            key_password=pki.client_key_password,
-        )
+    assert p["ssl_context"].check_hostname is False
+    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert issubclass(p["connection_class"], Urllib3HttpConnection)
+    assert "ca_certs" not in p and "ssl_assert_hostname" not in p
+    # the context holds the pair, so an encrypted key works under verify-ca too
+    encrypted = tlsconnect.params(
+        "opensearch",
+        "https://localhost:9200",
+        sslmode="verify-ca",
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client_key_encrypted_path,
+        key_password=pki.client_key_password,
+    )
+    assert encrypted["ssl_context"].verify_mode == ssl.CERT_REQUIRED
 
 
 def test_opensearch_refuses_a_connection_class_that_drops_the_context(pki):
@@ -425,12 +431,12 @@ def test_opensearch_has_no_place_for_a_uri_query():
 # -- clickhouse-connect --------------------------------------------------------------
 
 
-def test_clickhouse_always_names_the_plans_ca_file(pki):
+def test_clickhouse_goes_through_a_pool_holding_the_plans_context(pki):
     p = tlsconnect.params("clickhouse", "https://localhost:8443")
-    assert p["verify"] is True and p["ca_cert"]  # certifi's, not the OS store
-    import certifi
-
-    assert p["ca_cert"] == certifi.where()
+    context = p["pool_mgr"].connection_pool_kw["ssl_context"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    # neither the OS store nor a CA file of clickhouse-connect's choosing: the plan's
+    assert "ca_cert" not in p and "verify" not in p
 
 
 def test_clickhouse_verify_ca_goes_through_its_own_pool_manager(pki):

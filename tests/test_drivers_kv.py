@@ -24,6 +24,10 @@ from _kv_servers import REDIS_PASSWORD, REDIS_USER, KVServers, kv_servers
 from tlsconnect import ConfigError, InsecureConnectionWarning
 from tlsconnect.testing import quiet_resource_leaks
 
+# aiomysql's parameters warn on every call (it can be talked out of TLS); the warning itself
+# is held by tests/test_safety_ii.py.
+pytestmark = pytest.mark.filterwarnings("ignore::tlsconnect.TLSDowngradeWarning")
+
 REDIS_DRIVERS = ["redis", "redis-asyncio"]
 MYSQL_DRIVERS = ["pymysql", "aiomysql"]
 
@@ -412,15 +416,23 @@ def test_mysql_verify_full_with_the_console_uri(kv, pki, driver, host):
 
 
 @pytest.mark.parametrize("driver", MYSQL_DRIVERS)
-def test_mysql_console_uri_with_ssl_mode_required_and_the_ca_verifies_the_chain(kv, pki, driver):
-    # libpq's rule: require with a CA verifies the chain; so the wrong-host server passes
-    # and the other CA's does not.
+def test_mysql_console_uri_with_ssl_mode_required_and_the_ca_verifies_the_host(kv, pki, driver):
+    # The console's ssl-mode=REQUIRED with the project CA at hand is raised to
+    # verify-full: the wrong-host server is refused. sslmode="require" as an argument keeps
+    # libpq's rule (the chain only): the wrong-host server passes, the other CA's does not.
     url = mysql_url(kv, "wronghost", **{"ssl-mode": "REQUIRED"})
     p = tlsconnect.params(driver, url, ca=pki.ca_pem)
+    assert p["ssl"].verify_mode == ssl.CERT_REQUIRED and p["ssl"].check_hostname
+    message = mysql_fails(driver, p)
+    assert "hostname mismatch" in message.lower() or "not valid for" in message.lower()
+    p = tlsconnect.params(driver, url, ca=pki.ca_pem, sslmode="require")
     assert p["ssl"].verify_mode == ssl.CERT_REQUIRED and not p["ssl"].check_hostname
     assert mysql_round_trip(driver, p)["version"]
     p = tlsconnect.params(
-        driver, mysql_url(kv, "othersigned", **{"ssl-mode": "REQUIRED"}), ca=pki.ca_pem
+        driver,
+        mysql_url(kv, "othersigned", **{"ssl-mode": "REQUIRED"}),
+        ca=pki.ca_pem,
+        sslmode="require",
     )
     assert "certificate verify failed" in mysql_fails(driver, p).lower()
 

@@ -545,7 +545,8 @@ def test_sqlalchemy_url_carries_the_target_without_tls_words(pki, tmp_path):
         "my db",
     )
     assert dict(url.query) == {"application_name": "a"} and p["pool_pre_ping"] is True
-    assert p["connect_args"]["sslmode"] == "verify-ca"  # require + CA, libpq's rule
+    # the console's require with the project CA at hand: verify-full (the host is checked)
+    assert p["connect_args"]["sslmode"] == "verify-full"
     # the written-out URL parses back to the same URL, with the password from its file
     written = json.loads(
         generate_config("sqlalchemy", uri, ca=str(pki.ca_pem), output_dir=str(tmp_path)).text
@@ -662,7 +663,8 @@ def test_django_settings_for_postgresql(pki):
         "5432",
     )
     assert p["CONN_MAX_AGE"] == 60
-    assert p["OPTIONS"]["application_name"] == "a" and p["OPTIONS"]["sslmode"] == "verify-ca"
+    # the console's require with the project CA at hand: verify-full
+    assert p["OPTIONS"]["application_name"] == "a" and p["OPTIONS"]["sslmode"] == "verify-full"
     json.dumps(p)  # settings are plain data
 
 

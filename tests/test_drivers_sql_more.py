@@ -135,8 +135,8 @@ def test_pg8000_keywords_from_the_target_and_the_options(pg, pki):
         "timeout": 7.0,
         "startup_params": {"search_path": "tlsconnect_path"},
     }
-    # require with the CA: the chain, as libpq does
-    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED and not p["ssl_context"].check_hostname
+    # the console's require with the project CA at hand: verify-full (chain and host name)
+    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED and p["ssl_context"].check_hostname
     import pg8000.native
 
     conn = pg8000.native.Connection(**p)
@@ -391,9 +391,11 @@ def test_mysql_connector_refuses_what_it_cannot_do(mariadb, pki):
             key=pki.client_key_encrypted_path,
             key_password=pki.client_key_password,
         )
-    for option in ("ssl_ca", "ssl_verify_cert", "unix_socket", "use_pure", "option_files"):
+    for option in ("ssl_ca", "ssl_verify_cert", "use_pure", "option_files"):
         with pytest.raises(ConfigError, match="set by tlsconnect"):
             mysql_connector_params(mariadb.url(), ca=pki.ca_pem, **{option: "x"})
+    with pytest.raises(ConfigError, match="unix_socket= makes the driver use a local Unix socket"):
+        tlsconnect.params("mysql-connector", mariadb.url(), ca=pki.ca_pem, unix_socket="x")
     with pytest.raises(ConfigError, match="Unix socket"):
         tlsconnect.params("mysql-connector", "", host="/run/mysqld/mysqld.sock", ca=pki.ca_pem)
 

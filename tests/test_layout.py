@@ -140,7 +140,7 @@ def test_dir_lists_the_public_names_and_no_helper_of_the_module_itself():
 #: Every public entry point that takes the shared options, with the names of its own
 #: parameters besides them.
 ENTRY_POINTS = {
-    "resolve": ("service",),
+    "resolve": ("service", "target"),
     "ssl_context": ("service", "shared"),
     "check": ("target", "service", "timeout", "user", "dbname"),
     "params": ("driver", "target", "driver_options"),

@@ -33,6 +33,7 @@ __all__ = [
     "Service",
     "TLSConnectError",
     "TLSConnectWarning",
+    "TLSDowngradeWarning",
     "TLSPlan",
     "Trust",
     "__version__",
@@ -66,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "Service": "._model",
     "TLSConnectError": "._errors",
     "TLSConnectWarning": "._errors",
+    "TLSDowngradeWarning": "._errors",
     "TLSPlan": "._plan",
     "Trust": "._model",
     "aiokafka_config": ".adapters",
@@ -76,7 +78,7 @@ _EXPORTS: dict[str, str] = {
     "kafka_python_config": ".adapters",
     "params": ".adapters",
     "psycopg_params": ".adapters",
-    "resolve": "._plan",
+    "resolve": "._resolve",
     "ssl_context": "._plan",
 }
 
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
     from ._errors import ProviderAPIError as ProviderAPIError
     from ._errors import TLSConnectError as TLSConnectError
     from ._errors import TLSConnectWarning as TLSConnectWarning
+    from ._errors import TLSDowngradeWarning as TLSDowngradeWarning
     from ._material import Credentials as Credentials
     from ._model import Driver as Driver
     from ._model import ErrorClass as ErrorClass
@@ -100,13 +103,13 @@ if TYPE_CHECKING:
     from ._model import SSLMode as SSLMode
     from ._model import Trust as Trust
     from ._plan import TLSPlan as TLSPlan
-    from ._plan import resolve as resolve
     from ._plan import ssl_context as ssl_context
     from ._probe import check as check
     from ._project import ProjectReport as ProjectReport
     from ._project import check_project as check_project
     from ._reload import CredentialsSource as CredentialsSource
     from ._report import CheckReport as CheckReport
+    from ._resolve import resolve as resolve
     from .adapters import aiokafka_config as aiokafka_config
     from .adapters import confluent_kafka_config as confluent_kafka_config
     from .adapters import drivers as drivers

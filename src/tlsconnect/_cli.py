@@ -15,7 +15,7 @@ import os
 import sys
 import warnings
 
-from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
+from ._configgen import DRIVERS, JAVA_FORMATS, directory_paths, generate_config
 from ._demo import run_demo
 from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSConnectWarning
@@ -54,7 +54,7 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
         "--credentials-dir",
         metavar="DIR",
         help="a directory written by `avn service user-creds-download` "
-        "(ca.pem, service.cert, service.key)",
+        "(ca.pem, service.cert, service.key); --ca, and --cert with --key, replace its files",
     )
     parser.add_argument(
         "--from-env",
@@ -278,11 +278,13 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     if args.from_env:
         return Credentials.from_env(convention=args.env_convention, key_password=password)
     if args.credentials_dir is not None:
-        if any(v is not None for v in (args.ca, args.cert, args.key)):
-            raise ConfigError(
-                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
-            )
-        return Credentials.from_directory(args.credentials_dir, key_password=password)
+        if all(v is None for v in (args.ca, args.cert, args.key)):
+            return Credentials.from_directory(args.credentials_dir, key_password=password)
+        # --ca, and --cert/--key as a pair, replace the directory's files.
+        ca, cert, key = directory_paths(
+            args.credentials_dir, args.ca, args.cert, args.key, password
+        )
+        return Credentials(ca=ca, cert=cert, key=key, key_password=password)
     if any(v is not None for v in (args.ca, args.cert, args.key)):
         return Credentials(ca=args.ca, cert=args.cert, key=args.key, key_password=password)
     if password is not None:

@@ -32,12 +32,12 @@ from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
 from ._model import Driver
-from ._plan import Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
 from .adapters._base import password_text
 
-__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
+__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "directory_paths", "generate_config"]
 
 #: Formats that are not one driver's keyword arguments.
 _TEXT_DRIVERS = ("libpq-env", "java-properties")
@@ -76,24 +76,46 @@ def _given_paths(
     key_password: str | None,
 ) -> _Paths:
     if credentials_dir is not None:
-        if any(v is not None for v in (ca, cert, key)):
-            raise ConfigError(
-                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
-            )
-        directory = Path(credentials_dir)
-        # Checks the layout and names what is wrong (with the password for an encrypted key).
-        Credentials.from_directory(directory, key_password=key_password)
-
-        def found(name: str) -> Path | None:
-            candidate = directory / name
-            return candidate.absolute() if candidate.exists() else None
-
-        return _Paths(found("ca.pem"), found("service.cert"), found("service.key"))
+        return _Paths(*directory_paths(credentials_dir, ca, cert, key, key_password))
     return _Paths(
         Path(ca).absolute() if ca else None,
         Path(cert).absolute() if cert else None,
         Path(key).absolute() if key else None,
     )
+
+
+def directory_paths(
+    credentials_dir: str,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    key_password: str | bytes | None,
+) -> tuple[Path | None, Path | None, Path | None]:
+    """The command line's ``--credentials-dir`` with ``--ca`` and ``--cert``/``--key``: the
+    files given replace the directory's (the certificate and key only as a pair), the rest
+    come from the directory. Absolute paths."""
+    if (cert is None) != (key is None):
+        raise ConfigError(
+            "--cert and --key with --credentials-dir replace the directory's service.cert and "
+            "service.key together; pass both, or neither"
+        )
+    directory = Path(credentials_dir)
+    if ca is None and cert is None:
+        # Checks the layout and names what is wrong (with the password for an encrypted key).
+        Credentials.from_directory(directory, key_password=key_password)
+    elif not directory.is_dir():
+        raise ConfigError(
+            f"credentials directory '{directory}' is not a directory; pass the directory "
+            "holding ca.pem, service.cert and service.key"
+        )
+
+    def found(given: str | None, name: str) -> Path | None:
+        if given is not None:
+            return Path(given).absolute()
+        candidate = directory / name
+        return candidate.absolute() if candidate.exists() else None
+
+    return found(ca, "ca.pem"), found(cert, "service.cert"), found(key, "service.key")
 
 
 def _durable_credentials(
@@ -346,7 +368,7 @@ _KAFKA_DRIVERS = frozenset(d for d, a in ADAPTERS.items() if a.parse is kafka_fa
 
 def _refuse_unverified_kafka(target: str, options: Options) -> None:
     spec = kafka_family.parse(target, {})
-    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan = plan_for(spec, options)
     if not plan.verify_chain:
         raise ConfigError(
             "Kafka configuration files cannot turn server verification off, and tlsconnect "
@@ -399,6 +421,7 @@ _LIBPQ_ENV = {
     "sslrootcert": "PGSSLROOTCERT",
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
+    "gssencmode": "PGGSSENCMODE",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",
@@ -443,7 +466,7 @@ def _java(
 
     _refuse_unverified_kafka(target, options)
     spec = kafka_family.parse(target, {})
-    plan: TLSPlan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan: TLSPlan = plan_for(spec, options)
     credentials = plan.credentials
     if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
         raise ConfigError(

@@ -16,6 +16,7 @@ __all__ = [
     "format_conninfo",
     "is_secret_key",
     "parse_conninfo",
+    "refuse_socket_hosts",
     "split_hosts",
     "unencoded_userinfo",
 ]
@@ -51,6 +52,51 @@ def unencoded_userinfo(what: str) -> str:
         f"{what}: the host cannot be read, and the user information before it seems to "
         "hold '/', '?' or '#' (in a password?); percent-encode them (%2F, %3F, %23)"
     )
+
+
+def _socket_host_reason(host: str) -> str | None:
+    """Why a driver would reach ``host`` through a Unix socket, or ``None`` for a TCP host."""
+    if not host.strip():
+        return "an empty host means the local Unix socket"
+    if host.startswith(("/", "\\")):
+        return "a host that is a path names a Unix socket directory"
+    if host.startswith("@"):
+        return "a host starting with '@' names an abstract Unix socket (libpq)"
+    if (
+        len(host) > 2
+        and host[0].isascii()
+        and host[0].isalpha()
+        and host[1:2] == ":"
+        and (host[2] in "\\/")
+    ):
+        return "a host that is a Windows drive path names a Unix socket directory"
+    return None
+
+
+def refuse_socket_hosts(
+    host: str | list[str] | tuple[str, ...] | None, what: str, *, hostaddr: str | None = None
+) -> None:
+    """The one Unix-socket refusal for the database drivers: a :class:`ConfigError` when
+    ``host`` (a name, a comma-separated libpq list, or a list) is missing or empty, or any
+    entry is a path, an abstract ``@name`` or a Windows drive path: the driver would then
+    use a Unix socket, where no TLS is spoken and nothing is verified. An empty entry is a
+    TCP connection when libpq's ``hostaddr`` gives the address for it."""
+    if isinstance(host, list | tuple):
+        hosts = [str(entry) for entry in host] or [""]
+    else:
+        hosts = (host or "").split(",")
+    addresses = (hostaddr or "").split(",")
+    for index, entry in enumerate(hosts):
+        if not entry.strip() and index < len(addresses) and addresses[index].strip():
+            continue
+        reason = _socket_host_reason(entry)
+        if reason is not None:
+            shown = f"the host {entry!r}" if entry.strip() else "no host"
+            raise ConfigError(
+                f"{what}: {shown} would be reached through a Unix socket ({reason}), where "
+                "no TLS is spoken and nothing is verified; pass the service's host name "
+                "(host=..., from the service URI on its Overview page)"
+            )
 
 
 def parse_conninfo(conninfo: str) -> dict[str, str]:

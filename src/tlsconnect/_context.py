@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SharedSSLContext",
+    "apply_floor",
     "build_context",
     "new_client_context",
     "shared_context",
@@ -164,20 +165,26 @@ for _name in _MUTATORS:
 def new_client_context(context_class: type[ssl.SSLContext] = ssl.SSLContext) -> ssl.SSLContext:
     """A client context with tlsconnect's floor, before any trust is loaded."""
     context = context_class(ssl.PROTOCOL_TLS_CLIENT)
-    _floor(context)
+    apply_floor(context)
     return context
 
 
-def _floor(context: ssl.SSLContext) -> None:
-    """tlsconnect's security floor, each line with its reason."""
+def apply_floor(context: ssl.SSLContext) -> None:
+    """tlsconnect's security floor, each line with its reason: the one place it is set on
+    a context (the written-out recipes say the same in :data:`tlsconnect.adapters._recipe.
+    FLOOR_LINES`, and a test holds the two equal), the same on every Python version."""
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_COMPRESSION
     # Host names are checked against subjectAltName only, as RFC 6125 and libpq 14+ do
     # when a SAN is present; a certificate that names its host only in the CN is refused.
     context.hostname_checks_common_name = False
     # Anchors must be the CA that issued the chain's top: trusting an intermediate alone
-    # is refused, as libpq and librdkafka refuse it (newer Pythons would accept it).
-    context.verify_flags &= ~getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+    # is refused, as libpq and librdkafka refuse it (Python 3.13's create_default_context
+    # and urllib3 on 3.13 would accept it).
+    # VERIFY_X509_STRICT is off, as in libpq and librdkafka: the same certificates are
+    # accepted on every Python, rather than some refused on 3.13 only (where
+    # create_default_context sets it) for encoding details that do not weaken the chain.
+    context.verify_flags &= ~(ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT)
 
 
 def build_context(
@@ -193,7 +200,7 @@ def build_context(
     present it (``tlsconnect check``'s extra reads).
     """
     context = context_class(ssl.PROTOCOL_TLS_CLIENT)
-    _floor(context)
+    apply_floor(context)
     credentials = plan.credentials
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.

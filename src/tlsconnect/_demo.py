@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from . import testing
 from ._material import Credentials
 from ._pem import display_name
-from ._plan import resolve
 from ._probe import check
+from ._resolve import resolve
 from ._term import use_colour
 from .adapters import params
 

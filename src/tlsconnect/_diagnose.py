@@ -111,7 +111,7 @@ class Expectation:
     the service type, the trust used, whether a client certificate was sent, and the CA
     certificates given (public material only: never a key)."""
 
-    __slots__ = ("ca_certificates", "client_cert", "service", "trust")
+    __slots__ = ("ca_certificates", "client_cert", "raised_from", "service", "trust")
 
     def __init__(
         self,
@@ -119,11 +119,15 @@ class Expectation:
         trust: str,
         client_cert: bool,
         ca_certificates: tuple[x509.Certificate, ...] = (),
+        *,
+        raised_from: str | None = None,
     ) -> None:
         self.service = service
         self.trust = trust
         self.client_cert = client_cert
         self.ca_certificates = ca_certificates
+        # The target's TLS word (sslmode=require) when the plan raised it to verify-full.
+        self.raised_from = raised_from
 
     def __repr__(self) -> str:
         return (
@@ -337,6 +341,15 @@ def _classify_verification(
                 "host from the service URI"
                 if dns_names
                 else "connect with the host name from the service URI"
+            )
+        if expected.raised_from is not None:
+            error += (
+                f"; the target asked only for {expected.raised_from}, which tlsconnect raised "
+                "to verify-full because the project CA is at hand"
+            )
+            fix += (
+                "; where the name cannot match (a tunnel, an IP address), pass "
+                "sslmode='verify-ca' to check the chain only"
             )
         return Diagnosis(
             ErrorClass.HOSTNAME_MISMATCH, error, fix, "ip" if is_ip_address(host) else "name"

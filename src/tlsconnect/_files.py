@@ -203,12 +203,20 @@ class MemoryFiles:
         except OSError:
             self._close()
             return [str(write_private(content, ".pem")) for content in self._contents]
+        except BaseException:
+            # Anything else (an interrupt, a content that is not bytes): __exit__ will not
+            # run for a failed __enter__, so the descriptors are closed here.
+            self._close()
+            raise
         return [f"/proc/self/fd/{fd}" for fd in self._fds]
 
     def __exit__(self, *exc_info: object) -> None:
         self._close()
 
     def _close(self) -> None:
-        for fd in self._fds:
-            os.close(fd)
-        self._fds.clear()
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:  # closed already: close the others all the same
+                continue

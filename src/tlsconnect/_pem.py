@@ -158,7 +158,8 @@ def read_path(path: str | os.PathLike[str], role: str) -> Input:
         raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
     finally:
         os.close(fd)
-    return Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
+    # Absolute: a relative path in a result would name another file after a chdir.
+    return Input(_check_size(data, label), label, os.path.abspath(path), stat.S_IMODE(info.st_mode))
 
 
 def _directory(label: str) -> ConfigError:

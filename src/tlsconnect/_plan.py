@@ -33,7 +33,7 @@ __all__ = [
     "Options",
     "TLSPlan",
     "options_for_target",
-    "resolve",
+    "plan_for",
     "resolve_plan",
     "ssl_context",
     "warn_if_insecure",
@@ -121,6 +121,7 @@ class TLSPlan:
         "check_hostname",
         "client_cert",
         "credentials",
+        "raised_from",
         "reasons",
         "service",
         "sslmode",
@@ -136,6 +137,8 @@ class TLSPlan:
     client_cert: bool
     reasons: tuple[str, ...]
     credentials: Credentials | None
+    #: The target's TLS word (``sslmode=require``) when this plan raised it to verify-full.
+    raised_from: str | None
 
     def __init__(
         self,
@@ -147,6 +150,7 @@ class TLSPlan:
         client_cert: bool,
         reasons: tuple[str, ...],
         credentials: Credentials | None = None,
+        raised_from: str | None = None,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -157,6 +161,7 @@ class TLSPlan:
             ("client_cert", client_cert),
             ("reasons", tuple(reasons)),
             ("credentials", credentials),
+            ("raised_from", raised_from),
         ):
             object.__setattr__(self, name, value)
 
@@ -170,6 +175,7 @@ class TLSPlan:
             self.client_cert,
             self.reasons,
             self.credentials,
+            self.raised_from,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -222,6 +228,7 @@ class TLSPlan:
             self.trust,
             self.client_cert,
             tuple(credentials.ca_certificates) if credentials is not None else (),
+            raised_from=self.raised_from,
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -280,32 +287,6 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def resolve(
-    service: str | Service,
-    *,
-    sslmode: str | SSLMode | None = None,
-    trust: str | Trust | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-) -> TLSPlan:
-    """Decide how to connect to ``service``; see the API contract for every rule."""
-    options = Options(
-        sslmode=sslmode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-    )
-    plan = resolve_plan(service, options)
-    warn_if_insecure(plan)
-    return plan
-
-
 def ssl_context(
     service: str | Service,
     *,
@@ -340,8 +321,15 @@ def ssl_context(
     return build_context(plan)
 
 
-def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
-    """:func:`resolve` without the warning, for the entry points that warn themselves."""
+def resolve_plan(
+    service: str | Service, options: Options, *, raisable: str | None = None
+) -> TLSPlan:
+    """:func:`resolve` without the warning, for the entry points that warn themselves.
+
+    ``raisable``: the target's TLS word when it only asks for encryption and no
+    ``sslmode`` was given (see :func:`plan_for`); with the project CA at hand, ``require``
+    then becomes verify-full.
+    """
     service_type = Service.parse(service)
     mode = SSLMode.parse("verify-full" if options.sslmode is None else options.sslmode)
     chosen_trust = None if options.trust is None else Trust.parse(options.trust)
@@ -378,13 +366,32 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
     # The material is keyed by identity, not equality: equal PEM read from a path and
     # given as text make different file choices for drivers. (The cached plan holds the
     # object, so its id cannot be reused while the entry lives.)
-    plan_key = (service_type, mode, chosen_trust, id(credentials))
+    has_ca = credentials is not None and credentials.has_ca
+    raised_from = raisable if raisable and mode is SSLMode.REQUIRE and has_ca else None
+    if raised_from is not None:
+        mode = SSLMode.VERIFY_FULL
+    plan_key = (service_type, mode, chosen_trust, id(credentials), raised_from)
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
-    has_ca = credentials is not None and credentials.has_ca
     has_client = credentials is not None and credentials.has_client_cert
-    decision = decide(service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client)
+    try:
+        decision = decide(
+            service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client
+        )
+    except ConfigError as exc:
+        note = credentials.missing_ca_note if credentials is not None else None
+        if note is None:
+            raise
+        raise ConfigError(f"{exc}; {note}") from None
+    reasons = decision.reasons
+    if raised_from is not None:
+        reasons = (
+            *reasons,
+            f"The target's {raised_from} (the console's default) only asks for encryption; "
+            "with the project CA at hand it was raised to verify-full, so the host name is "
+            'checked too. To check the chain only, pass sslmode="verify-ca".',
+        )
     plan = TLSPlan(
         service=service_type.value,
         sslmode=mode.value,
@@ -392,11 +399,29 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         verify_chain=decision.verify_chain,
         check_hostname=decision.check_hostname,
         client_cert=decision.client_cert,
-        reasons=decision.reasons,
+        reasons=reasons,
         credentials=credentials,
+        raised_from=raised_from,
     )
     plans.put(plan_key, plan)
     return plan
+
+
+def plan_for(target: Target, options: Options) -> TLSPlan:
+    """The plan for a parsed target: the one way every entry point that reads a target
+    (``params()``, the named functions, ``check``, ``config``, ``resolve(target=)``) decides.
+
+    The options are completed from the target (:func:`options_for_target`); a TLS word in
+    the target that only asks for encryption (the console's ``sslmode=require``, MySQL's
+    ``ssl-mode=REQUIRED``) is raised to verify-full when the project CA is at hand, unless
+    ``sslmode`` was given or the target names its own root certificate (libpq's rule then
+    applies: the chain only).
+    """
+    completed = options_for_target(options, target)
+    raisable = None
+    if options.sslmode is None and not target.material.get("sslrootcert"):
+        raisable = target.asks_encryption_only
+    return resolve_plan(target.service, completed, raisable=raisable)
 
 
 def options_for_target(options: Options, target: Target) -> Options:
@@ -443,5 +468,4 @@ def warn_if_insecure(plan: TLSPlan) -> None:
         )
 
 
-for _function in (resolve, ssl_context):
-    _function.__doc__ = (_function.__doc__ or "") + OPTIONS_DOC
+ssl_context.__doc__ = (ssl_context.__doc__ or "") + OPTIONS_DOC

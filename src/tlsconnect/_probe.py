@@ -35,12 +35,13 @@ from ._errors import ConfigError
 from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
 from ._model import HTTP_SERVICES, Service
 from ._pem import common_name
-from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import OPTIONS_DOC, Options, TLSPlan, plan_for
 from ._report import CheckReport, ErrorClass, certificate_info
 from ._target import Target, parse_target, redact_target
 from ._wire import (
     PG_SSL_REQUEST,
     REDIS_PING,
+    Bounded,
     MySQLAnswer,
     MySQLGreeting,
     api_versions_request,
@@ -55,6 +56,7 @@ from ._wire import (
     read_http_status,
     read_redis_line,
     recv_exact,
+    tls_handshake_by,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +76,9 @@ _HOSTNAME_CODES = frozenset({62, 63, 64})
 _ALERT_WAIT = 0.5
 #: How long a probe that sent a client certificate waits for the server's verdict on it.
 _EARLY_ALERT_WAIT = 0.15
+#: After a failed handshake: the most the side connections that name its cause (a plaintext
+#: port) may add to --timeout.
+_DIAGNOSIS_WAIT = 3.0
 #: OpenSSL's reasons for a handshake that met bytes that are not TLS (a plaintext port).
 _PLAINTEXT_REASONS = frozenset(
     {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"}
@@ -115,7 +120,7 @@ def check(
         key_password=key_password,
     )
     spec = parse_target(target, service)
-    plan = resolve_plan(spec.service, options_for_target(given, spec))
+    plan = plan_for(spec, given)
     report = CheckReport(
         ok=False,
         target=redact_target(target),
@@ -174,6 +179,8 @@ class _Probe:
         self.plan = plan
         self.report = report
         self.timeout = timeout
+        # Every step of the check ends by this, in total (set when it starts).
+        self.deadline = time.monotonic() + timeout
         self.addresses: list[tuple[Any, ...]] = []
         self.address: tuple[Any, ...] | None = None
         self.server_hostname = spec.host.strip("[]")
@@ -204,6 +211,7 @@ class _Probe:
         self.report.timings[step] = round((time.perf_counter() - started) * 1000, 3)
 
     def run(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
         try:
             self._run()
         except _Failed as failed:
@@ -269,11 +277,35 @@ class _Probe:
             exc, step=step, host=self.spec.host, port=self.spec.port, timeout=self.timeout
         )
 
+    def _left(self) -> float:
+        """The time left before the deadline; :class:`TimeoutError` once it has passed."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
+
+    def _allow_diagnosis(self) -> None:
+        """After a failed handshake, the side connections that name its cause (a plaintext
+        port) get a short time of their own, even when the deadline has passed."""
+        self.deadline = max(self.deadline, time.monotonic() + min(self.timeout, _DIAGNOSIS_WAIT))
+
+    def _bounded(self, sock: socket.socket, limit: float | None = None) -> Bounded:
+        """``sock`` read by the check's deadline (or ``limit`` seconds from now, if sooner)."""
+        deadline = self.deadline
+        if limit is not None:
+            deadline = min(deadline, time.monotonic() + limit)
+        return Bounded(sock, deadline)
+
     def _connect(self) -> socket.socket:
         last: OSError | None = None
         for family, kind, proto, _, address in self.addresses:
             sock = socket.socket(family, kind, proto)
-            sock.settimeout(self.timeout)
+            try:
+                sock.settimeout(self._left())
+            except TimeoutError as exc:
+                sock.close()
+                last = exc
+                break
             try:
                 sock.connect(address)
             except OSError as exc:
@@ -291,13 +323,17 @@ class _Probe:
             raise OSError("the first connection was never made")
         family, kind, proto, address = self.address
         sock = socket.socket(family, kind, proto)
-        sock.settimeout(self.timeout)
-        sock.connect(address)
+        try:
+            sock.settimeout(self._left())
+            sock.connect(address)
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def _pg_ssl_request(self, sock: socket.socket) -> None:
         sock.sendall(PG_SSL_REQUEST)
-        answer = sock.recv(1)
+        answer = self._bounded(sock).recv(1)
         if answer == b"S":
             return
         if answer == b"N":
@@ -331,7 +367,15 @@ class _Probe:
                 self._pg_ssl_request(raw)
             elif self.is_mysql:
                 self.mysql_greeting = self._mysql_ssl_request(raw)
-            return self.context.wrap_socket(raw, server_hostname=self.server_hostname)
+            tls = self.context.wrap_socket(
+                raw, server_hostname=self.server_hostname, do_handshake_on_connect=False
+            )
+            try:
+                tls_handshake_by(tls, self.deadline)
+            except BaseException:
+                tls.close()  # it holds the connection now: raw.close() below is a no-op
+                raise
+            return tls
         except _Failed:
             raw.close()
             raise
@@ -342,12 +386,14 @@ class _Probe:
             raise _Failed(self._tls_diagnosis(exc, leaf)) from None
         except TimeoutError as exc:
             raw.close()
+            self._allow_diagnosis()
             if self._answers_plaintext():
                 raise _Failed(self._plaintext_diagnosis()) from None
             self._raise_if_plaintext_http(exc)
             raise _Failed(self._unreachable(exc, "tls_handshake")) from None
         except (ssl.SSLError, OSError) as exc:
             raw.close()
+            self._allow_diagnosis()
             if isinstance(exc, ssl.SSLEOFError | ConnectionResetError) and (
                 self._answers_plaintext()
             ):
@@ -388,10 +434,10 @@ class _Probe:
         try:
             if self.is_pg:
                 sock.sendall(PG_SSL_REQUEST)
-                if sock.recv(1) != b"S":
+                if self._bounded(sock).recv(1) != b"S":
                     return None
             elif self.is_mysql:
-                greeting = mysql_greeting(sock)
+                greeting = mysql_greeting(self._bounded(sock))
                 if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
                     return None
                 sock.sendall(mysql_ssl_request(greeting))
@@ -562,16 +608,16 @@ class _Probe:
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         finally:
-            tls.settimeout(self.timeout)
+            tls.settimeout(max(self.deadline - time.monotonic(), 0.001))
 
     def _pg_round_trip(self, tls: ssl.SSLSocket) -> None:
         spec = self.spec
         message = pg_startup_message(spec.user or "", spec.dbname or "", "tlsconnect-check")
         try:
             tls.sendall(message)
-            head = recv_exact(tls, 5)
+            head = recv_exact(self._bounded(tls), 5)
             kind, length = head[:1], struct.unpack("!i", head[1:])[0]
-            payload = recv_exact(tls, min(max(length - 4, 0), 65536))
+            payload = recv_exact(self._bounded(tls), min(max(length - 4, 0), 65536))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         if kind == b"R":
@@ -616,7 +662,7 @@ class _Probe:
     def _kafka_round_trip(self, tls: ssl.SSLSocket) -> None:
         try:
             tls.sendall(api_versions_request())
-            answer = read_api_versions(tls)
+            answer = read_api_versions(self._bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
@@ -641,7 +687,7 @@ class _Probe:
         certificate included."""
         try:
             tls.sendall(http_head_request(self.server_hostname, self.spec.port))
-            answer = read_http_status(tls)
+            answer = read_http_status(self._bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
@@ -691,7 +737,7 @@ class _Probe:
         try:
             sock.settimeout(min(self.timeout, 3.0))
             sock.sendall(http_head_request(self.server_hostname, self.spec.port))
-            answer = read_http_status(sock)
+            answer = read_http_status(self._bounded(sock, 3.0))
         except (OSError, ValueError):
             return
         finally:
@@ -704,8 +750,8 @@ class _Probe:
 
     def _wait_for_alert(self, tls: ssl.SSLSocket) -> None:
         """No protocol known: wait briefly for an alert (TLS 1.3 client certificate checks)."""
-        tls.settimeout(min(self.timeout, _ALERT_WAIT))
         try:
+            tls.settimeout(min(self._left(), _ALERT_WAIT))
             tls.recv(1)
         except TimeoutError:
             return
@@ -730,7 +776,7 @@ class _Probe:
         try:
             sock.settimeout(min(self.timeout, 3.0))
             sock.sendall(REDIS_PING)
-            return read_redis_line(sock)[:1] in (b"+", b"-")
+            return read_redis_line(self._bounded(sock, 3.0))[:1] in (b"+", b"-")
         except (OSError, ValueError, EOFError):
             return False
         finally:
@@ -754,7 +800,7 @@ class _Probe:
     def _mysql_ssl_request(self, sock: socket.socket) -> MySQLGreeting:
         """Read the server's greeting and ask for TLS, as MySQL clients do."""
         try:
-            greeting = mysql_greeting(sock)
+            greeting = mysql_greeting(self._bounded(sock))
         except EOFError:
             raise self._not_mysql("it closed the connection without a greeting") from None
         except TimeoutError:
@@ -793,7 +839,7 @@ class _Probe:
         user = self.spec.user or DEFAULT_PG_USER
         try:
             tls.sendall(mysql_handshake_response(greeting, user))
-            answer = mysql_answer(tls)
+            answer = mysql_answer(self._bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise self._round_trip_error(exc) from None
         except ValueError as exc:
@@ -811,7 +857,7 @@ class _Probe:
     def _redis_round_trip(self, tls: ssl.SSLSocket) -> None:
         try:
             tls.sendall(REDIS_PING)
-            line = read_redis_line(tls)
+            line = read_redis_line(self._bounded(tls))
         except EOFError:
             raise _Failed(self._closed_after_handshake()) from None
         except (OSError, ssl.SSLError) as exc:

@@ -19,6 +19,7 @@ __all__ = [
     "PG_SCHEMES",
     "SCHEMES",
     "Target",
+    "encryption_only_word",
     "parse_bootstrap",
     "parse_target",
     "pg_target",
@@ -56,9 +57,13 @@ class Target:
     ``sslmode`` is the TLS word the target itself carries (``?sslmode=require``), if any;
     ``material`` the files a libpq target names (``sslrootcert``, ``sslcert``, ...);
     ``params`` every keyword a libpq target holds; ``servers`` a Kafka bootstrap list.
+    ``asks_encryption_only`` is the target's TLS word as written when it only asks for
+    encryption (the console's ``sslmode=require``, MySQL's ``ssl-mode=REQUIRED``): the
+    plan raises it when the project CA is at hand (see :func:`tlsconnect._plan.plan_for`).
     """
 
     __slots__ = (
+        "asks_encryption_only",
         "dbname",
         "host",
         "material",
@@ -90,6 +95,7 @@ class Target:
         origin: str = "target",
         scheme: str | None = None,
         path: str = "",
+        asks_encryption_only: str | None = None,
     ) -> None:
         self.service = service
         self.host = host
@@ -104,6 +110,7 @@ class Target:
         self.origin = origin  # how messages name it: "target" or "conninfo"
         self.scheme = scheme  # the URI's scheme, lower case, when it was a URI
         self.path = path  # a URI's path after the host (HTTP: the base path; Cassandra's)
+        self.asks_encryption_only = asks_encryption_only
 
     def __repr__(self) -> str:
         # The password is never shown.
@@ -311,6 +318,7 @@ def _uri_target(text: str, service: Service | None) -> Target:
         password=password,
         dbname=database,
         sslmode=sslmode,
+        asks_encryption_only=None if plaintext else encryption_only_word(query),
         params={k: v for k, v in query.items() if k not in _TLS_WORDS},
         scheme=scheme,
         path=("/" + path if slash and scheme in ("https", "http", "cassandra") else ""),
@@ -391,8 +399,36 @@ def uri_sslmode(query: dict[str, str]) -> str | None:
     return None
 
 
+def encryption_only_word(query: dict[str, str]) -> str | None:
+    """The TLS word of a URI's query, as written, when it asks for encryption and for
+    nothing about verification (``sslmode=require``, ``ssl-mode=REQUIRED``, ``ssl=true``);
+    ``None`` otherwise. Read in :func:`uri_sslmode`'s order, so it is the word that decided."""
+    lowered = {key.lower(): (key, value) for key, value in query.items()}
+    if "sslmode" in lowered:
+        key, value = lowered["sslmode"]
+        return f"{key}={value}" if value.strip().lower() == "require" else None
+    for name in ("ssl-mode", "ssl_mode"):
+        if name in lowered:
+            key, value = lowered[name]
+            return f"{key}={value}" if value.strip().lower() == "required" else None
+    if {"ssl_cert_reqs", "ssl_check_hostname", "verify", "verify_certs"} & set(lowered):
+        return None
+    for name in ("ssl", "tls"):
+        if name in lowered:
+            key, value = lowered[name]
+            return None if value.strip().lower() in _FALSE else f"{key}={value}"
+    return None
+
+
 def pg_target(params: dict[str, str]) -> Target:
     """A PostgreSQL target from libpq keywords (its first host is the one checked)."""
+    gss = str(params.get("gssencmode", "")).strip().lower()
+    if gss in ("require", "prefer"):
+        raise ConfigError(
+            f"gssencmode={gss} asks libpq for GSSAPI encryption, which replaces TLS and every "
+            "check the TLS plan makes; leave gssencmode out (tlsconnect sets "
+            "gssencmode=disable)"
+        )
     where = {name: str(params[name]) for name in ("host", "port") if params.get(name)}
     host, port = split_hosts(where)[0]
     return Target(
@@ -403,6 +439,9 @@ def pg_target(params: dict[str, str]) -> Target:
         password=params.get("password"),
         dbname=params.get("dbname"),
         sslmode=params.get("sslmode"),
+        asks_encryption_only=encryption_only_word(
+            {"sslmode": params["sslmode"]} if "sslmode" in params else {}
+        ),
         material={k: params[k] for k in PG_MATERIAL_KEYS if k in params},
         params=params,
         origin="conninfo",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError
 from .._model import Driver, Service
-from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
+from .._plan import OPTIONS_DOC, Options, plan_for, warn_if_insecure
 from . import (
     _http,
     _kafka,
@@ -247,7 +247,7 @@ def build_params(
     if not durable:
         require_driver(adapter)
     spec = adapter.parse(target, dict(driver_options))
-    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan = plan_for(spec, options)
     request = Request(
         adapter.driver,
         plan,

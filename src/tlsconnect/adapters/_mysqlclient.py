@@ -33,7 +33,8 @@ __all__ = ["TLS_KEYS", "check_host", "mysqlclient_tls"]
 
 #: The keywords that carry TLS for mysqlclient (``sslmode`` is libpq's: a TypeError there,
 #: as Django and dj-database-url users meet it, dj-database-url #280).
-TLS_KEYS = ("ssl", "ssl_mode", "sslmode")
+#: ``unix_socket`` would bypass TLS altogether.
+TLS_KEYS = ("ssl", "ssl_mode", "sslmode", "unix_socket")
 
 
 def check_host(host: str, what: str) -> None:

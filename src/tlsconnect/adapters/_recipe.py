@@ -23,13 +23,26 @@ from ._base import password_text
 if TYPE_CHECKING:
     from ._base import Request
 
-__all__ = ["CONTEXT_LINES", "context_files", "usage"]
+__all__ = ["CONTEXT_LINES", "CONTEXT_ONE_LINE", "FLOOR_LINES", "context_files", "usage"]
+
+#: tlsconnect's floor (:func:`tlsconnect._context.apply_floor`, the reasons are there) as
+#: statements on ``context``, for every recipe that builds or is handed a context: TLS 1.2
+#: at least, no compression, no common-name fallback, no partial chains, and
+#: ``VERIFY_X509_STRICT`` off as in libpq, the same on every Python (3.13's
+#: ``create_default_context`` sets both flags). A test holds these equal to apply_floor.
+FLOOR_LINES = (
+    "context.minimum_version = ssl.TLSVersion.TLSv1_2",
+    "context.options |= ssl.OP_NO_COMPRESSION",
+    "context.hostname_checks_common_name = False",
+    "context.verify_flags &= ~(ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT)",
+)
 
 #: The statements that build ``context`` from the block ``tls`` (each one line, so that a
 #: note may join them with "; " or print them one per line).
 CONTEXT_LINES = (
     "import ssl",
     "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)",
+    *FLOOR_LINES,
     'for cafile in tls["cafiles"]: context.load_verify_locations(cafile)',
     'context.check_hostname = tls["check_hostname"]',
     'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
@@ -40,6 +53,7 @@ CONTEXT_ONE_LINE = "; ".join(
     (
         "import ssl",
         "context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)",
+        *FLOOR_LINES,
         '[context.load_verify_locations(cafile) for cafile in tls["cafiles"]]',
         'context.check_hostname = tls["check_hostname"]',
         'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',

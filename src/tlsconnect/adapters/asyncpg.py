@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import split_hosts
+from .._conninfo import check_port, refuse_socket_hosts, split_hosts
 from .._errors import ConfigError
 from .._target import pg_target
 from ._recipe import context_files, usage
@@ -68,7 +68,6 @@ _UNSUPPORTED = frozenset(
         "keepalives_count",
         "tcp_user_timeout",
         "channel_binding",
-        "gssencmode",
         "gssdelegation",
         "replication",
         "load_balance_hosts",
@@ -123,10 +122,21 @@ def build(request: Request) -> dict[str, Any]:
     settings = request.take("server_settings")
     if settings:
         params["server_settings"] = {**params.get("server_settings", {}), **settings}
+    host = request.take("host")
+    if host is not None:
+        params["host"] = host
+    # The target's host as written (asyncpg_keywords fills libpq's default in for none).
+    refuse_socket_hosts(host if host is not None else request.target.params.get("host"), "asyncpg")
     for name in [name for name in params if name not in TLS_KEYS]:
         given = request.take(name)
         if given is not None:
             params[name] = given
+    given_port = request.take("port")
+    if given_port is not None:
+        params["port"] = given_port
+    port = params.get("port")
+    for each in port if isinstance(port, list | tuple) else [port] if port is not None else []:
+        check_port(str(each), "port=")
     if request.durable:
         params["tls"] = context_files(request, "asyncpg")
     else:

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from ._base import installed
+from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
@@ -86,10 +88,28 @@ def build(request: Request) -> dict[str, Any]:
         "HOST": spec.host,
         "PORT": str(spec.port),
     }
+    if spec.service is Service.POSTGRESQL and not spec.params.get("host"):
+        # pg_target reads a missing host as libpq's default; Django passes HOST on as it is.
+        settings["HOST"] = ""
+    given_host = request.take("HOST")
+    if given_host is not None:
+        settings["HOST"] = given_host
+    elif spec.service is Service.POSTGRESQL:
+        given_host = spec.params.get("host")
+    what = f"Django's {spec.service.value} engine"
+    if spec.service is Service.MYSQL:
+        refuse_mysql_socket(spec, what)
+    refuse_socket_hosts(
+        str(given_host if given_host is not None else settings["HOST"]),
+        what,
+        hostaddr=spec.params.get("hostaddr"),
+    )
     for name in _SETTINGS:
         given = request.take(name)
         if given is not None:
             settings[name] = given
+    if "PORT" in settings:
+        check_port(str(settings["PORT"]), "PORT")
     settings = {name: value for name, value in settings.items() if value is not None}
     options: dict[str, Any]
     if spec.service is Service.POSTGRESQL:

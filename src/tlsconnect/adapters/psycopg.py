@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import parse_conninfo
+from .._conninfo import parse_conninfo, refuse_socket_hosts
 from .._errors import ConfigError, KeyPermissionWarning, warn
 from .._files import NEVER_EXISTS, missing_path
 from .._model import Trust
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["LIBPQ_TLS_KEYS", "build", "conninfo_params", "libpq_tls", "parse"]
 
 #: The libpq keywords that carry TLS settings; tlsconnect sets every one of them.
-LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword")
+#: ``gssencmode`` is among them: GSSAPI encryption, when libpq finds a Kerberos ticket,
+#: replaces TLS (and its plan) altogether, so libpq results say ``gssencmode=disable``.
+LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "gssencmode")
 
 
 def conninfo_params(target: object) -> dict[str, str]:
@@ -62,7 +64,7 @@ def parse(target: object, options: dict[str, Any]) -> Target:
 def libpq_tls(plan: TLSPlan, *, durable: bool = False) -> dict[str, str]:
     """libpq's TLS keywords for a plan (without the connection's other keywords)."""
     credentials = plan.credentials
-    params: dict[str, str] = {"sslmode": _libpq_sslmode(plan)}
+    params: dict[str, str] = {"sslmode": _libpq_sslmode(plan), "gssencmode": "disable"}
     if plan.verify_chain:
         # libpq 16+ reads sslrootcert=system itself, but only with verify-full.
         fallback = "system" if plan.check_hostname else None
@@ -122,4 +124,5 @@ def build(request: Request) -> dict[str, Any]:
         name: value for name, value in request.target.params.items() if name not in LIBPQ_TLS_KEYS
     }
     params.update(libpq_tls(request.plan, durable=request.durable))
+    refuse_socket_hosts(params.get("host"), request.driver.value, hostaddr=params.get("hostaddr"))
     return params

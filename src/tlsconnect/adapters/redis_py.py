@@ -28,6 +28,7 @@ import inspect
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import check_port
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
@@ -126,7 +127,7 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     if options.get("host"):
         spec.host = str(options["host"])
     if options.get("port") is not None:
-        spec.port = _port(options["port"])
+        spec.port = check_port(str(options["port"]), "port=")
     if options.get("username") is not None:
         spec.user = str(options["username"])
     if options.get("password") is not None:
@@ -134,16 +135,6 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     if options.get("db") is not None:
         spec.params["db"] = str(options["db"])
     return spec
-
-
-def _port(value: object) -> int:
-    try:
-        port = int(str(value))
-    except ValueError:
-        raise ConfigError(f"port must be a number, not {value!r}") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"port {port} is out of range")
-    return port
 
 
 #: How the target's query values are typed when redis-py is not imported (``config``),

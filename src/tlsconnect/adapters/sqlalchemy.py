@@ -35,9 +35,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
+from .._conninfo import refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from ._base import installed
+from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._recipe import context_files, usage
@@ -68,7 +70,7 @@ USAGE = usage(
 
 #: PyMySQL's TLS keywords in connect_args (``ssl_ca`` alone turns verification off): the
 #: pymysql adapter's, and the words a written-out or libpq-minded configuration adds.
-_PYMYSQL_TLS_KEYS = (*PYMYSQL_TLS_KEYS, "tls", "sslmode")
+_PYMYSQL_TLS_KEYS = (*PYMYSQL_TLS_KEYS, "tls", "sslmode", "unix_socket")
 
 
 class Dialect(NamedTuple):
@@ -212,6 +214,7 @@ def build(request: Request) -> dict[str, Any]:
         raise ConfigError("pass the URL as the target, not as url=")
     spec, plan = request.target, request.plan
     if spec.service is Service.POSTGRESQL:
+        refuse_socket_hosts(spec.params.get("host"), "SQLAlchemy")
         if "," in spec.params.get("host", ""):
             raise ConfigError(
                 "a SQLAlchemy URL names one host; pass one host of the service (its "
@@ -219,6 +222,7 @@ def build(request: Request) -> dict[str, Any]:
             )
         extras = {k: v for k, v in spec.params.items() if k not in _PG_URL_KEYS + LIBPQ_TLS_KEYS}
     else:
+        refuse_mysql_socket(spec, "SQLAlchemy")
         extras = dict(spec.params)
     query: dict[str, str] = {}
     connect_args: dict[str, Any]
