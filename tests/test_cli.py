@@ -171,11 +171,12 @@ def test_python_dash_m_runs_a_real_check(pg, pki):
     assert "wrong.example.com" in data["error"]
 
 
-def test_demo_runs_end_to_end_and_cleans_up(capsys):
-    import glob
+def test_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path, monkeypatch):
     import tempfile
 
-    before = set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*"))
+    # The demo's files go into this test's own directory: another run of the suite on the
+    # same machine, making its own demo directory meanwhile, changes nothing here.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     code = main(["demo"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -200,7 +201,9 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys):
         assert did in line and "the chain and the host name" in line, line
         assert "client certificate presented" in line
     assert "FAILED" not in drivers and "skipped" not in drivers
-    assert set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*")) == before
+    base = out.split("client certificates in ", 1)[1].split("\n", 1)[0].strip()
+    assert os.path.dirname(base) == str(tmp_path)  # it was made here, and removed
+    assert not os.path.exists(base) and not list(tmp_path.glob("tlsconnect-demo-*"))
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])
