@@ -293,6 +293,46 @@ def test_importing_tlsconnect_reaps_nothing_until_a_private_directory_is_needed(
     assert not dead.exists()
 
 
+def private_dir_of_a_new_process(runs: pathlib.Path) -> pathlib.Path:
+    code = "from tlsconnect._files import private_dir; print(private_dir())"
+    env = {**os.environ, RUN_DIR_ENV: str(runs)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, timeout=60, capture_output=True
+    )
+    return pathlib.Path(done.stdout.decode().strip())
+
+
+def test_a_directory_just_made_is_not_taken_for_a_dead_ones(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir(mode=0o700)
+    young = runs / "run-young"  # its process is between making it and locking it
+    young.mkdir(mode=0o700)
+    old = runs / "run-old"  # no lock for an hour: its process died before locking it
+    old.mkdir(mode=0o700)
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    made = private_dir_of_a_new_process(runs)
+    assert made.parent == runs and not made.exists()  # its own, removed at its exit
+    assert young.exists() and not old.exists()
+
+
+def test_the_parent_of_the_private_directories_must_be_private(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir(mode=0o755)
+    runs.chmod(0o755)  # ours, but others can enter it: closed before use
+    assert private_dir_of_a_new_process(runs).parent == runs
+    assert runs.stat().st_mode & 0o077 == 0
+    if _no_posix.uid() != 0:
+        return  # giving the directory to someone else needs root
+    planted = tmp_path / "planted"
+    planted.mkdir(mode=0o700)
+    _no_posix.REAL["chown"](planted, 65534, 65534)  # present in either mode
+    (planted / "run-victim").mkdir()
+    made = private_dir_of_a_new_process(planted)
+    assert made.parent != planted  # someone else's directory is never used
+    assert (planted / "run-victim").exists()
+
+
 # -- trust="system" where the operating system's CAs are not a file ----------------------
 
 

@@ -354,6 +354,9 @@ def _held(directory: str) -> bool:
     or no lock can be taken here at all, or it was made too recently to be sure."""
     try:
         age = time.time() - os.lstat(directory).st_mtime
+    except OSError:
+        return True  # gone already, or not ours to look at
+    try:
         fd = os.open(os.path.join(directory, _LOCK_NAME), os.O_RDWR | NOFOLLOW | BINARY | _CLOEXEC)
     except FileNotFoundError:
         return age < _UNLOCKED_GRACE_SECONDS
