@@ -171,12 +171,19 @@ def test_python_dash_m_runs_a_real_check(pg, pki):
     assert "wrong.example.com" in data["error"]
 
 
-def test_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path, monkeypatch):
+def test_demo_runs_end_to_end_and_cleans_up(capsys, monkeypatch):
+    import shutil
     import tempfile
 
-    # The demo's files go into this test's own directory: another run of the suite on the
-    # same machine, making its own demo directory meanwhile, changes nothing here.
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from tlsconnect._files import private_dir
+
+    # The demo's files go into a directory of this test's own (traversable, as the demo's
+    # servers run as their own users): another run of the suite on the same machine,
+    # making its own demo directory meanwhile, changes nothing here.
+    own = tempfile.mkdtemp(prefix="tdemo-")  # short: MariaDB's socket path has a limit
+    os.chmod(own, 0o755)
+    private_dir()  # this process's private directory stays where it is
+    monkeypatch.setattr(tempfile, "tempdir", own)
     code = main(["demo"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -202,8 +209,9 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path, monkeypatch):
         assert "client certificate presented" in line
     assert "FAILED" not in drivers and "skipped" not in drivers
     base = out.split("client certificates in ", 1)[1].split("\n", 1)[0].strip()
-    assert os.path.dirname(base) == str(tmp_path)  # it was made here, and removed
-    assert not os.path.exists(base) and not list(tmp_path.glob("tlsconnect-demo-*"))
+    assert os.path.dirname(base) == own  # it was made here, and removed
+    assert not os.path.exists(base) and os.listdir(own) == []
+    shutil.rmtree(own)
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])
