@@ -317,6 +317,10 @@ def _private_dir_locked() -> Path:
     directory = _state.get("dir")
     if isinstance(directory, Path) and _state.get("pid") == os.getpid() and directory.is_dir():
         return directory
+    held = _state.get("lock_fd")
+    if isinstance(held, int) and _state.get("pid") == os.getpid():
+        _unlock(held)  # its directory was removed under us: a new one is made
+        os.close(held)
     root = _runs_root()
     if ensure_private_dir(root):
         _reap(root)
