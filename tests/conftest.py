@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import _no_posix
 from tlsconnect.testing import (
     PKI,
     Issued,
@@ -28,6 +29,23 @@ from tlsconnect.testing import (
 )
 
 pytest_plugins = ["tlsconnect.testing.pytest_plugin"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """TLSCONNECT_TEST_NO_POSIX=1: the POSIX-only names go now, after tlsconnect.testing
+    was imported and before any test module imports the library (see tests/_no_posix.py).
+    pytest's own temporary root is made first (pytest reads os.getuid() to make it)."""
+    if _no_posix.ACTIVE:
+        config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        _no_posix.activate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proc_self_fd() -> None:
+    """In the no-POSIX mode, memory files are not offered to the library either."""
+    if _no_posix.ACTIVE:
+        _no_posix.hide_proc_self_fd()
 
 
 @pytest.fixture(scope="session", autouse=True)

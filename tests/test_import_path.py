@@ -28,6 +28,8 @@ ALLOWED = {
     "tlsconnect",
     "tlsconnect._aiven",  # Credentials.from_aiven's API client: aiven-client loads on use
     "tlsconnect._cache",
+    "tlsconnect._cadir",
+    "tlsconnect._certs",
     "tlsconnect._context",
     "tlsconnect._decide",
     "tlsconnect._diagnose",

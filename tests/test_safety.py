@@ -530,39 +530,39 @@ def test_inspect_says_certifis_odd_serial_numbers_once_as_a_note(capsys):
 
 @pytest.fixture
 def cache_root(tmp_path, monkeypatch):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir
 
     root = tmp_path / "cache"
-    monkeypatch.setenv(_trust.CACHE_DIR_ENV, str(root))
-    _trust.forget()
+    monkeypatch.setenv(_cadir.CACHE_DIR_ENV, str(root))
+    _cadir.forget()
     yield root
-    _trust.forget()
+    _cadir.forget()
 
 
 def test_a_certificate_planted_in_the_hashed_directory_is_never_trusted(
     pki, tls_server, cache_root
 ):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir, _certs
 
-    directory = _trust.public_trust().capath
+    directory = _cadir.public_trust().capath
     assert directory is not None
     server = tls_server("good")
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(tlsconnect.ssl_context("redis"), server.port)
     # Someone plants the test CA under its hash: a fresh process must not trust it.
     der = pki.ca.cert.public_bytes(serialization.Encoding.DER)
-    planted = os.path.join(directory, f"{_trust.subject_hash(der)}.0")
+    planted = os.path.join(directory, f"{_certs.subject_hash(der)}.0")
     with open(planted, "wb") as handle:
         handle.write(pki.ca.cert_pem)
     os.chmod(planted, 0o600)
-    _trust.forget()  # as a new process
+    _cadir.forget()  # as a new process
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(tlsconnect.ssl_context("redis"), server.port)
     assert not os.path.exists(planted)
 
 
 def test_directories_of_older_certifi_bundles_are_removed_when_unused(cache_root):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir
 
     cache_root.mkdir(mode=0o700)
     old, recent = cache_root / ("ca-" + "0" * 32), cache_root / ("ca-" + "1" * 32)
@@ -572,7 +572,7 @@ def test_directories_of_older_certifi_bundles_are_removed_when_unused(cache_root
     stale_pointer.write_text(f"{old.name}\n/nonexistent/cacert.pem\n")
     month_ago = time.time() - 40 * 86400
     os.utime(old, (month_ago, month_ago))
-    current = _trust.public_trust().capath
+    current = _cadir.public_trust().capath
     assert current is not None and os.path.isdir(current)
     assert not old.exists() and not stale_pointer.exists()
     assert recent.exists()  # unreferenced but recently used: a running process may need it

@@ -4,7 +4,7 @@ It reads a plan (anything shaped like :class:`~tlsconnect.TLSPlan`: see :class:`
 and never decides anything itself.
 
 Cost: certifi's public CAs are loaded from a hashed CA directory built once per bundle
-(see :mod:`tlsconnect._truststore`), so a public-CA context costs about what an empty one
+(see :mod:`tlsconnect._cadir`), so a public-CA context costs about what an empty one
 does; material given by path or content is parsed once (see :mod:`tlsconnect._cache`).
 Every call returns a new context that the caller may change freely, except with
 ``shared=True``, which returns one read-only context per identical plan.
@@ -16,11 +16,12 @@ import _thread
 import ssl
 
 from ._cache import shared_contexts
-from ._errors import ConfigError
+from ._cadir import TrustLocation, public_trust
+from ._errors import ConfigError, MissingDependencyError
 from ._files import MemoryFiles
 from ._handshake import DiagnosingContext
 from ._model import Trust
-from ._trust import TrustLocation, public_trust
+from ._trust import SYSTEM_EXTRA_HINT, system_store_is_file
 
 # typing is not imported at run time: this module is on the path of every context.
 TYPE_CHECKING = False
@@ -187,6 +188,22 @@ def apply_floor(context: ssl.SSLContext) -> None:
     context.verify_flags &= ~(ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT)
 
 
+def _os_verifying_context() -> DiagnosingContext:
+    """A context that verifies the server through the operating system's own APIs
+    (``truststore``: the Windows certificate store, the macOS Keychain), for
+    ``trust="system"`` where the operating system's CAs are not a file OpenSSL reads."""
+    try:
+        import truststore
+    except ImportError:
+        raise MissingDependencyError(
+            "trust='system' here needs the operating system's own verification (its CAs "
+            f"are not a file OpenSSL can read); install it with `{SYSTEM_EXTRA_HINT}`"
+        ) from None
+    # An ssl.SSLContext in all but name; its verification errors are the OS's own.
+    context: DiagnosingContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # type: ignore[assignment,unused-ignore]
+    return context
+
+
 def build_context(
     plan: PlanView,
     *,
@@ -197,11 +214,24 @@ def build_context(
     """A new :class:`ssl.SSLContext` configured as ``plan`` says.
 
     ``client_cert=False`` leaves the client certificate out, for connections that must not
-    present it (``tlsconnect check``'s extra reads).
+    present it (``tlsconnect check``'s extra reads). ``trust="system"`` where the operating
+    system's CAs are not a file (Windows, the macOS Keychain) gives a ``truststore``
+    context, which verifies with the operating system's APIs (the ``system`` extra).
     """
-    context = context_class(ssl.PROTOCOL_TLS_CLIENT)
-    apply_floor(context)
     credentials = plan.credentials
+    system = plan.verify_chain and plan.trust == Trust.SYSTEM.value
+    through_os = system and not system_store_is_file()
+    if through_os:
+        if context_class is not DiagnosingContext:
+            raise ConfigError(
+                "trust='system' verifies through the operating system's own APIs here (its "
+                "CAs are not a file), and such a context cannot be shared; call "
+                "ssl_context() without shared=True"
+            )
+        context = _os_verifying_context()
+    else:
+        context = context_class(ssl.PROTOCOL_TLS_CLIENT)
+    apply_floor(context)
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.
         context.verify_mode = ssl.CERT_REQUIRED
@@ -213,19 +243,19 @@ def build_context(
             context.load_verify_locations(cadata=credentials.ca_pem.decode("utf-8"))
         if trust in (Trust.PUBLIC, Trust.PROJECT_AND_PUBLIC):
             (public or public_trust()).load_into(context)
-        if trust is Trust.SYSTEM:
+        if trust is Trust.SYSTEM and not through_os:
             context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     # Verification errors then name the host, the certificate's names or issuer, and
     # the fix; they stay ssl.SSLCertVerificationError (see _handshake).
-    if isinstance(context, DiagnosingContext):
+    if isinstance(context, DiagnosingContext) and not through_os:
         context.expectation = plan.expectation
     if client_cert and credentials is not None and credentials.has_client_cert:
-        # The pair loaded is the pair Credentials checked (its bytes, from memory files),
-        # never the user's files as they are now: mid-rotation those may hold a new
-        # certificate beside the old key.
+        # The pair loaded is the pair Credentials checked (its bytes, from memory files,
+        # or private files removed as soon as it is loaded), never the user's files as
+        # they are now: mid-rotation those may hold a new certificate beside the old key.
         try:
             with MemoryFiles(credentials.cert_chain_pem, credentials.key_pem) as files:
                 context.load_cert_chain(files[0], files[1], credentials.key_password)

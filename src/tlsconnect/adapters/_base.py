@@ -13,10 +13,11 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from .._cadir import certifi_file
 from .._errors import ConfigError
 from .._files import write_durable
 from .._model import Trust
-from .._trust import certifi_file, trust_file
+from .._trust import trust_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

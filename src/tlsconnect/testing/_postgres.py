@@ -45,6 +45,9 @@ from ._process import (
     wait_for_port,
 )
 
+#: The postmaster's immediate shutdown (tlsconnect.testing runs on POSIX systems only).
+_IMMEDIATE_SHUTDOWN = signal.SIGQUIT  # type: ignore[attr-defined,unused-ignore]
+
 __all__ = ["PostgresFarm", "PostgresServer"]
 
 DEFAULT_PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
@@ -304,7 +307,7 @@ class PostgresServer:
                 self._spawn(run_as)
 
             retry_on_port_race(
-                start_once, lambda: stop_process(self.process, signal.SIGQUIT), attempts
+                start_once, lambda: stop_process(self.process, _IMMEDIATE_SHUTDOWN), attempts
             )
             return self
         except BaseException:
@@ -368,7 +371,7 @@ class PostgresServer:
                 [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)],
                 log=log,
                 cwd=self.data_dir,
-                stop_signal=signal.SIGQUIT,
+                stop_signal=_IMMEDIATE_SHUTDOWN,
                 run_as=run_as,
             )
         try:
@@ -391,7 +394,7 @@ class PostgresServer:
     def stop(self) -> None:
         """Immediate shutdown (SIGQUIT) of the postmaster, by its PID, and removal of the
         work directory this instance made. Safe to call more than once."""
-        stop_process(self.process, signal.SIGQUIT)
+        stop_process(self.process, _IMMEDIATE_SHUTDOWN)
         if self.work_dir is not None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
