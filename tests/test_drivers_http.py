@@ -11,6 +11,7 @@ import asyncio
 import base64
 import pathlib
 import ssl
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -696,3 +697,19 @@ def test_aiohttp_params_outside_the_running_loop_say_where_to_call_them(pki):
 
 async def _aiohttp_params(*args, **options) -> dict:
     return tlsconnect.params("aiohttp", *args, **options)
+
+
+@pytest.mark.parametrize(
+    ("driver", "module", "extra", "target"),
+    [
+        ("aiohttp", "aiohttp", "aiohttp", "https://h:443"),
+        ("urllib3", "urllib3", "urllib3", "https://h:443"),
+        ("schema-registry", "confluent_kafka", "schema-registry", "https://h:443"),
+        ("clickhouse-driver", "clickhouse_driver", "clickhouse-driver", "h:9440"),
+    ],
+)
+def test_missing_driver_names_the_extra(pki, monkeypatch, driver, module, extra, target):
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    with pytest.raises(tlsconnect.MissingDependencyError) as info:
+        tlsconnect.params(driver, target, ca=pki.ca_pem)
+    assert f'pip install "tlsconnect[{extra}]"' in str(info.value)
