@@ -42,7 +42,6 @@ USAGE = usage(
 )
 
 _TLS_KEYS = (
-    "auth",
     "connector",
     "ssl",
     "ssl_context",
