@@ -27,7 +27,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._http import base_url, basic_auth_headers, refuse_query
+from ._http import base_url, basic_auth, basic_auth_headers, refuse_query
 from ._recipe import context_files, usage
 
 if TYPE_CHECKING:
@@ -37,7 +37,9 @@ __all__ = ["USAGE", "build"]
 
 USAGE = usage(
     'cfg.pop("ssl_context")',
-    "session = aiohttp.ClientSession(**cfg, connector=aiohttp.TCPConnector(ssl=context))",
+    'import base64; auth = cfg.pop("auth", None); session = aiohttp.ClientSession(**cfg, '
+    'headers={"Authorization": "Basic " + base64.b64encode(":".join(auth).encode()).decode()} '
+    "if auth else None, connector=aiohttp.TCPConnector(ssl=context))",
     when="inside the running event loop, ",
 )
 
@@ -62,12 +64,17 @@ def build(request: Request) -> dict[str, Any]:
     target, plan = request.target, request.plan
     refuse_query(target, "aiohttp's ClientSession")
     params: dict[str, Any] = {"base_url": _session_url(request)}
+    if request.durable:
+        # The user and password as they are (as every written-out configuration holds
+        # them), not folded into a header: the note makes the header.
+        auth = basic_auth(target)
+        if auth is not None:
+            params["auth"] = list(auth)
+        params["ssl_context"] = context_files(request, "aiohttp")
+        return request.finish(params, tls_keys=_TLS_KEYS)
     headers = basic_auth_headers(target, request.take("headers"))
     if headers is not None:
         params["headers"] = headers
-    if request.durable:
-        params["ssl_context"] = context_files(request, "aiohttp")
-        return request.finish(params, tls_keys=_TLS_KEYS)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._http import basic_auth_headers, refuse_query
+from ._http import basic_auth, basic_auth_headers, refuse_query
 from ._recipe import context_files, usage
 
 if TYPE_CHECKING:
@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = ["USAGE", "build"]
 
-USAGE = usage('cfg.pop("ssl_context")', "http = urllib3.PoolManager(**cfg, ssl_context=context)")
+USAGE = usage(
+    'cfg.pop("ssl_context")',
+    'auth = cfg.pop("auth", None); http = urllib3.PoolManager(**cfg, ssl_context=context, '
+    'headers=urllib3.make_headers(basic_auth=":".join(auth)) if auth else None)',
+)
 
 _TLS_KEYS = (
     "ssl_context",
@@ -51,11 +55,16 @@ def build(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {"cert_reqs": "CERT_REQUIRED" if plan.verify_chain else "CERT_NONE"}
     if plan.verify_chain and not plan.check_hostname:
         params["assert_hostname"] = False
+    if request.durable:
+        # The user and password as they are (as every written-out configuration holds
+        # them), not folded into a header: the note makes the header.
+        auth = basic_auth(target)
+        if auth is not None:
+            params["auth"] = list(auth)
+        params["ssl_context"] = context_files(request, "urllib3")
+        return request.finish(params, tls_keys=_TLS_KEYS)
     headers = basic_auth_headers(target, request.take("headers"))
     if headers is not None:
         params["headers"] = headers
-    if request.durable:
-        params["ssl_context"] = context_files(request, "urllib3")
-    else:
-        params["ssl_context"] = plan.ssl_context()
+    params["ssl_context"] = plan.ssl_context()
     return request.finish(params, tls_keys=_TLS_KEYS)
