@@ -39,14 +39,20 @@ def _targets(host: str = "h.example") -> dict[str, str]:
         "java-properties": kafka,
         "redis": f"rediss://default:rd-{host}-Q7@{host}:6380",
         "redis-asyncio": f"rediss://default:rd-{host}-Q7@{host}:6380",
+        "valkey": f"valkeys://default:rd-{host}-Q7@{host}:6380",
+        "valkey-asyncio": f"valkeys://default:rd-{host}-Q7@{host}:6380",
         "httpx": web,
         "requests": web,
+        "aiohttp": web,
+        "urllib3": web,
+        "schema-registry": web,
         "opensearch": web,
         "clickhouse": web,
         "pymysql": f"mysql://avnadmin:my-{host}-Q7@{host}:3306/defaultdb",
         "aiomysql": f"mysql://avnadmin:my-{host}-Q7@{host}:3306/defaultdb",
         "mysql-connector": f"mysql://avnadmin:my-{host}-Q7@{host}:3306/defaultdb",
         "cassandra": f"cassandra://avnadmin:cs-{host}-Q7@{host}:9042",
+        "clickhouse-driver": f"clickhouse://avnadmin:ch-{host}-Q7@{host}:9440/default",
     }
 
 

@@ -1,5 +1,5 @@
-"""redis-py (sync and asyncio), PyMySQL and aiomysql parameters, each against real
-servers: Redis 7 on a TLS port (standing in for Valkey too: same protocol) and MariaDB
+"""redis-py and valkey-py (sync and asyncio), PyMySQL and aiomysql parameters, each against
+real servers: Redis 7 on a TLS port (standing in for Valkey too: same protocol) and MariaDB
 10.11 requiring TLS, one server per certificate (good, wronghost, othersigned).
 
 verify-full and verify-ca mean the same in every driver's output; the trust is exactly
@@ -10,6 +10,8 @@ nothing (PyMySQL with only ``ssl_ca``).
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import json
 import os
 import ssl
@@ -28,7 +30,7 @@ from tlsconnect.testing import quiet_resource_leaks
 # is held by tests/test_safety_ii.py.
 pytestmark = pytest.mark.filterwarnings("ignore::tlsconnect.TLSDowngradeWarning")
 
-REDIS_DRIVERS = ["redis", "redis-asyncio"]
+REDIS_DRIVERS = ["redis", "redis-asyncio", "valkey", "valkey-asyncio"]
 MYSQL_DRIVERS = ["pymysql", "aiomysql"]
 
 
@@ -42,29 +44,46 @@ def kv(pki, mariadb, request) -> KVServers:
 # -- one small round trip per driver -----------------------------------------------------
 
 
+def _library(driver: str):
+    """redis-py or valkey-py, the module a driver name means."""
+    return importlib.import_module(driver.removesuffix("-asyncio"))
+
+
+def _client_class(driver: str):
+    library = _library(driver)
+    flavour = library.asyncio if driver.endswith("-asyncio") else library
+    return getattr(flavour, "Valkey" if driver.startswith("valkey") else "Redis")
+
+
 def _no_retry(driver: str) -> dict:
-    """Fail fast: redis-py retries a refused connection with backoff by default, and a
-    plaintext server never finishes the handshake."""
-    if driver == "redis":
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-    else:
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-    return {"retry": Retry(NoBackoff(), 0), "socket_connect_timeout": 3}
+    """Fail fast: redis-py (and valkey-py) retry a refused connection with backoff by
+    default, and a plaintext server never finishes the handshake."""
+    name = driver.removesuffix("-asyncio")
+    retry = importlib.import_module(
+        f"{name}.asyncio.retry" if "-asyncio" in driver else f"{name}.retry"
+    )
+    backoff = importlib.import_module(f"{name}.backoff")
+    return {"retry": retry.Retry(backoff.NoBackoff(), 0), "socket_connect_timeout": 3}
+
+
+def _command_name(client) -> tuple:
+    """valkey-py's get_connection() still needs the command's name; redis-py 6+ does not
+    (and deprecates it)."""
+    parameter = inspect.signature(client.connection_pool.get_connection).parameters.get(
+        "command_name"
+    )
+    return ("PING",) if parameter is not None and parameter.default is parameter.empty else ()
 
 
 def redis_round_trip(driver: str, p: dict) -> dict:
     """PING, SET, GET; and what the connection's socket says about TLS."""
-    if driver == "redis":
-        import redis
-
-        client = redis.Redis(**p)
+    if not driver.endswith("-asyncio"):
+        client = _client_class(driver)(**p)
         try:
             assert client.ping() is True
             client.set("tlsconnect", "kv")
             value = client.get("tlsconnect")
-            connection = client.connection_pool.get_connection()
+            connection = client.connection_pool.get_connection(*_command_name(client))
             try:
                 sock = connection._sock
                 info = {"version": sock.version(), "peer": bool(sock.getpeercert(True))}
@@ -77,15 +96,13 @@ def redis_round_trip(driver: str, p: dict) -> dict:
             client.close()
             p["connection_pool"].disconnect()
 
-    import redis.asyncio
-
     async def run() -> dict:
-        client = redis.asyncio.Redis(**p)
+        client = _client_class(driver)(**p)
         try:
             assert await client.ping() is True
             await client.set("tlsconnect", "kv-async")
             value = await client.get("tlsconnect")
-            connection = await client.connection_pool.get_connection()
+            connection = await client.connection_pool.get_connection(*_command_name(client))
             try:
                 ssl_object = connection._writer.get_extra_info("ssl_object")
                 info = {"version": ssl_object.version(), "peer": True}
@@ -132,14 +149,16 @@ def mysql_round_trip(driver: str, p: dict) -> dict:
             connection.close()
         return {"user": user, "database": database, "version": version}
 
-    return asyncio.run(run())
+    # aiomysql's TLS upgrade leaves the plain transport under the TLS one to the cyclic GC
+    # (a ResourceWarning in whichever test runs it): collected here, quietly.
+    with quiet_resource_leaks():
+        return asyncio.run(run())
 
 
 def redis_fails(driver: str, p: dict) -> str:
     """The error text of a connection that must fail."""
-    import redis.exceptions
-
-    with pytest.raises((redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)) as info:
+    exceptions = _library(driver).exceptions
+    with pytest.raises((exceptions.ConnectionError, exceptions.TimeoutError)) as info:
         redis_round_trip(driver, p)
     return str(info.value)
 
@@ -337,27 +356,29 @@ def test_redis_refuses_options_that_would_replace_tls_or_be_ignored(
 
 _TRUST_PROOF = textwrap.dedent(
     """
-    import json, sys, warnings
-    import redis, tlsconnect
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-    url, project_ca = sys.argv[1], sys.argv[2]
+    import importlib, json, sys, warnings
+    import tlsconnect
+    url, project_ca, name, client_name = sys.argv[1:5]
+    library = importlib.import_module(name)
+    Client = getattr(library, client_name)
+    Retry = importlib.import_module(f"{name}.retry").Retry
+    NoBackoff = importlib.import_module(f"{name}.backoff").NoBackoff
     out = {}
-    # redis-py's own options: the CA given is ADDED to OpenSSL's default store.
-    own = redis.Redis.from_url(url, ssl_ca_certs=project_ca, retry=Retry(NoBackoff(), 0))
+    # The library's own options: the CA given is ADDED to OpenSSL's default store.
+    own = Client.from_url(url, ssl_ca_certs=project_ca, retry=Retry(NoBackoff(), 0))
     try:
-        out["redis_py_own_options"] = own.ping()
-    except redis.exceptions.ConnectionError as exc:
-        out["redis_py_own_options"] = str(exc)
+        out["own_options"] = own.ping()
+    except library.exceptions.ConnectionError as exc:
+        out["own_options"] = str(exc)
     finally:
         own.connection_pool.disconnect()
     for trust in ("project", None):
-        p = tlsconnect.params("redis", url, ca=project_ca, trust=trust,
+        p = tlsconnect.params(name, url, ca=project_ca, trust=trust,
                               retry=Retry(NoBackoff(), 0))
-        client = redis.Redis(**p)
+        client = Client(**p)
         try:
             out[f"tlsconnect_{trust}"] = client.ping()
-        except redis.exceptions.ConnectionError as exc:
+        except library.exceptions.ConnectionError as exc:
             out[f"tlsconnect_{trust}"] = str(exc)
         finally:
             p["connection_pool"].disconnect()
@@ -366,18 +387,22 @@ _TRUST_PROOF = textwrap.dedent(
 )
 
 
-def test_redis_trust_is_exactly_the_plans_whatever_openssl_default_paths_hold(kv, pki, tmp_path):
+@pytest.mark.parametrize(("library", "client"), [("redis", "Redis"), ("valkey", "Valkey")])
+def test_redis_trust_is_exactly_the_plans_whatever_openssl_default_paths_hold(
+    kv, pki, tmp_path, library, client
+):
     """A server whose certificate chains to a CA that OpenSSL's default store trusts
-    (SSL_CERT_FILE names it) but the plan does not: redis-py's own options accept it,
-    tlsconnect's parameters refuse it."""
+    (SSL_CERT_FILE names it) but the plan does not: redis-py's and valkey-py's own options
+    accept it, tlsconnect's parameters refuse it."""
     server = kv.redis("othersigned")
-    url = f"rediss://{REDIS_USER}:{REDIS_PASSWORD}@localhost:{server.port}"
+    scheme = "valkeys" if library == "valkey" else "rediss"
+    url = f"{scheme}://{REDIS_USER}:{REDIS_PASSWORD}@localhost:{server.port}"
     empty = tmp_path / "no-certs"
     empty.mkdir()
     env = {**os.environ, "SSL_CERT_FILE": str(pki.other_ca_pem), "SSL_CERT_DIR": str(empty)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     result = subprocess.run(
-        [sys.executable, "-c", _TRUST_PROOF, url, str(pki.ca_pem)],
+        [sys.executable, "-c", _TRUST_PROOF, url, str(pki.ca_pem), library, client],
         capture_output=True,
         text=True,
         env=env,
@@ -386,9 +411,32 @@ def test_redis_trust_is_exactly_the_plans_whatever_openssl_default_paths_hold(kv
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["redis_py_own_options"] is True, out  # the pitfall, shown
+    assert out["own_options"] is True, out  # the pitfall, shown
     for trust in ("project", "None"):
         assert "certificate verify failed" in str(out[f"tlsconnect_{trust}"]).lower(), out
+
+
+@pytest.mark.parametrize("driver", ["valkey", "valkey-asyncio"])
+def test_valkey_checks_the_host_name_which_its_own_options_do_not(kv, pki, driver):
+    """valkey-py's ssl_check_hostname defaults to False: its own options, given the CA,
+    accept a certificate for another host. tlsconnect's parameters refuse it, for the
+    host name (the verify code in the error), and say so in the pool's keywords."""
+    import valkey
+
+    server = kv.redis("wronghost")
+    url = f"valkeys://{REDIS_USER}:{REDIS_PASSWORD}@localhost:{server.port}"
+    own = valkey.Valkey.from_url(url, ssl_ca_certs=str(pki.ca_pem), **_no_retry("valkey"))
+    try:
+        assert own.ping() is True  # the pitfall, shown
+        assert own.connection_pool.connection_kwargs.get("ssl_check_hostname", False) is False
+    finally:
+        own.connection_pool.disconnect()
+    p = tlsconnect.params(driver, url, ca=pki.ca_pem, **_no_retry(driver))
+    assert p["connection_pool"].connection_kwargs["ssl_check_hostname"] is True
+    message = redis_fails(driver, p).lower()
+    # the host name, not the chain: OpenSSL's "Hostname mismatch", or tlsconnect's words for it
+    assert "certificate verify failed" in message, message
+    assert "mismatch" in message or "not valid for 'localhost'" in message, message
 
 
 # -- MySQL (PyMySQL, aiomysql) -----------------------------------------------------------
@@ -570,7 +618,9 @@ def test_mysql_host_port_target_with_user_options(kv, pki, driver):
 
 
 def test_drivers_lists_the_family():
-    assert {"redis", "redis-asyncio", "pymysql", "aiomysql"} <= set(tlsconnect.drivers())
+    assert {"redis", "redis-asyncio", "valkey", "valkey-asyncio", "pymysql", "aiomysql"} <= set(
+        tlsconnect.drivers()
+    )
 
 
 @pytest.mark.parametrize(
@@ -578,6 +628,8 @@ def test_drivers_lists_the_family():
     [
         ("redis", "redis", "redis", "rediss://h:6380"),
         ("redis-asyncio", "redis", "redis", "rediss://h:6380"),
+        ("valkey", "valkey", "valkey", "valkeys://h:6380"),
+        ("valkey-asyncio", "valkey", "valkey", "rediss://h:6380"),
         ("pymysql", "pymysql", "mysql", "mysql://u:p@h:3306/db"),
         ("aiomysql", "aiomysql", "mysql", "mysql://u:p@h:3306/db"),
     ],

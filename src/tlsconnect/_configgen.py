@@ -265,7 +265,13 @@ class _Secrets:
             for key, item in value.items():
                 inner = f"{where}[{key!r}]"
                 dotted = f"{name}.{key}" if name else str(key)
-                if isinstance(item, str) and item and is_secret_key(str(key)):
+                # the schema registry's "user:password": a secret when it holds a password
+                user_info = key == "basic.auth.user.info" and isinstance(item, str)
+                if (
+                    isinstance(item, str)
+                    and item
+                    and (is_secret_key(str(key)) or (user_info and item.partition(":")[2]))
+                ):
                     path = self.write(dotted, item)
                     result[f"{key}_file"] = str(path)
                     self.reads.append(

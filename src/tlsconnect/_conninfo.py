@@ -41,8 +41,9 @@ def check_port(text: str, what: str) -> int:
 
 def is_secret_key(name: str) -> bool:
     """Whether a keyword's value is a secret (``password``, ``sslpassword``,
-    ``sasl_password``, ``passwd``): never shown in a message."""
-    return re.search(r"pass(?:word|wd)$", name, re.IGNORECASE) is not None
+    ``sasl_password``, ``passwd``, clickhouse-driver's ``keypass``): never shown in a
+    message."""
+    return re.search(r"(?:pass(?:word|wd)|^keypass)$", name, re.IGNORECASE) is not None
 
 
 def unencoded_userinfo(what: str) -> str:

@@ -46,6 +46,10 @@ SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
     "http": (None, 80, True),
     # The console's Cassandra URI carries the service user and password.
     "cassandra": (Service.CASSANDRA, 9042, False),
+    # ClickHouse's native protocol (clickhouse-driver's spelling, user, password and
+    # database kept): always over TLS here, on the secure port by default.
+    "clickhouse": (Service.CLICKHOUSE, 9440, False),
+    "clickhouses": (Service.CLICKHOUSE, 9440, False),
 }
 #: libpq keywords that name material files.
 PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
@@ -307,7 +311,7 @@ def _uri_target(text: str, service: Service | None) -> Target:
         # redis:// and http:// name a plaintext connection; unless the caller asks for
         # a verified one (sslmode=), that is refused as sslmode=disable is.
         sslmode = "disable"
-    database = unquote(path) if slash and path and scheme in ("mysql", "mariadb") else None
+    database = unquote(path) if slash and path and scheme in _DATABASE_SCHEMES else None
     if scheme in ("redis", "rediss", "valkey", "valkeys") and slash and path:
         query.setdefault("db", unquote(path))
     return Target(
@@ -333,6 +337,9 @@ def _is_host_port(authority: str, default_port: int | None) -> bool:
     return bool(host) and port.isascii() and port.isdigit()
 
 
+#: URI schemes whose path is the database.
+_DATABASE_SCHEMES = ("mysql", "mariadb", "clickhouse", "clickhouses")
+
 #: Query keys that carry TLS settings in the URIs drivers and consoles write.
 _TLS_WORDS = frozenset(
     {
@@ -342,6 +349,7 @@ _TLS_WORDS = frozenset(
         "sslMode",
         "ssl",
         "tls",
+        "secure",
         "ssl_cert_reqs",
         "ssl_check_hostname",
         "verify",
@@ -373,7 +381,7 @@ def uri_sslmode(query: dict[str, str]) -> str | None:
     """The sslmode a URI's own TLS words mean, or ``None`` when it says nothing.
 
     ``sslmode`` (libpq), ``ssl-mode`` (MySQL: ``REQUIRED``, ``VERIFY_CA``,
-    ``VERIFY_IDENTITY``), ``ssl_cert_reqs``/``ssl_check_hostname`` (redis-py), ``ssl``
+    ``VERIFY_IDENTITY``), ``ssl_cert_reqs``/``ssl_check_hostname`` (redis-py), ``ssl``, ``secure``
     and ``verify``/``verify_certs``. What the caller asks for always wins over this.
     """
     lowered = {key.lower(): value.strip().lower() for key, value in query.items()}
@@ -393,7 +401,7 @@ def uri_sslmode(query: dict[str, str]) -> str | None:
         return "verify-ca"
     if lowered.get("verify") in _FALSE or lowered.get("verify_certs") in _FALSE:
         return "require"
-    for key in ("ssl", "tls"):
+    for key in ("ssl", "tls", "secure"):
         if key in lowered:
             return "disable" if lowered[key] in _FALSE else "require"
     return None

@@ -61,7 +61,7 @@ def build(request: Request) -> dict[str, Any]:
         params["username"] = target.user
     if target.password is not None:
         params["password"] = target.password
-    database = target.path.strip("/").split("/")[0]
+    database = target.dbname or target.path.strip("/").split("/")[0]
     if database:
         params["database"] = database
     for name, value in target.params.items():
