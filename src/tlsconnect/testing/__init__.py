@@ -13,8 +13,9 @@ manager that stops every process it started, by PID::
         creds = tlsconnect.Credentials.from_directory(pki.creds_dir)
         assert tlsconnect.check(pg.url(user="avnadmin"), credentials=creds).ok
 
-* :class:`PostgresServer` / :class:`PostgresFarm` - PostgreSQL 15, ``ssl=on``,
-  client-certificate login for ``avnadmin``.
+* :class:`PostgresServer` / :class:`PostgresFarm` - PostgreSQL 15 (or 18 with
+  ``version=18``, which accepts direct TLS), ``ssl=on``, client-certificate login for
+  ``avnadmin``.
 * :class:`KafkaServer` / :class:`KafkaFarm` - a Kafka-protocol broker (tansu) behind
   stunnel, which requires client certificates.
 * :class:`RedisServer` - ``redis-server`` on a TLS port only.
