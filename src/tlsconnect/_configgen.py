@@ -134,6 +134,7 @@ def generate_config(
     key: str | None = None,
     key_password: str | None = None,
     sslmode: str | None = None,
+    sslnegotiation: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -158,7 +159,7 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials)
+    options = Options(sslmode=sslmode, credentials=credentials, sslnegotiation=sslnegotiation)
     if driver == "java-properties":
         if out is None:  # checked above; for the type checker
             raise ConfigError("java-properties needs --output-dir DIR")
@@ -224,6 +225,7 @@ _LIBPQ_ENV = {
     "sslrootcert": "PGSSLROOTCERT",
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
+    "sslnegotiation": "PGSSLNEGOTIATION",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",

@@ -16,7 +16,7 @@ from ._decide import CA_HINT, decide
 from ._diagnose import Expectation
 from ._errors import ConfigError, InsecureConnectionWarning, warn
 from ._material import Credentials
-from ._model import Service, SSLMode, Trust
+from ._model import Service, SSLMode, SSLNegotiation, Trust
 
 # typing is not imported at run time: this module is on the path of the first context.
 TYPE_CHECKING = False
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         cert: Material | None
         key: Material | None
         key_password: str | bytes | None
+        sslnegotiation: str | SSLNegotiation | None
 
 
 __all__ = [
@@ -54,7 +55,16 @@ __all__ = [
 ]
 
 #: The keyword options every entry point takes (the keys of ``TLSOptions``).
-OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
+OPTION_NAMES = (
+    "sslmode",
+    "trust",
+    "credentials",
+    "ca",
+    "cert",
+    "key",
+    "key_password",
+    "sslnegotiation",
+)
 
 OPTIONS_DOC = """
 Options (keyword-only, shared by every entry point):
@@ -64,6 +74,9 @@ Options (keyword-only, shared by every entry point):
   ``"system"`` or ``"project+public"``.
 - ``credentials``: a :class:`tlsconnect.Credentials`; or the material itself:
 - ``ca``, ``cert``, ``key``: a path, PEM text or bytes; ``key_password``: str or bytes.
+- ``sslnegotiation``: PostgreSQL only: ``"postgres"`` (default: the SSLRequest first) or
+  ``"direct"`` (the TLS handshake at once, with ALPN "postgresql": PostgreSQL 17+ servers,
+  libpq 17+, asyncpg 0.26+).
 """
 
 
@@ -82,6 +95,7 @@ class Options:
         cert: Material | None = None,
         key: Material | None = None,
         key_password: str | bytes | None = None,
+        sslnegotiation: str | SSLNegotiation | None = None,
     ) -> None:
         self.sslmode = sslmode
         self.trust = trust
@@ -90,6 +104,7 @@ class Options:
         self.cert = cert
         self.key = key
         self.key_password = key_password
+        self.sslnegotiation = sslnegotiation
 
     @classmethod
     def take(cls, function: str, given: dict[str, object]) -> Options:
@@ -117,7 +132,7 @@ class Options:
     def __repr__(self) -> str:
         shown = [
             f"{name}={getattr(self, name)!r}"
-            for name in ("sslmode", "trust", "credentials")
+            for name in ("sslmode", "trust", "credentials", "sslnegotiation")
             if getattr(self, name) is not None
         ]
         shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
@@ -142,6 +157,7 @@ class TLSPlan:
         "reasons",
         "service",
         "sslmode",
+        "sslnegotiation",
         "trust",
         "verify_chain",
     )
@@ -154,6 +170,7 @@ class TLSPlan:
     client_cert: bool
     reasons: tuple[str, ...]
     credentials: Credentials | None
+    sslnegotiation: str
 
     def __init__(
         self,
@@ -165,6 +182,7 @@ class TLSPlan:
         client_cert: bool,
         reasons: tuple[str, ...],
         credentials: Credentials | None = None,
+        sslnegotiation: str = SSLNegotiation.POSTGRES.value,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -175,6 +193,7 @@ class TLSPlan:
             ("client_cert", client_cert),
             ("reasons", tuple(reasons)),
             ("credentials", credentials),
+            ("sslnegotiation", sslnegotiation),
         ):
             object.__setattr__(self, name, value)
 
@@ -188,6 +207,7 @@ class TLSPlan:
             self.client_cert,
             self.reasons,
             self.credentials,
+            self.sslnegotiation,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -214,7 +234,8 @@ class TLSPlan:
         return (
             f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
             f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
-            f"client_cert={self.client_cert!r}, reasons={self.reasons!r})"
+            f"client_cert={self.client_cert!r}, reasons={self.reasons!r}, "
+            f"sslnegotiation={self.sslnegotiation!r})"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:
@@ -223,6 +244,11 @@ class TLSPlan:
     @property
     def service_type(self) -> Service:
         return Service.parse(self.service)
+
+    @property
+    def direct_tls(self) -> bool:
+        """True when the connection starts TLS at once (``sslnegotiation=direct``)."""
+        return self.sslnegotiation == SSLNegotiation.DIRECT.value
 
     @property
     def libpq_sslmode(self) -> str:
@@ -326,6 +352,7 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
     service_type = Service.parse(service)
     mode = SSLMode.parse("verify-full" if options.sslmode is None else options.sslmode)
     chosen_trust = None if options.trust is None else Trust.parse(options.trust)
+    negotiation = _negotiation(service_type, options.sslnegotiation)
     credentials = options.credentials
     ca, cert, key, key_password = options.ca, options.cert, options.key, options.key_password
     if credentials is not None:
@@ -359,13 +386,19 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
     # The material is keyed by identity, not equality: equal PEM read from a path and
     # given as text make different file choices for drivers. (The cached plan holds the
     # object, so its id cannot be reused while the entry lives.)
-    plan_key = (service_type, mode, chosen_trust, id(credentials))
+    plan_key = (service_type, mode, chosen_trust, negotiation, id(credentials))
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
     has_ca = credentials is not None and credentials.has_ca
     has_client = credentials is not None and credentials.has_client_cert
     decision = decide(service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client)
+    reasons = decision.reasons
+    if negotiation is SSLNegotiation.DIRECT:
+        reasons += (
+            "sslnegotiation=direct: the TLS handshake starts at once, offering ALPN "
+            "'postgresql', one round trip fewer than the SSLRequest (PostgreSQL 17+ servers)",
+        )
     plan = TLSPlan(
         service=service_type.value,
         sslmode=mode.value,
@@ -373,18 +406,31 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         verify_chain=decision.verify_chain,
         check_hostname=decision.check_hostname,
         client_cert=decision.client_cert,
-        reasons=decision.reasons,
+        reasons=reasons,
         credentials=credentials,
+        sslnegotiation=negotiation.value,
     )
     plans.put(plan_key, plan)
     return plan
+
+
+def _negotiation(service: Service, given: object) -> SSLNegotiation:
+    """The sslnegotiation word, parsed; ``direct`` is PostgreSQL's alone."""
+    negotiation = SSLNegotiation.POSTGRES if given is None else SSLNegotiation.parse(given)
+    if negotiation is SSLNegotiation.DIRECT and service is not Service.POSTGRESQL:
+        raise ConfigError(
+            f"sslnegotiation='direct' is PostgreSQL's (a PostgreSQL 17+ server starts TLS at "
+            f"once); a {service.value} service negotiates TLS its own way: leave it out"
+        )
+    return negotiation
 
 
 def options_for_target(options: Options, target: Target) -> Options:
     """The options, completed from what the target itself says.
 
     The target's TLS word (``?sslmode=require``) is used only when no ``sslmode`` was
-    given: what the caller asks for always wins, so a URI never weakens it. Files a libpq
+    given: what the caller asks for always wins, so a URI never weakens it; so is a
+    PostgreSQL target's ``sslnegotiation``. Files a libpq
     target names (``sslrootcert``, ``sslcert``, ``sslkey``, ``sslpassword``) are the
     material, field by field, unless the same field was given or ``credentials=`` was.
     """
@@ -395,6 +441,13 @@ def options_for_target(options: Options, target: Target) -> Options:
         except ConfigError as exc:
             raise ConfigError(f"{target.origin}: {exc}") from None
         changes["sslmode"] = target.sslmode
+    negotiation = target.params.get("sslnegotiation")
+    if options.sslnegotiation is None and negotiation and target.service is Service.POSTGRESQL:
+        try:
+            SSLNegotiation.parse(negotiation)
+        except ConfigError as exc:
+            raise ConfigError(f"{target.origin}: {exc}") from None
+        changes["sslnegotiation"] = negotiation
     material = target.material
     if options.credentials is None and material:
         rootcert = material.get("sslrootcert") or None

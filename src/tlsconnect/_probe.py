@@ -117,6 +117,11 @@ def check(
             "sslmode=require without a CA verifies nothing: the server could be anyone; pass "
             "the project CA and use sslmode=verify-full"
         )
+    if plan.direct_tls:
+        report.notes.append(
+            "check starts TLS with the SSLRequest (the server's certificate and the verdict "
+            "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
+        )
     if spec.service is Service.POSTGRESQL:
         spec.user = user or spec.user or _default_pg_user(plan)
         spec.dbname = dbname or spec.dbname or DEFAULT_PG_DBNAME

@@ -260,6 +260,7 @@ def params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | None = None,
     **driver_options: Any,
 ) -> dict[str, Any]:
     """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
@@ -277,6 +278,7 @@ def params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     return build_params(driver, target, options, driver_options)
 
@@ -291,6 +293,7 @@ def psycopg_params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
@@ -308,6 +311,7 @@ def psycopg_params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     return build_params(Driver.PSYCOPG, conninfo, options, overrides)
 

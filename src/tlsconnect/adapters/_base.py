@@ -71,8 +71,8 @@ class Request:
         if clashes:
             raise ConfigError(
                 f"{', '.join(clashes)} {'is' if len(clashes) == 1 else 'are'} set by tlsconnect "
-                f"for {self.driver.value} from the plan; pass sslmode=, trust= or the material "
-                "instead of overriding TLS settings"
+                f"for {self.driver.value} from the plan; pass sslmode=, trust=, sslnegotiation= "
+                "or the material instead of overriding TLS settings"
             )
         return {**result, **self._options}
 

@@ -28,7 +28,7 @@ from .._model import Service
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -92,6 +92,7 @@ def build(request: Request) -> dict[str, Any]:
             if k not in _PG_SETTINGS and k not in LIBPQ_TLS_KEYS
         }
         options.update(libpq_tls(plan, durable=request.durable))
+        check_psycopg_libpq(options, durable=request.durable)
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")

@@ -12,7 +12,7 @@ terms:
 dialect                 ``connect_args``
 ======================  ==========================================================
 ``postgresql+psycopg``  libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``
-``postgresql+asyncpg``  ``ssl=`` the plan's ``SSLContext``
+``postgresql+asyncpg``  ``ssl=`` the plan's ``SSLContext`` (and ``direct_tls=True``)
 ``mysql+pymysql``       ``ssl=`` the plan's ``SSLContext`` (PyMySQL uses it as it is)
 ``mysql+mysqldb``       mysqlclient's ``ssl`` files and ``ssl_mode`` (see ``_mysqlclient``)
 ======================  ==========================================================
@@ -34,8 +34,8 @@ from ._mysqlclient import check_host, mysqlclient_tls
 from ._recipe import context_files, usage
 from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
-from .asyncpg import asyncpg_keywords
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .asyncpg import asyncpg_keywords, asyncpg_negotiation
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
 if TYPE_CHECKING:
@@ -175,9 +175,11 @@ def build(request: Request) -> dict[str, Any]:
     if name == "postgresql+psycopg":
         query = extras
         connect_args = libpq_tls(plan, durable=request.durable)
+        check_psycopg_libpq(connect_args, durable=request.durable)
     elif name == "postgresql+asyncpg":
         connect_args = asyncpg_keywords(extras)
         connect_args.update(_context(request))
+        connect_args.update(asyncpg_negotiation(request))
     elif name == "mysql+pymysql":
         query = extras
         connect_args = _context(request)

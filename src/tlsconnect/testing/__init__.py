@@ -22,6 +22,8 @@ manager that stops every process it started, by PID::
 * :class:`MariaDBServer` - MariaDB requiring TLS, with a ``REQUIRE X509`` user.
 * :class:`TLSServer`, :class:`HTTPSServer` - in-process servers that record each
   handshake and the client certificate shown.
+* :class:`RecordingProxy` - a loopback TCP proxy that records each connection's first
+  bytes and round trips, optionally adding a delay each way.
 
 A missing program is a :class:`MissingBinaryError` naming the package that provides it.
 With pytest, the plugin :mod:`tlsconnect.testing.pytest_plugin` offers all of these as
@@ -56,11 +58,14 @@ _EXPORTS: dict[str, str] = {
     "PostgresFarm": "._postgres",
     "PostgresServer": "._postgres",
     "PrivateKey": "._pki",
+    "ProxiedConnection": "._proxy",
+    "RecordingProxy": "._proxy",
     "RedisServer": "._redis",
     "ServerError": "._process",
     "TLSServer": "._tls",
     "ca_key_usage": "._pki",
     "cert_pem": "._pki",
+    "client_hello_alpn": "._proxy",
     "find_binary": "._process",
     "free_port": "._process",
     "ipv6_loopback_available": "._process",
@@ -95,11 +100,14 @@ __all__ = [
     "PostgresFarm",
     "PostgresServer",
     "PrivateKey",
+    "ProxiedConnection",
+    "RecordingProxy",
     "RedisServer",
     "ServerError",
     "TLSServer",
     "ca_key_usage",
     "cert_pem",
+    "client_hello_alpn",
     "find_binary",
     "free_port",
     "ipv6_loopback_available",
@@ -147,6 +155,7 @@ if TYPE_CHECKING:
         quiet_resource_leaks,
         wait_for_port,
     )
+    from ._proxy import ProxiedConnection, RecordingProxy, client_hello_alpn
     from ._redis import RedisServer
     from ._tls import Handler, Handshake, HTTPRequest, HTTPResponse, HTTPSServer, TLSServer
 else:
