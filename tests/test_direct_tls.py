@@ -336,31 +336,26 @@ def test_an_asyncpg_too_old_for_direct_tls_is_refused_naming_both_versions(monke
 # -- tlsconnect config: warns, since it cannot know the libpq ------------------------------------
 
 
+def direct_ca(pki) -> list[str]:
+    return ["--ca", str(pki.ca_pem), "--sslnegotiation", "direct"]
+
+
 def test_config_writes_direct_tls_and_warns_about_libpq(capsys, pki, pg18):
     from tlsconnect._cli import main
 
     target = f"postgresql://tlsuser@localhost:{pg18.good.port}/defaultdb"
-    code = main(
-        ["config", "--driver", "psycopg", target, "--ca", str(pki.ca_pem)]
-        + ["--sslnegotiation", "direct"]
-    )
+    code = main(["config", "--driver", "psycopg", target, *direct_ca(pki)])
     out, err = capsys.readouterr()
     assert code == 0 and "sslnegotiation=direct" in out
     assert "warning: sslnegotiation=direct needs libpq 17.0 or later" in err
-    code = main(
-        ["config", "--driver", "libpq-env", target, "--ca", str(pki.ca_pem)]
-        + ["--sslnegotiation", "direct"]
-    )
+    code = main(["config", "--driver", "libpq-env", target, *direct_ca(pki)])
     assert code == 0 and "export PGSSLNEGOTIATION=direct" in capsys.readouterr().out
 
 
 def test_config_asyncpg_following_the_note_connects_directly(capsys, pki, proxy):
     from tlsconnect._cli import main
 
-    code = main(
-        ["config", "--driver", "asyncpg", url(proxy), "--ca", str(pki.ca_pem)]
-        + ["--sslnegotiation", "direct"]
-    )
+    code = main(["config", "--driver", "asyncpg", url(proxy), *direct_ca(pki)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     cfg = json.loads(captured.out)
