@@ -261,8 +261,12 @@ def test_direct_tls_saves_one_round_trip_for_each_driver(pg18, pki):
             params = tlsconnect.params(
                 "psycopg", url(slow), ca=pki.ca_pem, sslnegotiation=negotiation
             )
+            started = time.monotonic()
             with psycopg.connect(**params, connect_timeout=10):
-                return slow.connections[-1].round_trips
+                trips = slow.connections[-1].round_trips
+                # each round trip waited 20 ms each way at the proxy
+                assert time.monotonic() - started >= trips * 0.04
+                return trips
 
         async def asyncpg_trips(negotiation: str) -> int:
             params = tlsconnect.params(
@@ -325,12 +329,15 @@ def test_the_installed_psycopg_passes_the_check_with_the_libpq_it_loads(pki):
     assert params["sslnegotiation"] == "direct"
 
 
-def test_an_asyncpg_too_old_for_direct_tls_is_refused_naming_both_versions(monkeypatch):
+def test_an_asyncpg_too_old_for_direct_tls_is_refused_naming_both_versions(monkeypatch, pki):
     import asyncpg
 
     monkeypatch.setattr(asyncpg, "__version__", "0.25.0")
     with pytest.raises(ConfigError, match=r"asyncpg 0\.26\.0 or later .* asyncpg 0\.25\.0"):
-        tlsconnect.params("asyncpg", "localhost:5432", sslmode="require", sslnegotiation="direct")
+        tlsconnect.params("asyncpg", "localhost:5432", ca=pki.ca_pem, sslnegotiation="direct")
+    monkeypatch.setattr(asyncpg, "__version__", "0.26.0rc1")  # a pre-release of it will do
+    p = tlsconnect.params("asyncpg", "localhost:5432", ca=pki.ca_pem, sslnegotiation="direct")
+    assert p["direct_tls"] is True
 
 
 # -- tlsconnect config: warns, since it cannot know the libpq ------------------------------------

@@ -23,6 +23,7 @@ Written out (``tlsconnect config``), the context is described under ``tls`` inst
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from .._conninfo import split_hosts
@@ -132,14 +133,16 @@ def asyncpg_keywords(params: dict[str, str]) -> dict[str, Any]:
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
+    """``0.30.0rc1`` as ``(0, 30, 0)``: each part's leading digits, up to the first part
+    that has other characters (a pre-release counts as its release)."""
     parts: list[int] = []
     for part in text.split("."):
-        digits = "".join(c for c in part if c.isdigit()) if part[:1].isdigit() else ""
-        if not digits:
+        digits = re.match(r"\d+", part)
+        if digits is None:
             break
-        parts.append(int(digits))
-        if not part.isdigit():
-            break  # 0.30.0rc1: the release candidate counts as its release
+        parts.append(int(digits.group()))
+        if digits.end() != len(part):
+            break
     return tuple(parts)
 
 
