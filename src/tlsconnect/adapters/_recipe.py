@@ -36,7 +36,7 @@ CONTEXT_LINES = (
     'context.check_hostname = tls["check_hostname"]',
     'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
     'if tls["certfile"]: context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"])',
-    'context.set_alpn_protocols(tls.get("alpn", []))',
+    'if tls.get("alpn"): context.set_alpn_protocols(tls["alpn"])',
 )
 #: The same on one line (a ``for`` or ``if`` statement cannot follow "; " on one line).
 CONTEXT_ONE_LINE = "; ".join(
@@ -48,7 +48,7 @@ CONTEXT_ONE_LINE = "; ".join(
         'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
         'context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"]) '
         'if tls["certfile"] else None',
-        'context.set_alpn_protocols(tls.get("alpn", []))',
+        'context.set_alpn_protocols(tls["alpn"]) if tls.get("alpn") else None',
     )
 )
 

@@ -70,7 +70,10 @@ def tlsconnect_postgres18_farm(tlsconnect_pki: PKI) -> Iterator[PostgresFarm]:
     binaries: ``scripts/install.sh`` or ``$TLSCONNECT_PG18_BIN``)."""
     from . import PostgresFarm
 
-    farm = PostgresFarm(tlsconnect_pki.ca_pem, tlsconnect_pki.server_certs(), version=18)
+    # No prefetch: direct TLS tests use an instance or two, not every certificate.
+    farm = PostgresFarm(
+        tlsconnect_pki.ca_pem, tlsconnect_pki.server_certs(), prefetch=False, version=18
+    )
     yield farm
     farm.stop()
 
