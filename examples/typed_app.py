@@ -31,6 +31,7 @@ WARNINGS: tuple[type[tlsconnect.TLSConnectWarning], ...] = (
     tlsconnect.InsecureConnectionWarning,
     tlsconnect.CertificateExpiryWarning,
     tlsconnect.KeyPermissionWarning,
+    tlsconnect.TLSDowngradeWarning,
 )
 
 

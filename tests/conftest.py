@@ -86,6 +86,12 @@ def pg(tlsconnect_postgres_farm: PostgresFarm) -> PostgresFarm:
 
 
 @pytest.fixture(scope="session")
+def pg18(tlsconnect_postgres18_farm: PostgresFarm) -> PostgresFarm:
+    """Lazy PostgreSQL 18 instances (direct TLS): ``pg18.good``, ``pg18.wronghost``."""
+    return tlsconnect_postgres18_farm
+
+
+@pytest.fixture(scope="session")
 def pg_server(pg: PostgresFarm) -> Callable:
     """Factory: ``pg_server("wronghost")`` -> started PostgresServer."""
     return pg.get

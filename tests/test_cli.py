@@ -203,6 +203,7 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys, monkeypatch):
         ("kafka-python", "produced and consumed 'hello over mutual TLS'"),
         ("redis", "PING -> PONG"),
         ("pymysql", "SELECT CURRENT_USER() -> x509user"),
+        ("direct TLS", "ALPN 'postgresql', not the SSLRequest); 2 round trips"),
     ):
         line = next(line for line in drivers.splitlines() if line.strip().startswith(name))
         assert did in line and "the chain and the host name" in line, line

@@ -813,6 +813,7 @@ def test_config_asyncpg_following_the_note_connects_with_mutual_tls(pg, pki, cap
         "certfile": str(pki.creds_dir / "service.cert"),
         "keyfile": str(pki.creds_dir / "service.key"),
         "password": None,
+        "alpn": ["postgresql"],
     }
     tls, user, client_dn = follow_asyncpg_note(cfg, note(err))
     assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn

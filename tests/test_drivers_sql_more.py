@@ -42,7 +42,8 @@ from test_drivers_sql import (
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
 from tlsconnect._cli import main
 from tlsconnect._configgen import generate_config
-from tlsconnect.adapters.psycopg2 import check_libpq, libpq_version
+from tlsconnect.adapters._libpq import check_libpq
+from tlsconnect.adapters.psycopg2 import libpq_version
 
 SYSTEM_CAS = "system's CAs"
 WITHOUT_TLS = "WITHOUT TLS"
@@ -214,11 +215,11 @@ def test_psycopg2_parameters_are_libpqs(pg, pki):
 
 def test_psycopg2_refuses_what_its_libpq_is_too_old_for_naming_both_versions():
     with pytest.raises(
-        ConfigError, match=r"needs libpq 16 or later, and psycopg2 loads libpq 15\.4"
+        ConfigError, match=r"needs libpq 16\.0 or later, and psycopg2 uses libpq 15\.4"
     ):
-        check_libpq({"sslrootcert": "system"}, 150004, "psycopg2")
-    check_libpq({"sslrootcert": "system"}, 160000, "psycopg2")
-    check_libpq({"sslrootcert": "/ca.pem"}, 150004, "psycopg2")
+        check_libpq({"sslrootcert": "system"}, 150004, "psycopg2", "upgrade it")
+    check_libpq({"sslrootcert": "system"}, 160000, "psycopg2", "upgrade it")
+    check_libpq({"sslrootcert": "/ca.pem"}, 150004, "psycopg2", "upgrade it")
 
 
 def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
@@ -229,7 +230,7 @@ def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
 
     version = libpq_version()
     assert version >= 160000, version
-    check_libpq({"sslrootcert": "system"}, version, "psycopg2")
+    check_libpq({"sslrootcert": "system"}, version, "psycopg2", "upgrade it")
     with pytest.raises(psycopg2.OperationalError, match="certificate verify failed"):
         psycopg2.connect(
             host="localhost",

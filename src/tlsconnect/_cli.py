@@ -75,6 +75,12 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sslmode", choices=("require", "verify-ca", "verify-full"), help="default verify-full"
     )
+    parser.add_argument(
+        "--sslnegotiation",
+        choices=("postgres", "direct"),
+        help="PostgreSQL: direct starts the TLS handshake at once (PostgreSQL 17+, libpq "
+        "17+); default postgres (the SSLRequest first)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -315,6 +321,7 @@ def _check(args: argparse.Namespace) -> int:
         sslmode=args.sslmode,
         trust=args.trust,
         credentials=_credentials(args),
+        sslnegotiation=args.sslnegotiation,
         timeout=args.timeout,
     )
     if args.json:
@@ -337,6 +344,7 @@ def _check_project(args: argparse.Namespace) -> int:
             ("--from-env", args.from_env or args.env_convention),
             ("--password-env", args.password_env),
             ("--trust", args.trust),
+            ("--sslnegotiation", args.sslnegotiation),
         )
         if value
     ]
@@ -432,6 +440,7 @@ def _config(args: argparse.Namespace) -> int:
         key=key,
         key_password=password,
         sslmode=args.sslmode,
+        sslnegotiation=args.sslnegotiation,
         fmt=args.fmt,
         output_dir=args.output_dir,
         java_format=args.java_format,

@@ -161,6 +161,7 @@ def generate_config(
     key: str | None = None,
     key_password: str | None = None,
     sslmode: str | None = None,
+    sslnegotiation: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -185,7 +186,7 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials)
+    options = Options(sslmode=sslmode, credentials=credentials, sslnegotiation=sslnegotiation)
     vault = _Secrets(out, written, key_password)
     vault.seen |= _target_secrets(driver, target)
     if driver == "java-properties":
@@ -428,6 +429,7 @@ _LIBPQ_ENV = {
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
     "gssencmode": "PGGSSENCMODE",
+    "sslnegotiation": "PGSSLNEGOTIATION",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",

@@ -20,7 +20,7 @@ from ._cadir import TrustLocation, public_trust
 from ._errors import ConfigError, MissingDependencyError
 from ._files import MemoryFiles
 from ._handshake import DiagnosingContext
-from ._model import Trust
+from ._model import Service, Trust
 from ._trust import SYSTEM_EXTRA_HINT, system_store_is_file
 
 # typing is not imported at run time: this module is on the path of every context.
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     class PlanView(Protocol):
         """What the factory reads of a plan."""
 
+        @property
+        def service(self) -> str: ...
         @property
         def trust(self) -> str: ...
         @property
@@ -232,6 +234,11 @@ def build_context(
     else:
         context = context_class(ssl.PROTOCOL_TLS_CLIENT)
     apply_floor(context)
+    if plan.service == Service.POSTGRESQL.value and ssl.HAS_ALPN:
+        # PostgreSQL 17+ refuses a direct TLS connection (sslnegotiation=direct) that does
+        # not offer ALPN "postgresql"; libpq 17+ offers it on every connection, and so does
+        # every PostgreSQL context (older servers ignore it).
+        context.set_alpn_protocols(["postgresql"])
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.
         context.verify_mode = ssl.CERT_REQUIRED

@@ -24,6 +24,7 @@ __all__ = [
     "Driver",
     "ErrorClass",
     "SSLMode",
+    "SSLNegotiation",
     "Service",
     "Trust",
 ]
@@ -195,6 +196,22 @@ class SSLMode(_Parsable):
                 "'require'"
             )
         return super().parse(value)
+
+
+class SSLNegotiation(_Parsable):
+    """libpq's sslnegotiation words (PostgreSQL 17+): how a PostgreSQL connection starts TLS.
+
+    ``postgres`` (libpq's default) asks with the 8-byte SSLRequest and waits for the
+    server's ``S``; ``direct`` starts the TLS handshake at once, one round trip fewer,
+    offering ALPN "postgresql" (which PostgreSQL 17+ requires of a direct connection).
+    """
+
+    POSTGRES = "postgres"
+    DIRECT = "direct"
+
+    @classmethod
+    def _what(cls) -> str:
+        return "sslnegotiation"
 
 
 class Trust(_Parsable):

@@ -16,7 +16,7 @@ from ._decide import CA_HINT, decide
 from ._diagnose import Expectation
 from ._errors import ConfigError, InsecureConnectionWarning, warn
 from ._material import Credentials
-from ._model import Service, SSLMode, Trust
+from ._model import Service, SSLMode, SSLNegotiation, Trust
 
 # typing is not imported at run time: this module is on the path of the first context.
 TYPE_CHECKING = False
@@ -41,7 +41,16 @@ __all__ = [
 
 #: The keyword options every entry point takes, in order: the parameters of
 #: :class:`Options`, the one definition of their types and defaults.
-OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
+OPTION_NAMES = (
+    "sslmode",
+    "trust",
+    "credentials",
+    "ca",
+    "cert",
+    "key",
+    "key_password",
+    "sslnegotiation",
+)
 
 OPTIONS_DOC = """
 Options (keyword-only, shared by every entry point):
@@ -51,6 +60,9 @@ Options (keyword-only, shared by every entry point):
   ``"system"`` or ``"project+public"``.
 - ``credentials``: a :class:`tlsconnect.Credentials`; or the material itself:
 - ``ca``, ``cert``, ``key``: a path, PEM text or bytes; ``key_password``: str or bytes.
+- ``sslnegotiation``: PostgreSQL only: ``"postgres"`` (default: the SSLRequest first) or
+  ``"direct"`` (the TLS handshake at once, with ALPN "postgresql": PostgreSQL 17+ servers,
+  libpq 17+, asyncpg 0.26+).
 """
 
 
@@ -76,6 +88,7 @@ class Options:
         cert: Material | None = None,
         key: Material | None = None,
         key_password: str | bytes | None = None,
+        sslnegotiation: str | SSLNegotiation | None = None,
     ) -> None:
         self.sslmode = sslmode
         self.trust = trust
@@ -84,6 +97,7 @@ class Options:
         self.cert = cert
         self.key = key
         self.key_password = key_password
+        self.sslnegotiation = sslnegotiation
 
     @property
     def material_given(self) -> bool:
@@ -99,7 +113,7 @@ class Options:
     def __repr__(self) -> str:
         shown = [
             f"{name}={getattr(self, name)!r}"
-            for name in ("sslmode", "trust", "credentials")
+            for name in ("sslmode", "trust", "credentials", "sslnegotiation")
             if getattr(self, name) is not None
         ]
         shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
@@ -125,6 +139,7 @@ class TLSPlan:
         "reasons",
         "service",
         "sslmode",
+        "sslnegotiation",
         "trust",
         "verify_chain",
     )
@@ -139,6 +154,7 @@ class TLSPlan:
     credentials: Credentials | None
     #: The target's TLS word (``sslmode=require``) when this plan raised it to verify-full.
     raised_from: str | None
+    sslnegotiation: str
 
     def __init__(
         self,
@@ -151,6 +167,7 @@ class TLSPlan:
         reasons: tuple[str, ...],
         credentials: Credentials | None = None,
         raised_from: str | None = None,
+        sslnegotiation: str = SSLNegotiation.POSTGRES.value,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -162,6 +179,7 @@ class TLSPlan:
             ("reasons", tuple(reasons)),
             ("credentials", credentials),
             ("raised_from", raised_from),
+            ("sslnegotiation", sslnegotiation),
         ):
             object.__setattr__(self, name, value)
 
@@ -176,6 +194,7 @@ class TLSPlan:
             self.reasons,
             self.credentials,
             self.raised_from,
+            self.sslnegotiation,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -202,7 +221,8 @@ class TLSPlan:
         return (
             f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
             f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
-            f"client_cert={self.client_cert!r}, reasons={self.reasons!r})"
+            f"client_cert={self.client_cert!r}, reasons={self.reasons!r}, "
+            f"sslnegotiation={self.sslnegotiation!r})"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:
@@ -211,6 +231,11 @@ class TLSPlan:
     @property
     def service_type(self) -> Service:
         return Service.parse(self.service)
+
+    @property
+    def direct_tls(self) -> bool:
+        """True when the connection starts TLS at once (``sslnegotiation=direct``)."""
+        return self.sslnegotiation == SSLNegotiation.DIRECT.value
 
     @property
     def libpq_sslmode(self) -> str:
@@ -297,6 +322,7 @@ def ssl_context(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     shared: bool = False,
 ) -> ssl.SSLContext:
     """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
@@ -313,6 +339,7 @@ def ssl_context(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     plan = resolve_plan(service, options)
     warn_if_insecure(plan)
@@ -333,6 +360,7 @@ def resolve_plan(
     service_type = Service.parse(service)
     mode = SSLMode.parse("verify-full" if options.sslmode is None else options.sslmode)
     chosen_trust = None if options.trust is None else Trust.parse(options.trust)
+    negotiation = _negotiation(service_type, options.sslnegotiation)
     credentials = options.credentials
     ca, cert, key, key_password = options.ca, options.cert, options.key, options.key_password
     if credentials is not None:
@@ -370,7 +398,7 @@ def resolve_plan(
     raised_from = raisable if raisable and mode is SSLMode.REQUIRE and has_ca else None
     if raised_from is not None:
         mode = SSLMode.VERIFY_FULL
-    plan_key = (service_type, mode, chosen_trust, id(credentials), raised_from)
+    plan_key = (service_type, mode, chosen_trust, negotiation, id(credentials), raised_from)
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
@@ -392,6 +420,11 @@ def resolve_plan(
             "with the project CA at hand it was raised to verify-full, so the host name is "
             'checked too. To check the chain only, pass sslmode="verify-ca".',
         )
+    if negotiation is SSLNegotiation.DIRECT:
+        reasons += (
+            "sslnegotiation=direct: the TLS handshake starts at once, offering ALPN "
+            "'postgresql', one round trip fewer than the SSLRequest (PostgreSQL 17+ servers)",
+        )
     plan = TLSPlan(
         service=service_type.value,
         sslmode=mode.value,
@@ -402,6 +435,7 @@ def resolve_plan(
         reasons=reasons,
         credentials=credentials,
         raised_from=raised_from,
+        sslnegotiation=negotiation.value,
     )
     plans.put(plan_key, plan)
     return plan
@@ -424,11 +458,23 @@ def plan_for(target: Target, options: Options) -> TLSPlan:
     return resolve_plan(target.service, completed, raisable=raisable)
 
 
+def _negotiation(service: Service, given: object) -> SSLNegotiation:
+    """The sslnegotiation word, parsed; ``direct`` is PostgreSQL's alone."""
+    negotiation = SSLNegotiation.POSTGRES if given is None else SSLNegotiation.parse(given)
+    if negotiation is SSLNegotiation.DIRECT and service is not Service.POSTGRESQL:
+        raise ConfigError(
+            f"sslnegotiation='direct' is PostgreSQL's (a PostgreSQL 17+ server starts TLS at "
+            f"once); a {service.value} service negotiates TLS its own way: leave it out"
+        )
+    return negotiation
+
+
 def options_for_target(options: Options, target: Target) -> Options:
     """The options, completed from what the target itself says.
 
     The target's TLS word (``?sslmode=require``) is used only when no ``sslmode`` was
-    given: what the caller asks for always wins, so a URI never weakens it. Files a libpq
+    given: what the caller asks for always wins, so a URI never weakens it; so is a
+    PostgreSQL target's ``sslnegotiation``. Files a libpq
     target names (``sslrootcert``, ``sslcert``, ``sslkey``, ``sslpassword``) are the
     material, field by field, unless the same field was given or ``credentials=`` was.
     """
@@ -439,6 +485,13 @@ def options_for_target(options: Options, target: Target) -> Options:
         except ConfigError as exc:
             raise ConfigError(f"{target.origin}: {exc}") from None
         changes["sslmode"] = target.sslmode
+    negotiation = target.params.get("sslnegotiation")
+    if options.sslnegotiation is None and negotiation and target.service is Service.POSTGRESQL:
+        try:
+            SSLNegotiation.parse(negotiation)
+        except ConfigError as exc:
+            raise ConfigError(f"{target.origin}: {exc}") from None
+        changes["sslnegotiation"] = negotiation
     material = target.material
     if options.credentials is None and material:
         rootcert = material.get("sslrootcert") or None

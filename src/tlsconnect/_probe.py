@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from ._material import Credentials
-    from ._model import SSLMode, Trust
+    from ._model import SSLMode, SSLNegotiation, Trust
     from ._pem import Material
 
 __all__ = ["check"]
@@ -97,6 +97,7 @@ def check(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     service: str | Service | None = None,
     timeout: float = 10.0,
     user: str | None = None,
@@ -118,6 +119,7 @@ def check(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     spec = parse_target(target, service)
     plan = plan_for(spec, given)
@@ -136,6 +138,11 @@ def check(
         report.notes.append(
             "sslmode=require without a CA verifies nothing: the server could be anyone; pass "
             "the project CA and use sslmode=verify-full"
+        )
+    if plan.direct_tls:
+        report.notes.append(
+            "check starts TLS with the SSLRequest (the server's certificate and the verdict "
+            "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
         )
     if spec.service is Service.POSTGRESQL:
         spec.user = user or spec.user or _default_pg_user(plan)

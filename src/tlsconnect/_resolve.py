@@ -14,7 +14,7 @@ from ._target import parse_target
 
 if TYPE_CHECKING:
     from ._material import Credentials
-    from ._model import Service, SSLMode, Trust
+    from ._model import Service, SSLMode, SSLNegotiation, Trust
     from ._pem import Material
 
 __all__ = ["resolve"]
@@ -31,6 +31,7 @@ def resolve(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
 ) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule.
 
@@ -47,6 +48,7 @@ def resolve(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     if target is None:
         plan = resolve_plan(service, given)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .._material import Credentials
-    from .._model import SSLMode, Trust
+    from .._model import SSLMode, SSLNegotiation, Trust
     from .._pem import Material
 
 
@@ -325,6 +325,7 @@ def params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     **driver_options: Any,
 ) -> dict[str, Any]:
     """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
@@ -342,6 +343,7 @@ def params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     return build_params(driver, target, options, driver_options)
 
@@ -356,6 +358,7 @@ def psycopg_params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
@@ -373,6 +376,7 @@ def psycopg_params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     return build_params(Driver.PSYCOPG, conninfo, options, overrides)
 
@@ -394,6 +398,7 @@ def kafka_python_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -408,6 +413,7 @@ def kafka_python_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -427,6 +433,7 @@ def confluent_kafka_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -440,6 +447,7 @@ def confluent_kafka_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -459,6 +467,7 @@ def aiokafka_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -472,6 +481,7 @@ def aiokafka_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,

@@ -133,8 +133,8 @@ class Request:
         if clashes:
             raise ConfigError(
                 f"{', '.join(clashes)} {'is' if len(clashes) == 1 else 'are'} set by tlsconnect "
-                f"for {self.driver.value} from the plan; pass sslmode=, trust= or the material "
-                "instead of overriding TLS settings"
+                f"for {self.driver.value} from the plan; pass sslmode=, trust=, sslnegotiation= "
+                "or the material instead of overriding TLS settings"
             )
         adding = sorted(name for name in self._options if name.lower() in TRUST_OPTIONS)
         if adding:

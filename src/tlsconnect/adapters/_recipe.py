@@ -4,19 +4,21 @@
 JSON cannot hold a context, so ``tlsconnect config`` writes what builds it, as one block:
 the plan's CA files (``cafiles``: none when nothing is verified; for ``project+public`` the
 project CA and certifi's bundle, two files that outlive the process rather than one
-combined temporary one), whether to check the host name, the verify mode, and the client
-pair's files. :data:`CONTEXT_LINES` build ``context`` from the block ``tls`` with Python's
-``ssl`` alone; ``ssl.SSLContext(PROTOCOL_TLS_CLIENT)`` trusts nothing until told, so the
-context trusts exactly the files named. Each adapter's usage note includes these lines, and
-the tests run every note as printed. A driver handed the written-out dict as it is refuses
-the unknown block rather than connecting unverified.
+combined temporary one), whether to check the host name, the verify mode, the client
+pair's files, and for PostgreSQL the ALPN protocol every PostgreSQL context offers
+(``alpn``: PostgreSQL 17+ refuses a direct TLS connection without it).
+:data:`CONTEXT_LINES` build ``context`` from the block ``tls`` with Python's ``ssl`` alone;
+``ssl.SSLContext(PROTOCOL_TLS_CLIENT)`` trusts nothing until told, so the context trusts
+exactly the files named. Each adapter's usage note includes these lines, and the tests run
+every note as printed. A driver handed the written-out dict as it is refuses the unknown
+block rather than connecting unverified.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._model import Trust
+from .._model import Service, Trust
 from .._trust import trust_file
 from ._base import password_text
 
@@ -47,6 +49,7 @@ CONTEXT_LINES = (
     'context.check_hostname = tls["check_hostname"]',
     'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
     'if tls["certfile"]: context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"])',
+    'if tls.get("alpn"): context.set_alpn_protocols(tls["alpn"])',
 )
 #: The same on one line (a ``for`` or ``if`` statement cannot follow "; " on one line).
 CONTEXT_ONE_LINE = "; ".join(
@@ -59,6 +62,7 @@ CONTEXT_ONE_LINE = "; ".join(
         'context.verify_mode = ssl.VerifyMode[tls["verify_mode"]]',
         'context.load_cert_chain(tls["certfile"], tls["keyfile"], tls["password"]) '
         'if tls["certfile"] else None',
+        'context.set_alpn_protocols(tls["alpn"]) if tls.get("alpn") else None',
     )
 )
 
@@ -88,6 +92,8 @@ def context_files(request: Request, driver: str) -> dict[str, Any]:
         block["keyfile"] = str(credentials.key_file())
         if credentials.key_password is not None:
             block["password"] = password_text(credentials.key_password, driver)
+    if plan.service == Service.POSTGRESQL.value:
+        block["alpn"] = ["postgresql"]
     return block
 
 

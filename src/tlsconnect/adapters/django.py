@@ -32,8 +32,8 @@ from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
-from .psycopg2 import check_libpq, libpq_version
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
+from .psycopg2 import check_psycopg2_libpq
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -121,7 +121,13 @@ def build(request: Request) -> dict[str, Any]:
         }
         options.update(libpq_tls(plan, durable=request.durable))
         if psycopg2:
-            check_libpq(options, libpq_version(), "Django's PostgreSQL engine (psycopg2)")
+            check_psycopg2_libpq(
+                options,
+                durable=request.durable,
+                driver="Django's PostgreSQL engine (psycopg2)",
+            )
+        else:
+            check_psycopg_libpq(options, durable=request.durable)
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")

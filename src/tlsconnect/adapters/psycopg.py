@@ -7,6 +7,12 @@ named, non-existent ones in a private directory nobody else can write), and a ke
 that group or others can read (which libpq refuses) is replaced by a private 0600 copy,
 with a :class:`~tlsconnect.KeyPermissionWarning` that gives the ``chmod 600`` fix.
 
+Direct TLS (``sslnegotiation="direct"``, or in the target) adds libpq's
+``sslnegotiation=direct``: libpq 17+ then starts the TLS handshake at once, offering ALPN
+"postgresql" (PostgreSQL 17+ servers). A libpq too old for it, or for
+``sslrootcert=system`` (16+), is a :class:`~tlsconnect.ConfigError` naming both versions
+(see :mod:`._libpq`).
+
 Host names: libpq (14 and later) matches subjectAltName entries and, only when a
 certificate has no DNS SAN, its common name; tlsconnect's Python contexts never use the
 common name. Managed services' certificates carry SANs, so both agree on them.
@@ -23,18 +29,39 @@ from .._model import Trust
 from .._target import Target, parse_target, pg_target
 from .._trust import trust_file
 from ._base import password_text
+from ._libpq import check_libpq, libpq_requirements, warn_libpq_requirements
 
 if TYPE_CHECKING:
     from .._material import Credentials
     from .._plan import TLSPlan
     from ._base import Request
 
-__all__ = ["LIBPQ_TLS_KEYS", "build", "conninfo_params", "libpq_tls", "parse"]
+__all__ = [
+    "LIBPQ_TLS_KEYS",
+    "build",
+    "check_psycopg_libpq",
+    "conninfo_params",
+    "libpq_tls",
+    "parse",
+]
 
-#: The libpq keywords that carry TLS settings; tlsconnect sets every one of them.
+#: The libpq keywords that carry TLS settings; tlsconnect sets every one of them
+#: (``sslnegotiation`` only when it is ``direct``: older libpqs do not know the word).
 #: ``gssencmode`` is among them: GSSAPI encryption, when libpq finds a Kerberos ticket,
 #: replaces TLS (and its plan) altogether, so libpq results say ``gssencmode=disable``.
-LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "gssencmode")
+LIBPQ_TLS_KEYS = (
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "gssencmode",
+    "sslnegotiation",
+)
+_PSYCOPG_UPGRADE = (
+    'upgrade psycopg (pip install -U "psycopg[binary]": psycopg-binary 3.2.3 and later bundle '
+    "libpq 17) or the system libpq it loads"
+)
 
 
 def conninfo_params(target: object) -> dict[str, str]:
@@ -81,7 +108,22 @@ def libpq_tls(plan: TLSPlan, *, durable: bool = False) -> dict[str, str]:
         # Without these, libpq would send a stray ~/.postgresql/postgresql.crt.
         params["sslcert"] = _never("client-cert", durable)
         params["sslkey"] = _never("client-key", durable)
+    if plan.direct_tls:
+        params["sslnegotiation"] = "direct"
     return params
+
+
+def check_psycopg_libpq(params: dict[str, Any], *, durable: bool) -> None:
+    """The libpq psycopg loads must read ``params`` (see :mod:`._libpq`); written out, the
+    requirements are warnings."""
+    if not libpq_requirements(params):
+        return  # nothing to ask of libpq: psycopg is not even imported
+    if durable:
+        warn_libpq_requirements(params)
+        return
+    import psycopg
+
+    check_libpq(params, psycopg.pq.version(), "psycopg", _PSYCOPG_UPGRADE)
 
 
 def _libpq_sslmode(plan: TLSPlan) -> str:
@@ -116,13 +158,21 @@ def _libpq_key_file(credentials: Credentials, durable: bool) -> str:
     return str(credentials.private_key_file())
 
 
-def build(request: Request) -> dict[str, Any]:
+def libpq_params(request: Request) -> dict[str, Any]:
     """Every keyword of the conninfo (the driver options joined it in :func:`parse`), with
-    libpq's TLS keywords replaced by the plan's."""
+    libpq's TLS keywords replaced by the plan's: what every libpq driver is given, before
+    the check against the libpq it loads."""
     request.rest()  # every option already joined the conninfo
     params: dict[str, Any] = {
         name: value for name, value in request.target.params.items() if name not in LIBPQ_TLS_KEYS
     }
     params.update(libpq_tls(request.plan, durable=request.durable))
     refuse_socket_hosts(params.get("host"), request.driver.value, hostaddr=params.get("hostaddr"))
+    return params
+
+
+def build(request: Request) -> dict[str, Any]:
+    """:func:`libpq_params`, checked against the libpq psycopg loads."""
+    params = libpq_params(request)
+    check_psycopg_libpq(params, durable=request.durable)
     return params

@@ -8,19 +8,7 @@ anything. Here the URL carries no TLS word: user, password, host, port and datab
 the target's other keys) go into it, and TLS into ``connect_args``, in each driver's own
 terms:
 
-========================  ========================================================
-dialect                   ``connect_args``
-========================  ========================================================
-``postgresql+psycopg``    libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``
-``postgresql+psycopg2``   the same (checked against the libpq psycopg2 loads)
-``postgresql+asyncpg``    ``ssl=`` the plan's ``SSLContext``
-``postgresql+pg8000``     ``ssl_context=`` the plan's ``SSLContext`` (always: see ``pg8000``)
-``mysql+pymysql``         ``ssl=`` the plan's ``SSLContext`` (PyMySQL uses it as it is)
-``mysql+mysqldb``         mysqlclient's ``ssl`` files and ``ssl_mode`` (see ``_mysqlclient``)
-``mysql+mysqlconnector``  ``ssl_ca``, ``ssl_verify_cert``, ``ssl_verify_identity``, ...,
-                          ``use_pure=True`` (see ``mysql_connector``)
-========================  ========================================================
-
+========================  =================================================
 The dialect is the URI's ``+driver`` (``postgresql+asyncpg://``), else the ``dialect=``
 option, else, for PostgreSQL, the driver the installed SQLAlchemy maps a plain
 ``postgresql://`` to (2.0: psycopg2; 2.1: psycopg), and PyMySQL for MySQL. Written out
@@ -45,13 +33,13 @@ from ._mysqlclient import check_host, mysqlclient_tls
 from ._recipe import context_files, usage
 from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
-from .asyncpg import asyncpg_keywords
+from .asyncpg import asyncpg_keywords, asyncpg_negotiation
 from .mysql_connector import TLS_KEYS as MYSQL_CONNECTOR_TLS_KEYS
 from .mysql_connector import mysql_connector_tls
 from .pg8000 import TLS_KEYS as PG8000_TLS_KEYS
 from .pg8000 import pg8000_keywords
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
-from .psycopg2 import check_libpq, libpq_version
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
+from .psycopg2 import check_psycopg2_libpq
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
 if TYPE_CHECKING:
@@ -230,11 +218,16 @@ def build(request: Request) -> dict[str, Any]:
     if name in _LIBPQ_DIALECTS:
         query = extras
         connect_args = libpq_tls(plan, durable=request.durable)
-        if name == "postgresql+psycopg2" and not request.durable:
-            check_libpq(connect_args, libpq_version(), f"SQLAlchemy's {name} dialect (psycopg2)")
+        if name == "postgresql+psycopg2":
+            check_psycopg2_libpq(
+                connect_args, durable=request.durable, driver=f"SQLAlchemy's {name} dialect"
+            )
+        else:
+            check_psycopg_libpq(connect_args, durable=request.durable)
     elif name == "postgresql+asyncpg":
         connect_args = asyncpg_keywords(extras)
         connect_args.update(_context(request))
+        connect_args.update(asyncpg_negotiation(request))
     elif name == "postgresql+pg8000":
         connect_args = pg8000_keywords({**extras, "host": spec.host})
         del connect_args["host"], connect_args["port"]  # the URL holds them
