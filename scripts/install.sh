@@ -2,7 +2,8 @@
 # Install what tlsconnect's demo and tests need on a fresh Debian machine:
 # PostgreSQL 15 server binaries, stunnel4, redis-server, MariaDB server and client
 # (Debian: the servers of tlsconnect.testing), libmariadb-dev, pkg-config and gcc (to
-# build mysqlclient), then tlsconnect with every driver extra and its test tools (PyPI).
+# build mysqlclient), openssl (the tests compare subject hashes with it), then tlsconnect
+# with every driver extra and its test tools (PyPI).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+# the tests compare subject hashes with `openssl x509 -subject_hash` and `openssl rehash`
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing system packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
