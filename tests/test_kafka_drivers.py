@@ -14,8 +14,8 @@ import uuid
 import pytest
 
 import tlsconnect
-from tlsconnect import ConfigError, Credentials
 from refusals import LogTail, Why, assert_refused, client_log
+from tlsconnect import ConfigError, Credentials
 from tlsconnect.testing import quiet_resource_leaks
 
 DRIVERS = ["kafka-python", "confluent-kafka", "aiokafka"]
