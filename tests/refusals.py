@@ -25,8 +25,9 @@ import logging
 import os
 import pathlib
 import ssl
+import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 
 class Why(enum.Enum):
@@ -71,7 +72,18 @@ CLIENT_TEXT = {
         "which is not trusted",
     ),
     Why.EXPIRED: ("certificate has expired", "certificate is not yet valid", " expired on "),
-    Why.HOST_NAME: ("hostname mismatch", "ip address mismatch", "is not valid for"),
+    Why.HOST_NAME: (
+        "hostname mismatch",
+        "ip address mismatch",
+        "is not valid for",
+        # urllib3's and the SQL drivers' own checks of the name, after the handshake
+        "doesn't match",
+        "does not match host name",
+        # MariaDB Connector/C (mysqlclient): its check after the handshake, whose chain
+        # was verified by then (an untrusted chain fails in the handshake, with OpenSSL's
+        # verify text), is of the name (and of a pinned fingerprint, which none sets)
+        "validation of ssl server certificate failed",
+    ),
     Why.PROTOCOL: (
         "unsupported protocol",
         "wrong version number",
@@ -180,6 +192,40 @@ def assert_refused(
     assert why in seen, details
     if need_ssl_error:
         assert ssl_errors(exc), "no ssl.SSLError in the exception's chain\n" + details
+
+
+def expect_refusal(
+    why: Why,
+    call: Callable[[], object],
+    *,
+    server_log: str | os.PathLike[str] | None = None,
+    need_ssl_error: bool = False,
+    wait: float = 3.0,
+) -> None:
+    """``call`` fails, and the client's error or what the server appended to its log
+    file ``server_log`` says ``why`` (the server may write its line a moment after the
+    client gave up: waited for up to ``wait`` seconds)."""
+    tail = LogTail(server_log) if server_log is not None else None
+    error: BaseException | None = None
+    try:
+        call()
+    except Exception as exc:
+        error = exc
+    assert error is not None, f"connected, though {why.value}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            assert_refused(
+                why,
+                exc=error,
+                server=tail.lines() if tail is not None else None,
+                need_ssl_error=need_ssl_error,
+            )
+            return
+        except AssertionError:
+            if tail is None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
