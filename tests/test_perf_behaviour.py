@@ -34,7 +34,6 @@ from tlsconnect import CertificateExpiryWarning, ConfigError, _cache, _trust
 from tlsconnect._context import SharedSSLContext, new_client_context
 
 
-
 def openssl() -> str:
     """The openssl binary, which scripts/install.sh installs (Debian: openssl): never skipped."""
     found = shutil.which("openssl")
