@@ -45,6 +45,8 @@ class Why(enum.Enum):
     CLIENT_CERT_MISSING = "the client sent no certificate"
     #: no TLS version or cipher both sides accept
     PROTOCOL = "no protocol version both sides accept"
+    #: the server does not speak TLS (it answers in plain text, or waits for a line)
+    NO_TLS = "the server does not speak TLS"
 
 
 #: OpenSSL's X509_V_ERR_* codes, by the reason they mean.
@@ -90,6 +92,12 @@ CLIENT_TEXT = {
         "no protocols available",
         "alert protocol version",
         "version too low",
+    ),
+    Why.NO_TLS: (
+        "wrong version number",
+        "packet length too long",
+        "record layer failure",
+        "the handshake operation timed out",
     ),
 }
 
@@ -201,8 +209,9 @@ def expect_refusal(
     server_log: str | os.PathLike[str] | None = None,
     need_ssl_error: bool = False,
     wait: float = 3.0,
+    raises: tuple[type[BaseException], ...] = (Exception,),
 ) -> None:
-    """``call`` fails, and the client's error or what the server appended to its log
+    """``call`` fails (with one of ``raises``), and the client's error or what the server appended to its log
     file ``server_log`` says ``why`` (the server may write its line a moment after the
     client gave up: waited for up to ``wait`` seconds)."""
     tail = LogTail(server_log) if server_log is not None else None
@@ -212,6 +221,7 @@ def expect_refusal(
     except Exception as exc:
         error = exc
     assert error is not None, f"connected, though {why.value}"
+    assert isinstance(error, raises), f"{error!r} is none of {raises}"
     deadline = time.monotonic() + wait
     while True:
         try:
