@@ -315,9 +315,8 @@ def test_redis_plaintext_url_is_refused_unless_verification_is_asked(kv, pki, dr
     else:
         # redis.asyncio's handshake timeout says only TimeoutError: what can be shown is
         # that the connection is a TLS one, and that it failed for a timeout
-        import redis.exceptions
-
         import redis.asyncio.connection
+        import redis.exceptions
 
         assert issubclass(
             p["connection_pool"].connection_class, redis.asyncio.connection.SSLConnection
