@@ -113,6 +113,20 @@ def test_public_trust_holds_certifi_and_not_the_project_ca(pki, tls_server, tmp_
     assert_refused(Why.UNTRUSTED_ISSUER, exc=info.value)
 
 
+def test_project_trust_holds_the_project_ca_and_no_public_root(pki, tls_server, tmp_path):
+    import certifi
+
+    ctx = tlsconnect.ssl_context("kafka", ca=pki.ca_pem)
+    assert talk(ctx, tls_server("good"), "localhost") == b"OK\n"
+    # a certificate naming a certifi root as issuer: no such issuer in the store (20),
+    # where a store that also held certifi's roots would find it (7)
+    bundle = pathlib.Path(certifi.where()).read_bytes()
+    first_root = bundle[: bundle.index(b"-----END CERTIFICATE-----") + 25]
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        talk(ctx, tls_server(posing_as_issued_by(first_root, tmp_path)), "localhost")
+    assert info.value.verify_code == 20, info.value
+
+
 @pytest.mark.parametrize("host", HOSTS)
 def test_public_type_service_handed_a_ca_trusts_both(pki, tls_server, host):
     plan = tlsconnect.resolve("opensearch", ca=pki.ca_pem)
