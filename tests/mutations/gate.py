@@ -198,7 +198,10 @@ def table(outcomes: list[Outcome]) -> str:
         more = f" (+{len(o.caught_by) - 1})" if len(o.caught_by) > 1 else ""
         rows.append((o.mutation.name, o.mutation.file, o.status, caught + more, f"{o.seconds:.0f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
