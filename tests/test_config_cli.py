@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 import uuid
 
 import psycopg
@@ -15,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from refusals import LogTail, Why, assert_refused, server_reasons
 from tlsconnect._cli import main
 
 PSQL = "/usr/lib/postgresql/15/bin/psql"
@@ -191,19 +193,32 @@ def test_confluent_properties_produce_and_list_topics(kafka, pki, capsys):
 def test_confluent_json_refuses_the_wrong_host_for_real(kafka, pki, capsys):
     from confluent_kafka import KafkaException, Producer
 
-    code, out, _ = run(
-        capsys,
-        "--driver",
-        "confluent-kafka",
-        kafka_target(kafka.wronghost),
-        *mtls(pki),
-        "--format",
-        "json",
-    )
-    assert code == 0
-    producer = Producer(json.loads(out))
+    def written(*extra: str) -> dict:
+        code, out, err = run(
+            capsys,
+            "--driver",
+            "confluent-kafka",
+            kafka_target(kafka.wronghost),
+            *mtls(pki),
+            "--format",
+            "json",
+            *extra,
+        )
+        assert code == 0, err
+        return json.loads(out)
+
+    # verify-ca, the control: the same server is reached with the same certificate
+    assert Producer(written("--sslmode", "verify-ca")).list_topics(timeout=15).topics is not None
+    tail = LogTail(kafka.wronghost.stunnel_log)
+    producer = Producer(written())
     with pytest.raises(KafkaException):
         producer.list_topics(timeout=5)
+    # librdkafka refused the name: its alert, in stunnel's log (waited for: written
+    # when stunnel reads it)
+    deadline = time.monotonic() + 5
+    while Why.HOST_NAME not in server_reasons(tail.lines()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_refused(Why.HOST_NAME, server=tail.lines())
 
 
 def test_aiokafka_json_starts_and_sends(kafka, pki, capsys):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from http_standins import SUBJECTS, basic_user, clickhouse, opensearch, schema_registry
+from refusals import Why, assert_refused
 from tlsconnect._cli import main
 from tlsconnect.testing import HTTPSServer, TLSServer
 
@@ -191,8 +192,10 @@ def test_written_verify_ca_accepts_another_host(driver, wronghost, pki, tmp_path
 def test_written_verify_full_refuses_another_host(driver, wronghost, pki, tmp_path, capsys):
     code, out, err = run(capsys, "--driver", driver, uri(wronghost), *mtls(pki, tmp_path))
     assert code == 0, err
-    with pytest.raises(Exception, match="(?i)certificate verify failed|hostname|match"):
-        connect(driver, wronghost, err, json.loads(out))
+    cfg = json.loads(out)
+    with pytest.raises(Exception) as info:
+        connect(driver, wronghost, err, cfg)
+    assert_refused(Why.HOST_NAME, exc=info.value, need_ssl_error=True)
 
 
 @pytest.mark.parametrize("driver", ["requests", "schema-registry"])
@@ -219,8 +222,10 @@ def test_written_public_trust_refuses_a_project_ca_server(driver, https, capsys)
     import certifi
 
     assert certifi.where() in out
-    with pytest.raises(Exception, match="(?i)certificate verify failed"):
-        connect(driver, https, err, json.loads(out))
+    cfg = json.loads(out)
+    with pytest.raises(Exception) as info:
+        connect(driver, https, err, cfg)
+    assert_refused(Why.UNTRUSTED_ISSUER, exc=info.value, need_ssl_error=True)
 
 
 def test_written_encrypted_key_works_where_the_driver_takes_its_password(
