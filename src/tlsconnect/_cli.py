@@ -75,6 +75,12 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sslmode", choices=("require", "verify-ca", "verify-full"), help="default verify-full"
     )
+    parser.add_argument(
+        "--server-name",
+        metavar="NAME",
+        help="connect to TARGET's host but verify the certificate against NAME and send it "
+        "as SNI (an SSH tunnel, a port-forward, a private endpoint's address)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -307,6 +313,7 @@ def _check(args: argparse.Namespace) -> int:
         trust=args.trust,
         credentials=_credentials(args),
         timeout=args.timeout,
+        server_name=args.server_name,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -328,6 +335,7 @@ def _check_project(args: argparse.Namespace) -> int:
             ("--from-env", args.from_env or args.env_convention),
             ("--password-env", args.password_env),
             ("--trust", args.trust),
+            ("--server-name", args.server_name),
         )
         if value
     ]
@@ -423,6 +431,7 @@ def _config(args: argparse.Namespace) -> int:
         key=key,
         key_password=password,
         sslmode=args.sslmode,
+        server_name=args.server_name,
         fmt=args.fmt,
         output_dir=args.output_dir,
         java_format=args.java_format,

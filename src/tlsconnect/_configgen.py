@@ -31,7 +31,7 @@ from ._model import Driver
 from ._plan import Options, TLSPlan, options_for_target, resolve_plan
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
-from .adapters._base import password_text
+from .adapters._base import password_text, refuse_plan_server_name
 
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
 
@@ -135,6 +135,7 @@ def generate_config(
     key: str | None = None,
     key_password: str | None = None,
     sslmode: str | None = None,
+    server_name: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -159,7 +160,7 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials)
+    options = Options(sslmode=sslmode, credentials=credentials, server_name=server_name)
     if driver == "java-properties":
         if out is None:  # checked above; for the type checker
             raise ConfigError("java-properties needs --output-dir DIR")
@@ -225,6 +226,7 @@ _LIBPQ_ENV = {
     "sslrootcert": "PGSSLROOTCERT",
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
+    "hostaddr": "PGHOSTADDR",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",
@@ -269,6 +271,12 @@ def _java(
     _refuse_unverified_kafka(target, options)
     spec = kafka_family.parse(target, {})
     plan: TLSPlan = resolve_plan(spec.service, options_for_target(options, spec))
+    refuse_plan_server_name(
+        plan,
+        "java-properties",
+        "the Java Kafka client verifies (and sends as SNI) each broker's own host name and "
+        "has no property for another one",
+    )
     credentials = plan.credentials
     if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
         raise ConfigError(

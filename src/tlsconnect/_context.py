@@ -41,6 +41,8 @@ if TYPE_CHECKING:
         @property
         def credentials(self) -> Credentials | None: ...
         @property
+        def server_name(self) -> str | None: ...
+        @property
         def expectation(self) -> Expectation: ...
 
 
@@ -172,6 +174,8 @@ def build_context(
     # the fix; they stay ssl.SSLCertVerificationError (see _handshake).
     if isinstance(context, DiagnosingContext):
         context.expectation = plan.expectation
+        # Verified (and sent as SNI) instead of whatever host name a driver passes.
+        context.server_name = plan.server_name
     if client_cert and credentials is not None and credentials.has_client_cert:
         # The pair loaded is the pair Credentials checked (its bytes, from memory files),
         # never the user's files as they are now: mid-rotation those may hold a new

@@ -32,6 +32,7 @@ __all__ = [
     "OPTION_NAMES",
     "Options",
     "TLSPlan",
+    "check_server_name",
     "options_for_target",
     "resolve",
     "resolve_plan",
@@ -41,7 +42,16 @@ __all__ = [
 
 #: The keyword options every entry point takes, in order: the parameters of
 #: :class:`Options`, the one definition of their types and defaults.
-OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
+OPTION_NAMES = (
+    "sslmode",
+    "trust",
+    "credentials",
+    "ca",
+    "cert",
+    "key",
+    "key_password",
+    "server_name",
+)
 
 OPTIONS_DOC = """
 Options (keyword-only, shared by every entry point):
@@ -51,6 +61,8 @@ Options (keyword-only, shared by every entry point):
   ``"system"`` or ``"project+public"``.
 - ``credentials``: a :class:`tlsconnect.Credentials`; or the material itself:
 - ``ca``, ``cert``, ``key``: a path, PEM text or bytes; ``key_password``: str or bytes.
+- ``server_name``: connect to the target's host, but verify the certificate against this
+  name and send it as SNI (an SSH tunnel, a port-forward, a private endpoint's address).
 """
 
 
@@ -76,6 +88,7 @@ class Options:
         cert: Material | None = None,
         key: Material | None = None,
         key_password: str | bytes | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.sslmode = sslmode
         self.trust = trust
@@ -84,6 +97,7 @@ class Options:
         self.cert = cert
         self.key = key
         self.key_password = key_password
+        self.server_name = server_name
 
     @property
     def material_given(self) -> bool:
@@ -99,7 +113,7 @@ class Options:
     def __repr__(self) -> str:
         shown = [
             f"{name}={getattr(self, name)!r}"
-            for name in ("sslmode", "trust", "credentials")
+            for name in ("sslmode", "trust", "credentials", "server_name")
             if getattr(self, name) is not None
         ]
         shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
@@ -122,6 +136,7 @@ class TLSPlan:
         "client_cert",
         "credentials",
         "reasons",
+        "server_name",
         "service",
         "sslmode",
         "trust",
@@ -136,6 +151,7 @@ class TLSPlan:
     client_cert: bool
     reasons: tuple[str, ...]
     credentials: Credentials | None
+    server_name: str | None
 
     def __init__(
         self,
@@ -147,6 +163,7 @@ class TLSPlan:
         client_cert: bool,
         reasons: tuple[str, ...],
         credentials: Credentials | None = None,
+        server_name: str | None = None,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -157,6 +174,7 @@ class TLSPlan:
             ("client_cert", client_cert),
             ("reasons", tuple(reasons)),
             ("credentials", credentials),
+            ("server_name", server_name),
         ):
             object.__setattr__(self, name, value)
 
@@ -170,6 +188,7 @@ class TLSPlan:
             self.client_cert,
             self.reasons,
             self.credentials,
+            self.server_name,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -196,7 +215,9 @@ class TLSPlan:
         return (
             f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
             f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
-            f"client_cert={self.client_cert!r}, reasons={self.reasons!r})"
+            f"client_cert={self.client_cert!r}, reasons={self.reasons!r}"
+            + ("" if self.server_name is None else f", server_name={self.server_name!r}")
+            + ")"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:
@@ -222,6 +243,7 @@ class TLSPlan:
             self.trust,
             self.client_cert,
             tuple(credentials.ca_certificates) if credentials is not None else (),
+            server_name=self.server_name,
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -241,6 +263,8 @@ class TLSPlan:
             f"{self.service} over TLS, sslmode={self.sslmode}, trust={self.trust}: {verdict}",
         ]
         lines += [f"  - {reason}" for reason in self.reasons]
+        if self.server_name is not None:
+            lines.append(f"  - {_server_name_sentence(self)}")
         if self.credentials is not None:
             lines.append(f"  material: {self.credentials.describe()}")
         return "\n".join(lines)
@@ -259,6 +283,8 @@ class TLSPlan:
             ("check host name", _yes_no(self.check_hostname)),
             ("client certificate", _yes_no(self.client_cert)),
         ]
+        if self.server_name is not None:
+            rows.append(("server name", self.server_name))
         if self.credentials is not None:
             rows.append(("material", self.credentials.describe()))
         body = "".join(
@@ -280,6 +306,70 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def _server_name_sentence(plan: TLSPlan) -> str:
+    name = plan.server_name
+    what = (
+        f"verifies the certificate against server_name '{name}' and sends it as SNI"
+        if plan.check_hostname
+        else f"sends server_name '{name}' as SNI (the host name is not checked)"
+    )
+    return (
+        f"Connects to the target's host, and {what}, whatever host name the driver uses. "
+        f"libpq drivers get host={name} and hostaddr= the target's addresses: a host name "
+        "there is resolved, to every address it has, when the parameters are made (a "
+        "written-out configuration takes an IP address only)."
+    )
+
+
+def check_server_name(value: object) -> str | None:
+    """``server_name`` as given, checked: one host name or IP address, nothing else."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"server_name must be a host name (str), not {type(value).__name__}; pass the "
+            "name the server's certificate holds, e.g. server_name='pg-x.aivencloud.com'"
+        )
+    name = value.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name:
+        raise ConfigError(
+            "server_name is empty; pass the name the server's certificate holds (the host "
+            "of the service URI), or leave server_name out"
+        )
+    if any(c in name for c in "/@?#") or any(c.isspace() for c in name):
+        raise ConfigError(
+            f"server_name {value!r} is not a host name: pass only the name the certificate "
+            "holds (e.g. 'pg-x.aivencloud.com'), without a scheme, user, path or spaces"
+        )
+    if ":" in name:
+        import ipaddress
+
+        try:
+            return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            raise ConfigError(
+                f"server_name {value!r} has a port or is not a host name; pass the name "
+                "alone (the port is the target's, where the connection goes)"
+            ) from None
+    if "*" in name:
+        raise ConfigError(
+            f"server_name {value!r} is a wildcard; a certificate may hold one, but the name "
+            "to verify is one concrete host name (e.g. 'pg-x.aivencloud.com')"
+        )
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError:
+        raise ConfigError(
+            f"server_name {value!r} is not a valid host name (each label 1 to 63 letters, "
+            "digits or hyphens)"
+        ) from None
+    if len(encoded) > 253:
+        raise ConfigError(f"server_name {value[:40]!r}... is longer than a host name can be")
+    return name
+
+
 def resolve(
     service: str | Service,
     *,
@@ -290,6 +380,7 @@ def resolve(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
 ) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule."""
     options = Options(
@@ -300,6 +391,7 @@ def resolve(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     plan = resolve_plan(service, options)
     warn_if_insecure(plan)
@@ -316,6 +408,7 @@ def ssl_context(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     shared: bool = False,
 ) -> ssl.SSLContext:
     """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
@@ -332,6 +425,7 @@ def ssl_context(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     plan = resolve_plan(service, options)
     warn_if_insecure(plan)
@@ -378,7 +472,8 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
     # The material is keyed by identity, not equality: equal PEM read from a path and
     # given as text make different file choices for drivers. (The cached plan holds the
     # object, so its id cannot be reused while the entry lives.)
-    plan_key = (service_type, mode, chosen_trust, id(credentials))
+    server_name = check_server_name(options.server_name)
+    plan_key = (service_type, mode, chosen_trust, id(credentials), server_name)
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
@@ -394,6 +489,7 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         client_cert=decision.client_cert,
         reasons=decision.reasons,
         credentials=credentials,
+        server_name=server_name,
     )
     plans.put(plan_key, plan)
     return plan

@@ -92,6 +92,7 @@ def check(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     service: str | Service | None = None,
     timeout: float = 10.0,
     user: str | None = None,
@@ -113,6 +114,7 @@ def check(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     spec = parse_target(target, service)
     plan = resolve_plan(spec.service, options_for_target(given, spec))
@@ -131,6 +133,13 @@ def check(
         report.notes.append(
             "sslmode=require without a CA verifies nothing: the server could be anyone; pass "
             "the project CA and use sslmode=verify-full"
+        )
+    if plan.server_name is not None:
+        report.notes.append(
+            f"connects to {spec.host} and verifies the certificate against server_name "
+            f"'{plan.server_name}' (sent as SNI)"
+            if plan.check_hostname
+            else f"connects to {spec.host} and sends server_name '{plan.server_name}' as SNI"
         )
     if spec.service is Service.POSTGRESQL:
         spec.user = user or spec.user or _default_pg_user(plan)
@@ -176,7 +185,9 @@ class _Probe:
         self.timeout = timeout
         self.addresses: list[tuple[Any, ...]] = []
         self.address: tuple[Any, ...] | None = None
-        self.server_hostname = spec.host.strip("[]")
+        # The name verified and sent as SNI: server_name when given (the context built
+        # from the plan verifies it too), else the host connected to.
+        self.server_hostname = plan.server_name or spec.host.strip("[]")
         # Built before any connection, so that a context that cannot be built (a
         # ConfigError) leaves no socket behind. It explains nothing itself: the probe
         # reads the server's certificate and classifies a failure once, on its own.

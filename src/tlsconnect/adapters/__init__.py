@@ -273,6 +273,7 @@ def params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     **driver_options: Any,
 ) -> dict[str, Any]:
     """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
@@ -290,6 +291,7 @@ def params(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     return build_params(driver, target, options, driver_options)
 
@@ -304,6 +306,7 @@ def psycopg_params(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
@@ -321,6 +324,7 @@ def psycopg_params(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     return build_params(Driver.PSYCOPG, conninfo, options, overrides)
 
@@ -342,6 +346,7 @@ def kafka_python_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -356,6 +361,7 @@ def kafka_python_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -375,6 +381,7 @@ def confluent_kafka_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -388,6 +395,7 @@ def confluent_kafka_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -407,6 +415,7 @@ def aiokafka_config(
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -420,6 +429,7 @@ def aiokafka_config(
         cert=cert,
         key=key,
         key_password=key_password,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,

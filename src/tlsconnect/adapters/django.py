@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
 from .._model import Service
-from ._base import installed
+from ._base import installed, refuse_server_name
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
+from .psycopg import LIBPQ_TLS_KEYS, libpq_tls, libpq_where
 from .psycopg2 import check_libpq, libpq_version
 
 if TYPE_CHECKING:
@@ -100,10 +100,17 @@ def build(request: Request) -> dict[str, Any]:
             if k not in _PG_SETTINGS and k not in LIBPQ_TLS_KEYS
         }
         options.update(libpq_tls(plan, durable=request.durable))
+        if plan.server_name is not None:
+            tls_keys = (*tls_keys, "hostaddr")
+            where = libpq_where(spec.params, plan.server_name, durable=request.durable)
+            settings["HOST"] = where.pop("host")
+            settings["PORT"] = where.pop("port", settings["PORT"])
+            options.update(where)
         if psycopg2:
             check_libpq(options, libpq_version(), "Django's PostgreSQL engine (psycopg2)")
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
+        refuse_server_name(request, "mysqlclient has no option for the name to verify")
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")
         options = dict(spec.params)
         options.update(mysqlclient_tls(plan, durable=request.durable, what="Django's MySQL engine"))
