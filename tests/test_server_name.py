@@ -188,6 +188,30 @@ def test_explain_says_what_server_name_does():
     assert f"server_name='{NAME}'" in repr(plan)
 
 
+@pytest.mark.parametrize("url", ["postgresql+psycopg", "postgresql+psycopg2"])
+def test_sqlalchemy_with_libpq_verifies_server_name(pg_internal, pki, url):
+    from sqlalchemy import create_engine, text
+
+    target = f"{url}://tlsuser@127.0.0.1:{pg_internal.port}/defaultdb"
+    p = tlsconnect.params("sqlalchemy", target, ca=pki.ca_pem, server_name=NAME)
+    assert (p["connect_args"]["host"], p["connect_args"]["hostaddr"]) == (NAME, "127.0.0.1")
+    engine = create_engine(**p)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_django_with_libpq_gets_host_and_hostaddr(pki):
+    p = tlsconnect.params(
+        "django", "postgresql://u@127.0.0.1:5432/db", ca=pki.ca_pem, server_name=NAME
+    )
+    assert (p["HOST"], p["PORT"], p["OPTIONS"]["hostaddr"]) == (NAME, "5432", "127.0.0.1")
+    with pytest.raises(ConfigError, match="mysqlclient"):
+        tlsconnect.params("django", "mysql://u@127.0.0.1:3306/db", ca=pki.ca_pem, server_name=NAME)
+
+
 # -- drivers that take a context: the context verifies server_name ------------------
 
 
@@ -218,6 +242,25 @@ def test_asyncpg_refuses_a_wrong_server_name(pg_internal, pki):
         _asyncpg_ssl(params)
     assert info.value.verify_code == HOSTNAME_MISMATCH
     assert repr(WRONG) in str(info.value)
+
+
+def test_pg8000_verifies_server_name_through_the_context(pg_internal, pki):
+    import pg8000.native
+
+    for server_name, verifies in ((NAME, True), (WRONG, False)):
+        p = tlsconnect.params(
+            "pg8000", _pg_uri(pg_internal), ca=pki.ca_pem, server_name=server_name
+        )
+        if verifies:
+            conn = pg8000.native.Connection(**p, timeout=10)
+            try:
+                assert conn.run("SELECT 1") == [[1]]
+            finally:
+                conn.close()
+        else:
+            with pytest.raises(Exception) as info:
+                pg8000.native.Connection(**p, timeout=10)
+            assert HOSTNAME_MISMATCH in _verify_codes(info.value), info.value
 
 
 def test_redis_verifies_server_name(redis_internal, pki):
@@ -320,6 +363,27 @@ def test_kafka_python_verifies_server_name_on_every_broker_connection(kafka_inte
     )
     with quiet_resource_leaks():
         assert isinstance(_kafka_admin(cfg), list)
+
+
+def test_aiokafka_verifies_server_name_on_every_broker_connection(kafka_internal, pki):
+    from aiokafka import AIOKafkaProducer
+
+    cfg = tlsconnect.aiokafka_config(
+        f"127.0.0.1:{kafka_internal.port}",
+        credentials=Credentials.from_directory(pki.creds_dir),
+        server_name=NAME,
+    )
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(**cfg, request_timeout_ms=8000)
+        try:
+            await producer.start()
+            await producer.send_and_wait("server-name", b"through 127.0.0.1")
+        finally:
+            await producer.stop()
+
+    with quiet_resource_leaks():
+        asyncio.run(run())
 
 
 def test_kafka_python_refuses_a_wrong_server_name(kafka_internal, pki):
