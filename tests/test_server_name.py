@@ -494,9 +494,10 @@ def test_check_names_server_name_in_a_host_name_failure(pg_internal, pki):
 def test_check_command_line_takes_server_name(pg_internal, pki, capsys):
     argv = ["check", _pg_uri(pg_internal), "--ca", str(pki.ca_pem), "--json"]
     assert main([*argv, "--server-name", NAME]) == 0
-    assert json.loads(capsys.readouterr().out)["ok"] is True
+    report = json.loads(capsys.readouterr().out)
+    assert (report["ok"], report["host"], report["server_name"]) == (True, "127.0.0.1", NAME)
     assert main(argv) == 1  # the control: 127.0.0.1 is not in the certificate
-    capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["server_name"] is None
 
 
 def test_check_project_refuses_server_name(capsys):

@@ -128,6 +128,7 @@ def check(
         trust=plan.trust,
         client_cert_sent=plan.client_cert,
         timeout=float(timeout),
+        server_name=plan.server_name,
     )
     if not plan.verify_chain:
         report.notes.append(
