@@ -208,6 +208,16 @@ def test_django_with_libpq_gets_host_and_hostaddr(pki):
         "django", "postgresql://u@127.0.0.1:5432/db", ca=pki.ca_pem, server_name=NAME
     )
     assert (p["HOST"], p["PORT"], p["OPTIONS"]["hostaddr"]) == (NAME, "5432", "127.0.0.1")
+    # the caller's HOST and PORT say where to connect, as they would without server_name
+    p = tlsconnect.params(
+        "django",
+        "postgresql://u@127.0.0.1:5432/db",
+        ca=pki.ca_pem,
+        server_name=NAME,
+        HOST="::1",
+        PORT="6432",
+    )
+    assert (p["HOST"], p["PORT"], p["OPTIONS"]["hostaddr"]) == (NAME, "6432", "::1")
     with pytest.raises(ConfigError, match="mysqlclient"):
         tlsconnect.params("django", "mysql://u@127.0.0.1:3306/db", ca=pki.ca_pem, server_name=NAME)
 
@@ -464,6 +474,10 @@ def test_a_bad_server_name_is_a_config_error(value, words):
     with pytest.raises(ConfigError, match="server_name") as info:
         tlsconnect.resolve("redis", server_name=value)
     assert words in str(info.value)
+
+
+def test_a_fully_qualified_server_name_loses_its_trailing_dot():
+    assert tlsconnect.resolve("redis", server_name=f"{NAME}.").server_name == NAME
 
 
 def test_an_ip_address_is_a_server_name():

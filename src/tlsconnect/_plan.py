@@ -330,7 +330,8 @@ def check_server_name(value: object) -> str | None:
             f"server_name must be a host name (str), not {type(value).__name__}; pass the "
             "name the server's certificate holds, e.g. server_name='pg-x.aivencloud.com'"
         )
-    name = value.strip()
+    # A trailing dot spells the same name fully qualified; certificates name it without.
+    name = value.strip().removesuffix(".")
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
     if not name:

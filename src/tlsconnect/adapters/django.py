@@ -102,7 +102,12 @@ def build(request: Request) -> dict[str, Any]:
         options.update(libpq_tls(plan, durable=request.durable))
         if plan.server_name is not None:
             tls_keys = (*tls_keys, "hostaddr")
-            where = libpq_where(spec.params, plan.server_name, durable=request.durable)
+            # Where to connect is the HOST and PORT settings (the caller's win over the
+            # target's), or the target's own hostaddr.
+            address = {"host": str(settings.get("HOST", "")), "port": str(settings["PORT"])}
+            if spec.params.get("hostaddr"):
+                address["hostaddr"] = spec.params["hostaddr"]
+            where = libpq_where(address, plan.server_name, durable=request.durable)
             settings["HOST"] = where.pop("host")
             settings["PORT"] = where.pop("port", settings["PORT"])
             options.update(where)
