@@ -151,6 +151,13 @@ def test_psycopg_keeps_a_hostaddr_the_target_gives(pki):
     assert (params["host"], params["hostaddr"]) == (f"{NAME},{NAME}", "10.0.0.7,10.0.0.8")
 
 
+def test_psycopg_gets_an_internationalised_server_name_as_its_a_label(pki):
+    params = tlsconnect.psycopg_params(
+        "host=127.0.0.1 port=5432", ca=pki.ca_pem, server_name="bücher.example"
+    )
+    assert params["host"] == "xn--bcher-kva.example"
+
+
 def test_psycopg_names_a_host_that_does_not_resolve(pki):
     with pytest.raises(ConfigError, match="'no-such-host.invalid' could not be resolved"):
         tlsconnect.psycopg_params(

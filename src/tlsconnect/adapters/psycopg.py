@@ -98,6 +98,10 @@ def libpq_where(params: dict[str, str], server_name: str, *, durable: bool) -> d
     (written out, ``durable``, a name is refused: addresses pinned in a file outlive the
     name's DNS records).
     """
+    if not server_name.isascii():
+        # libpq compares the certificate's names with host as written: the A-label
+        # (xn--...) is what certificates hold; Python's ssl converts it itself.
+        server_name = server_name.encode("idna").decode("ascii")
     given = params.get("hostaddr", "").strip()
     if given:
         count = len(given.split(","))
