@@ -586,3 +586,74 @@ def test_written_out_configurations_that_cannot_carry_server_name_refuse_it(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"server_name='{NAME}' cannot be applied" in err, err
+
+
+# -- no driver ignores it --------------------------------------------------------------
+
+#: A target for each driver. A driver added to tlsconnect needs one here: the test below
+#: then holds it to honouring server_name, or refusing it.
+TARGETS = {
+    "aiokafka": "kafka://127.0.0.1:9092",
+    "aiomysql": "mysql://u@127.0.0.1:3306/db",
+    "asyncpg": "postgresql://u@127.0.0.1:5432/db",
+    "cassandra": "127.0.0.1:9042",
+    "clickhouse": "https://127.0.0.1:8443",
+    "confluent-kafka": "kafka://127.0.0.1:9092",
+    "django": "postgresql://u@127.0.0.1:5432/db",
+    "httpx": "https://127.0.0.1:443",
+    "kafka-python": "kafka://127.0.0.1:9092",
+    "mysql-connector": "mysql://u@127.0.0.1:3306/db",
+    "opensearch": "https://127.0.0.1:9200",
+    "pg8000": "postgresql://u@127.0.0.1:5432/db",
+    "psycopg": "postgresql://u@127.0.0.1:5432/db",
+    "psycopg2": "postgresql://u@127.0.0.1:5432/db",
+    "pymysql": "mysql://u@127.0.0.1:3306/db",
+    "redis": "rediss://127.0.0.1:6379",
+    "redis-asyncio": "rediss://127.0.0.1:6379",
+    "requests": "https://127.0.0.1:443",
+    "sqlalchemy": "postgresql+asyncpg://u@127.0.0.1:5432/db",
+}
+
+
+def _carries(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` (a driver's parameters) verifies NAME: a context that does, or
+    NAME itself where the driver reads the name to verify (libpq's host, an option)."""
+    if depth > 4:
+        return False
+    if isinstance(value, ssl.SSLContext):
+        return getattr(value, "server_name", None) == NAME
+    if isinstance(value, str):
+        return value == NAME or value.split(",") == [NAME] * len(value.split(","))
+    if isinstance(value, dict):
+        return any(_carries(item, depth + 1) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_carries(item, depth + 1) for item in value)
+    if isinstance(value, type) or hasattr(value, "__dict__"):
+        # a pool and its connection class (redis-py), a urllib3 pool manager
+        return any(_carries(item, depth + 1) for item in vars(value).values())
+    return False
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["params", "written-out"])
+@pytest.mark.parametrize("driver", tlsconnect.drivers())
+def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
+    from tlsconnect._plan import Options
+    from tlsconnect.adapters import build_params
+
+    assert driver in TARGETS, f"{driver}: add a target to TARGETS (see its comment)"
+    options = Options(credentials=Credentials.from_directory(pki.creds_dir), server_name=NAME)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mysql-connector's own trust warning
+            result = build_params(
+                driver, TARGETS[driver], options, {}, durable=durable, output_dir=tmp_path
+            )
+    except ConfigError as exc:
+        assert f"server_name={NAME!r} cannot be applied to" in str(exc), exc
+        return
+    try:
+        assert _carries(result), result
+    finally:
+        pool = result.get("connection_pool")
+        if pool is not None and hasattr(pool, "disconnect") and driver == "redis":
+            pool.disconnect()
