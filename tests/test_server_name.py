@@ -657,3 +657,23 @@ def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
         pool = result.get("connection_pool")
         if pool is not None and hasattr(pool, "disconnect") and driver == "redis":
             pool.disconnect()
+
+
+def test_psycopg2_connects_to_an_address_and_verifies_server_name(pg_internal, pki):
+    import psycopg2
+
+    for server_name, verifies in ((NAME, True), (WRONG, False)):
+        p = tlsconnect.params(
+            "psycopg2", _pg_uri(pg_internal), ca=pki.ca_pem, server_name=server_name
+        )
+        if verifies:
+            conn = psycopg2.connect(**p, connect_timeout=10)
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    assert cursor.fetchone() == (1,)
+            finally:
+                conn.close()
+        else:
+            with pytest.raises(psycopg2.OperationalError, match="does not match host name"):
+                psycopg2.connect(**p, connect_timeout=10)
