@@ -502,6 +502,23 @@ def test_check_verifies_server_name(pg_internal, pki):
     assert any(f"server_name '{NAME}'" in note for note in report.notes)
 
 
+def test_check_verifies_server_name_over_redis_kafka_and_https(
+    redis_internal, kafka_internal, https_internal, pki
+):
+    creds = Credentials.from_directory(pki.creds_dir)
+    for target in (
+        f"rediss://127.0.0.1:{redis_internal.port}",
+        f"kafka://127.0.0.1:{kafka_internal.port}",
+        f"https://127.0.0.1:{https_internal.port}",
+    ):
+        service = "opensearch" if target.startswith("https") else None
+        ok = tlsconnect.check(target, service=service, credentials=creds, server_name=NAME)
+        assert ok.ok and ok.hostname_verified, ok.render()
+        wrong = tlsconnect.check(target, service=service, credentials=creds, server_name=WRONG)
+        assert wrong.error_class == "hostname_mismatch", wrong.render()
+        assert f"server_name '{WRONG}'" in (wrong.error or "")
+
+
 def test_check_names_server_name_in_a_host_name_failure(pg_internal, pki):
     report = tlsconnect.check(_pg_uri(pg_internal), ca=pki.ca_pem, server_name=WRONG)
     assert not report.ok
