@@ -81,6 +81,12 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
         help="PostgreSQL: direct starts the TLS handshake at once (PostgreSQL 17+, libpq "
         "17+); default postgres (the SSLRequest first)",
     )
+    parser.add_argument(
+        "--server-name",
+        metavar="NAME",
+        help="connect to TARGET's host but verify the certificate against NAME and send it "
+        "as SNI (an SSH tunnel, a port-forward, a private endpoint's address)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,6 +329,7 @@ def _check(args: argparse.Namespace) -> int:
         credentials=_credentials(args),
         sslnegotiation=args.sslnegotiation,
         timeout=args.timeout,
+        server_name=args.server_name,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -345,6 +352,7 @@ def _check_project(args: argparse.Namespace) -> int:
             ("--password-env", args.password_env),
             ("--trust", args.trust),
             ("--sslnegotiation", args.sslnegotiation),
+            ("--server-name", args.server_name),
         )
         if value
     ]
@@ -441,6 +449,7 @@ def _config(args: argparse.Namespace) -> int:
         key_password=password,
         sslmode=args.sslmode,
         sslnegotiation=args.sslnegotiation,
+        server_name=args.server_name,
         fmt=args.fmt,
         output_dir=args.output_dir,
         java_format=args.java_format,

@@ -35,7 +35,7 @@ from ._model import Driver
 from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
-from .adapters._base import password_text
+from .adapters._base import password_text, refuse_plan_server_name
 
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "directory_paths", "generate_config"]
 
@@ -162,6 +162,7 @@ def generate_config(
     key_password: str | None = None,
     sslmode: str | None = None,
     sslnegotiation: str | None = None,
+    server_name: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -186,7 +187,12 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials, sslnegotiation=sslnegotiation)
+    options = Options(
+        sslmode=sslmode,
+        credentials=credentials,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
     vault = _Secrets(out, written, key_password)
     vault.seen |= _target_secrets(driver, target)
     if driver == "java-properties":
@@ -430,6 +436,7 @@ _LIBPQ_ENV = {
     "sslkey": "PGSSLKEY",
     "gssencmode": "PGGSSENCMODE",
     "sslnegotiation": "PGSSLNEGOTIATION",
+    "hostaddr": "PGHOSTADDR",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",
@@ -475,6 +482,12 @@ def _java(
     _refuse_unverified_kafka(target, options)
     spec = kafka_family.parse(target, {})
     plan: TLSPlan = plan_for(spec, options)
+    refuse_plan_server_name(
+        plan,
+        "java-properties",
+        "the Java Kafka client verifies (and sends as SNI) each broker's own host name and "
+        "has no property for another one",
+    )
     credentials = plan.credentials
     if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
         raise ConfigError(

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
         @property
         def credentials(self) -> Credentials | None: ...
         @property
+        def server_name(self) -> str | None: ...
+        @property
         def expectation(self) -> Expectation: ...
 
 
@@ -259,6 +261,8 @@ def build_context(
     # the fix; they stay ssl.SSLCertVerificationError (see _handshake).
     if isinstance(context, DiagnosingContext) and not through_os:
         context.expectation = plan.expectation
+        # Verified (and sent as SNI) instead of whatever host name a driver passes.
+        context.server_name = plan.server_name
     if client_cert and credentials is not None and credentials.has_client_cert:
         # The pair loaded is the pair Credentials checked (its bytes, from memory files,
         # or private files removed as soon as it is loaded), never the user's files as

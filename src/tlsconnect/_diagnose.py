@@ -109,9 +109,10 @@ class Diagnosis:
 class Expectation:
     """What the client expected of the server, which is all a diagnosis needs of a plan:
     the service type, the trust used, whether a client certificate was sent, and the CA
-    certificates given (public material only: never a key)."""
+    certificates given (public material only: never a key), and the ``server_name`` the
+    certificate was verified against instead of the host, if one was given."""
 
-    __slots__ = ("ca_certificates", "client_cert", "raised_from", "service", "trust")
+    __slots__ = ("ca_certificates", "client_cert", "raised_from", "server_name", "service", "trust")
 
     def __init__(
         self,
@@ -121,6 +122,7 @@ class Expectation:
         ca_certificates: tuple[x509.Certificate, ...] = (),
         *,
         raised_from: str | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.service = service
         self.trust = trust
@@ -128,11 +130,14 @@ class Expectation:
         self.ca_certificates = ca_certificates
         # The target's TLS word (sslmode=require) when the plan raised it to verify-full.
         self.raised_from = raised_from
+        self.server_name = server_name
 
     def __repr__(self) -> str:
         return (
             f"Expectation(service={self.service!r}, trust={self.trust!r}, "
-            f"client_cert={self.client_cert}, cas={len(self.ca_certificates)})"
+            f"client_cert={self.client_cert}, cas={len(self.ca_certificates)}"
+            + ("" if self.server_name is None else f", server_name={self.server_name!r}")
+            + ")"
         )
 
 
@@ -319,12 +324,22 @@ def _classify_verification(
     if code in _HOSTNAME_CODES:
         names = [printable(name) for name in san_strings(leaf)] if leaf is not None else []
         shown = ", ".join(names) if names else "(no subjectAltName at all)"
+        # With server_name, that name (not the host connected to) is what was verified.
+        server_name = expected.server_name
+        checked = f"'{host}'" if server_name is None else f"server_name '{server_name}'"
         error = (
-            f"the server's certificate is not valid for '{host}': it names {shown}"
+            f"the server's certificate is not valid for {checked}: it names {shown}"
             if leaf is not None
-            else f"the server's certificate is not valid for '{host}' ({message})"
+            else f"the server's certificate is not valid for {checked} ({message})"
         )
         dns_names = [n[4:] for n in names if n.startswith("DNS:")]
+        if server_name is not None:
+            fix = (
+                f"pass a server_name (--server-name) the certificate holds ({', '.join(dns_names)})"
+                if dns_names
+                else "pass the host of the service URI as server_name (--server-name)"
+            )
+            return Diagnosis(ErrorClass.HOSTNAME_MISMATCH, error, fix, "server_name")
         if is_ip_address(host) and f"IP:{_ip_text(host)}" not in names:
             error += (
                 "; connecting by IP address is the cause: the certificate does not name "

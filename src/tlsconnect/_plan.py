@@ -32,6 +32,7 @@ __all__ = [
     "OPTION_NAMES",
     "Options",
     "TLSPlan",
+    "check_server_name",
     "options_for_target",
     "plan_for",
     "resolve_plan",
@@ -50,6 +51,7 @@ OPTION_NAMES = (
     "key",
     "key_password",
     "sslnegotiation",
+    "server_name",
 )
 
 OPTIONS_DOC = """
@@ -63,6 +65,8 @@ Options (keyword-only, shared by every entry point):
 - ``sslnegotiation``: PostgreSQL only: ``"postgres"`` (default: the SSLRequest first) or
   ``"direct"`` (the TLS handshake at once, with ALPN "postgresql": PostgreSQL 17+ servers,
   libpq 17+, asyncpg 0.26+).
+- ``server_name``: connect to the target's host, but verify the certificate against this
+  name and send it as SNI (an SSH tunnel, a port-forward, a private endpoint's address).
 """
 
 
@@ -89,6 +93,7 @@ class Options:
         key: Material | None = None,
         key_password: str | bytes | None = None,
         sslnegotiation: str | SSLNegotiation | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.sslmode = sslmode
         self.trust = trust
@@ -98,6 +103,7 @@ class Options:
         self.key = key
         self.key_password = key_password
         self.sslnegotiation = sslnegotiation
+        self.server_name = server_name
 
     @property
     def material_given(self) -> bool:
@@ -113,7 +119,7 @@ class Options:
     def __repr__(self) -> str:
         shown = [
             f"{name}={getattr(self, name)!r}"
-            for name in ("sslmode", "trust", "credentials", "sslnegotiation")
+            for name in ("sslmode", "trust", "credentials", "sslnegotiation", "server_name")
             if getattr(self, name) is not None
         ]
         shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
@@ -137,6 +143,7 @@ class TLSPlan:
         "credentials",
         "raised_from",
         "reasons",
+        "server_name",
         "service",
         "sslmode",
         "sslnegotiation",
@@ -155,6 +162,7 @@ class TLSPlan:
     #: The target's TLS word (``sslmode=require``) when this plan raised it to verify-full.
     raised_from: str | None
     sslnegotiation: str
+    server_name: str | None
 
     def __init__(
         self,
@@ -168,6 +176,7 @@ class TLSPlan:
         credentials: Credentials | None = None,
         raised_from: str | None = None,
         sslnegotiation: str = SSLNegotiation.POSTGRES.value,
+        server_name: str | None = None,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -180,6 +189,7 @@ class TLSPlan:
             ("credentials", credentials),
             ("raised_from", raised_from),
             ("sslnegotiation", sslnegotiation),
+            ("server_name", server_name),
         ):
             object.__setattr__(self, name, value)
 
@@ -195,6 +205,7 @@ class TLSPlan:
             self.credentials,
             self.raised_from,
             self.sslnegotiation,
+            self.server_name,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -222,7 +233,9 @@ class TLSPlan:
             f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
             f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
             f"client_cert={self.client_cert!r}, reasons={self.reasons!r}, "
-            f"sslnegotiation={self.sslnegotiation!r})"
+            f"sslnegotiation={self.sslnegotiation!r}"
+            + ("" if self.server_name is None else f", server_name={self.server_name!r}")
+            + ")"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:
@@ -254,6 +267,7 @@ class TLSPlan:
             self.client_cert,
             tuple(credentials.ca_certificates) if credentials is not None else (),
             raised_from=self.raised_from,
+            server_name=self.server_name,
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -273,6 +287,8 @@ class TLSPlan:
             f"{self.service} over TLS, sslmode={self.sslmode}, trust={self.trust}: {verdict}",
         ]
         lines += [f"  - {reason}" for reason in self.reasons]
+        if self.server_name is not None:
+            lines.append(f"  - {_server_name_sentence(self)}")
         if self.credentials is not None:
             lines.append(f"  material: {self.credentials.describe()}")
         return "\n".join(lines)
@@ -291,6 +307,8 @@ class TLSPlan:
             ("check host name", _yes_no(self.check_hostname)),
             ("client certificate", _yes_no(self.client_cert)),
         ]
+        if self.server_name is not None:
+            rows.append(("server name", self.server_name))
         if self.credentials is not None:
             rows.append(("material", self.credentials.describe()))
         body = "".join(
@@ -312,6 +330,99 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
+def _server_name_sentence(plan: TLSPlan) -> str:
+    name = plan.server_name
+    what = (
+        f"verifies the certificate against server_name '{name}' and sends it as SNI"
+        if plan.check_hostname
+        else f"sends server_name '{name}' as SNI (the host name is not checked)"
+    )
+    return (
+        f"Connects to the target's host, and {what}, whatever host name the driver uses. "
+        f"libpq drivers get host={name} and hostaddr= the target's addresses: a host name "
+        "there is resolved, to every address it has, when the parameters are made (a "
+        "written-out configuration takes an IP address only)."
+    )
+
+
+def check_server_name(value: object) -> str | None:
+    """``server_name`` as given, checked: one host name or IP address, nothing else."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"server_name must be a host name (str), not {type(value).__name__}; pass the "
+            "name the server's certificate holds, e.g. server_name='pg-x.aivencloud.com'"
+        )
+    # A trailing dot spells the same name fully qualified; certificates name it without.
+    name = value.strip().removesuffix(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name:
+        raise ConfigError(
+            "server_name is empty; pass the name the server's certificate holds (the host "
+            "of the service URI), or leave server_name out"
+        )
+    if any(c in name for c in "/@?#") or any(c.isspace() for c in name):
+        raise ConfigError(
+            f"server_name {value!r} is not a host name: pass only the name the certificate "
+            "holds (e.g. 'pg-x.aivencloud.com'), without a scheme, user, path or spaces"
+        )
+    if ":" in name:
+        import ipaddress
+
+        try:
+            return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            raise ConfigError(
+                f"server_name {value!r} has a port or is not a host name; pass the name "
+                "alone (the port is the target's, where the connection goes)"
+            ) from None
+    if "*" in name:
+        raise ConfigError(
+            f"server_name {value!r} is a wildcard; a certificate may hold one, but the name "
+            "to verify is one concrete host name (e.g. 'pg-x.aivencloud.com')"
+        )
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError:
+        raise ConfigError(
+            f"server_name {value!r} is not a valid host name (each label 1 to 63 letters, "
+            "digits or hyphens)"
+        ) from None
+    if len(encoded) > 253:
+        raise ConfigError(f"server_name {value[:40]!r}... is longer than a host name can be")
+    return name
+
+
+def resolve(
+    service: str | Service,
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    server_name: str | None = None,
+) -> TLSPlan:
+    """Decide how to connect to ``service``; see the API contract for every rule."""
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        server_name=server_name,
+    )
+    plan = resolve_plan(service, options)
+    warn_if_insecure(plan)
+    return plan
+
+
 def ssl_context(
     service: str | Service,
     *,
@@ -323,6 +434,7 @@ def ssl_context(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     shared: bool = False,
 ) -> ssl.SSLContext:
     """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
@@ -340,6 +452,7 @@ def ssl_context(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     plan = resolve_plan(service, options)
     warn_if_insecure(plan)
@@ -398,7 +511,16 @@ def resolve_plan(
     raised_from = raisable if raisable and mode is SSLMode.REQUIRE and has_ca else None
     if raised_from is not None:
         mode = SSLMode.VERIFY_FULL
-    plan_key = (service_type, mode, chosen_trust, negotiation, id(credentials), raised_from)
+    server_name = check_server_name(options.server_name)
+    plan_key = (
+        service_type,
+        mode,
+        chosen_trust,
+        negotiation,
+        id(credentials),
+        raised_from,
+        server_name,
+    )
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
@@ -436,6 +558,7 @@ def resolve_plan(
         credentials=credentials,
         raised_from=raised_from,
         sslnegotiation=negotiation.value,
+        server_name=server_name,
     )
     plans.put(plan_key, plan)
     return plan

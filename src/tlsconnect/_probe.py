@@ -98,6 +98,7 @@ def check(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     service: str | Service | None = None,
     timeout: float = 10.0,
     user: str | None = None,
@@ -120,6 +121,7 @@ def check(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     spec = parse_target(target, service)
     plan = plan_for(spec, given)
@@ -133,6 +135,7 @@ def check(
         trust=plan.trust,
         client_cert_sent=plan.client_cert,
         timeout=float(timeout),
+        server_name=plan.server_name,
     )
     if not plan.verify_chain:
         report.notes.append(
@@ -143,6 +146,13 @@ def check(
         report.notes.append(
             "check starts TLS with the SSLRequest (the server's certificate and the verdict "
             "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
+        )
+    if plan.server_name is not None:
+        report.notes.append(
+            f"connects to {spec.host} and verifies the certificate against server_name "
+            f"'{plan.server_name}' (sent as SNI)"
+            if plan.check_hostname
+            else f"connects to {spec.host} and sends server_name '{plan.server_name}' as SNI"
         )
     if spec.service is Service.POSTGRESQL:
         spec.user = user or spec.user or _default_pg_user(plan)
@@ -190,7 +200,9 @@ class _Probe:
         self.deadline = time.monotonic() + timeout
         self.addresses: list[tuple[Any, ...]] = []
         self.address: tuple[Any, ...] | None = None
-        self.server_hostname = spec.host.strip("[]")
+        # The name verified and sent as SNI: server_name when given (the context built
+        # from the plan verifies it too), else the host connected to.
+        self.server_hostname = plan.server_name or spec.host.strip("[]")
         # Built before any connection, so that a context that cannot be built (a
         # ConfigError) leaves no socket behind. It explains nothing itself: the probe
         # reads the server's certificate and classifies a failure once, on its own.

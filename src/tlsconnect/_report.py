@@ -78,6 +78,8 @@ class CheckReport:
     chain: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(STEPS, None))
     timeout: float = 10.0
+    #: The name the certificate was verified against instead of ``host``, when given.
+    server_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """One JSON-ready dict; the keys are the stable ``--json`` schema."""
@@ -89,6 +91,7 @@ class CheckReport:
             "port": self.port,
             "sslmode": self.sslmode,
             "trust": self.trust,
+            "server_name": self.server_name,
             "tls_version": self.tls_version,
             "cipher": self.cipher,
             "peer_subject": self.peer_subject,

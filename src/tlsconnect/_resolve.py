@@ -32,6 +32,7 @@ def resolve(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
 ) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule.
 
@@ -49,6 +50,7 @@ def resolve(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     if target is None:
         plan = resolve_plan(service, given)

@@ -326,6 +326,7 @@ def params(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     **driver_options: Any,
 ) -> dict[str, Any]:
     """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
@@ -344,6 +345,7 @@ def params(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     return build_params(driver, target, options, driver_options)
 
@@ -359,6 +361,7 @@ def psycopg_params(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
@@ -377,6 +380,7 @@ def psycopg_params(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     return build_params(Driver.PSYCOPG, conninfo, options, overrides)
 
@@ -399,6 +403,7 @@ def kafka_python_config(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -414,6 +419,7 @@ def kafka_python_config(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -434,6 +440,7 @@ def confluent_kafka_config(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -448,6 +455,7 @@ def confluent_kafka_config(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,
@@ -468,6 +476,7 @@ def aiokafka_config(
     key: Material | None = None,
     key_password: str | bytes | None = None,
     sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     sasl_mechanism: str | None = None,
     sasl_username: str | None = None,
     sasl_password: str | None = None,
@@ -482,6 +491,7 @@ def aiokafka_config(
         key=key,
         key_password=key_password,
         sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     sasl = {
         "sasl_mechanism": sasl_mechanism,

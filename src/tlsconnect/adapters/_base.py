@@ -27,7 +27,16 @@ if TYPE_CHECKING:
     from .._plan import TLSPlan
     from .._target import Target
 
-__all__ = ["TRUST_OPTIONS", "Adapter", "Request", "installed", "password_text", "plan_trust_file"]
+__all__ = [
+    "TRUST_OPTIONS",
+    "Adapter",
+    "Request",
+    "installed",
+    "password_text",
+    "plan_trust_file",
+    "refuse_plan_server_name",
+    "refuse_server_name",
+]
 
 #: Driver options (lower case) that add trust, present other material or weaken
 #: verification, in the words of every driver tlsconnect writes for: never passed through,
@@ -192,6 +201,26 @@ def password_text(password: bytes, driver: str) -> str:
             "re-encrypt the key with a text password "
             "(`openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`)"
         ) from None
+
+
+def refuse_server_name(request: Request, why: str) -> None:
+    """A :class:`ConfigError` when the plan has a ``server_name`` that ``request``'s driver
+    cannot be made to verify; ``why`` says what it lacks. Never ignored: the driver would
+    verify the host it connects to instead."""
+    where = " written out (tlsconnect config)" if request.durable else ""
+    refuse_plan_server_name(request.plan, f"{request.driver.value}{where}", why)
+
+
+def refuse_plan_server_name(plan: TLSPlan, what: str, why: str) -> None:
+    """:func:`refuse_server_name` for code that has the plan and names the driver itself."""
+    name = plan.server_name
+    if name is None:
+        return
+    raise ConfigError(
+        f"server_name={name!r} cannot be applied to {what}: {why}. Connect to a host name "
+        "the certificate holds instead (an /etc/hosts entry that points it at the tunnel or "
+        "the address works with every driver), or use a driver that takes an SSLContext"
+    )
 
 
 def plan_trust_file(request: Request) -> str:

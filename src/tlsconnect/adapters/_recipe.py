@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Service, Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 
 if TYPE_CHECKING:
     from ._base import Request
@@ -67,9 +67,19 @@ CONTEXT_ONE_LINE = "; ".join(
 )
 
 
-def context_files(request: Request, driver: str) -> dict[str, Any]:
+def context_files(request: Request, driver: str, *, names_server: bool = False) -> dict[str, Any]:
     """The block that :data:`CONTEXT_LINES` build the plan's context from, naming files
-    that outlive the process (the user's own, or copies in ``--output-dir``)."""
+    that outlive the process (the user's own, or copies in ``--output-dir``).
+
+    A context built so is Python's own: it verifies the host name the driver passes, so a
+    ``server_name`` is refused unless the driver's own option carries it (``names_server``).
+    """
+    if not names_server:
+        refuse_server_name(
+            request,
+            "the context is rebuilt from files with Python's ssl, which verifies the host "
+            "the driver connects to, and the driver has no option for another name",
+        )
     plan = request.plan
     credentials = plan.credentials
     trust = Trust(plan.trust)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 from ._kafka import kafka_setup, sasl_keywords
 from ._recipe import FLOOR_LINES
 
@@ -46,6 +46,11 @@ def build(request: Request) -> dict[str, Any]:
         "security_protocol": setup.protocol,
     }
     if request.durable:
+        refuse_server_name(
+            request,
+            "aiokafka.helpers.create_ssl_context builds a context that verifies each "
+            "broker's own host name, and aiokafka has no option for another name",
+        )
         credentials = plan.credentials
         files: dict[str, Any] = {"cafile": trust_file(Trust(plan.trust), credentials)}
         if credentials is not None and credentials.has_client_cert:

@@ -20,6 +20,10 @@ With a client certificate, clickhouse-connect authenticates by the certificate a
 not send the password (``tls_mode='mutual'``); when the target also carries a password,
 ``tls_mode='strict'`` is set (the certificate is presented, the password authenticates),
 unless ``tls_mode`` is given.
+
+``server_name`` is clickhouse-connect's own ``server_host_name`` (the name urllib3 sends
+as SNI and, when it verifies, checks); through ``pool_mgr``, urllib3's ``server_hostname``
+and ``assert_hostname``.
 """
 
 from __future__ import annotations
@@ -99,7 +103,13 @@ def build(request: Request) -> dict[str, Any]:
         tls["client_cert"], tls["client_cert_key"] = pair
     if not (verify_ca or encrypted):
         params.update(tls)
+        if plan.server_name is not None:
+            params["server_host_name"] = plan.server_name
         return request.finish(params, tls_keys=_TLS_KEYS)
+    if plan.server_name is not None:
+        tls["server_hostname"] = plan.server_name
+        if plan.check_hostname:
+            tls["assert_hostname"] = plan.server_name
     if verify_ca:
         tls["assert_hostname"] = False
     if credentials is not None and credentials.key_password is not None:

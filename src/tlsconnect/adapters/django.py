@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
-from ._base import installed
+from ._base import installed, refuse_server_name
 from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
-from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls, libpq_where
 from .psycopg2 import check_psycopg2_libpq
 
 if TYPE_CHECKING:
@@ -120,6 +120,17 @@ def build(request: Request) -> dict[str, Any]:
             if k not in _PG_SETTINGS and k not in LIBPQ_TLS_KEYS
         }
         options.update(libpq_tls(plan, durable=request.durable))
+        if plan.server_name is not None:
+            tls_keys = (*tls_keys, "hostaddr")
+            # Where to connect is the HOST and PORT settings (the caller's win over the
+            # target's), or the target's own hostaddr.
+            address = {"host": str(settings.get("HOST", "")), "port": str(settings["PORT"])}
+            if spec.params.get("hostaddr"):
+                address["hostaddr"] = spec.params["hostaddr"]
+            where = libpq_where(address, plan.server_name, durable=request.durable)
+            settings["HOST"] = where.pop("host")
+            settings["PORT"] = where.pop("port", settings["PORT"])
+            options.update(where)
         if psycopg2:
             check_psycopg2_libpq(
                 options,
@@ -130,6 +141,7 @@ def build(request: Request) -> dict[str, Any]:
             check_psycopg_libpq(options, durable=request.durable)
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
+        refuse_server_name(request, "mysqlclient has no option for the name to verify")
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")
         options = dict(spec.params)
         options.update(mysqlclient_tls(plan, durable=request.durable, what="Django's MySQL engine"))

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._base import plan_trust_file
+from ._base import plan_trust_file, refuse_server_name
 from ._http import basic_auth, client_files, refuse_query
 
 if TYPE_CHECKING:
@@ -92,6 +92,12 @@ def _chain_only_connection(given: Any) -> type:
 
 
 def _file_options(request: Request) -> dict[str, Any]:
+    refuse_server_name(
+        request,
+        "it goes through opensearch-py's file options (see tlsconnect.adapters.opensearch), "
+        "which have no option for the name to send"
+        + ("" if request.durable else "; use sslmode='verify-full', which takes a context"),
+    )
     plan = request.plan
     credentials = plan.credentials
     if credentials is not None and credentials.key_password is not None:

@@ -16,13 +16,20 @@ Direct TLS (``sslnegotiation="direct"``, or in the target) adds libpq's
 Host names: libpq (14 and later) matches subjectAltName entries and, only when a
 certificate has no DNS SAN, its common name; tlsconnect's Python contexts never use the
 common name. Managed services' certificates carry SANs, so both agree on them.
+
+``server_name``: libpq verifies ``host`` and connects to ``hostaddr`` when both are given,
+so the parameters say ``host=`` the name and ``hostaddr=`` the target's addresses
+(:func:`libpq_where`). libpq takes lists, so a host name as target is resolved when the
+parameters are made, to every address it has, and the name is repeated once per address.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import TYPE_CHECKING, Any
 
-from .._conninfo import parse_conninfo, refuse_socket_hosts
+from .._conninfo import parse_conninfo, refuse_socket_hosts, split_hosts
 from .._errors import ConfigError, KeyPermissionWarning, warn
 from .._files import NEVER_EXISTS, missing_path
 from .._model import Trust
@@ -42,6 +49,7 @@ __all__ = [
     "check_psycopg_libpq",
     "conninfo_params",
     "libpq_tls",
+    "libpq_where",
     "parse",
 ]
 
@@ -126,6 +134,77 @@ def check_psycopg_libpq(params: dict[str, Any], *, durable: bool) -> None:
     check_libpq(params, psycopg.pq.version(), "psycopg", _PSYCOPG_UPGRADE)
 
 
+def libpq_where(params: dict[str, str], server_name: str, *, durable: bool) -> dict[str, str]:
+    """``host``, ``hostaddr`` and ``port`` that connect where ``params`` say and make libpq
+    verify ``server_name`` (and send it as SNI).
+
+    A ``hostaddr`` in ``params`` is where libpq connects already: only ``host`` changes.
+    Otherwise each host is an address, or a name resolved now to every address it has
+    (written out, ``durable``, a name is refused: addresses pinned in a file outlive the
+    name's DNS records).
+    """
+    if not server_name.isascii():
+        # libpq compares the certificate's names with host as written: the A-label
+        # (xn--...) is what certificates hold; Python's ssl converts it itself.
+        server_name = server_name.encode("idna").decode("ascii")
+    given = params.get("hostaddr", "").strip()
+    if given:
+        count = len(given.split(","))
+        return {"host": ",".join([server_name] * count), "hostaddr": given}
+    addresses: list[tuple[str, int]] = []
+    for host, port in split_hosts(params):
+        host = host.strip("[]")
+        if host.startswith(("/", "@")):
+            raise ConfigError(
+                f"host {host!r} names a Unix socket, where PostgreSQL speaks no TLS and "
+                "server_name has nothing to verify; pass the address to connect to"
+            )
+        if _is_address(host):
+            addresses.append((host, port))
+        elif durable:
+            raise ConfigError(
+                f"server_name= with the host name {host!r} as target: libpq connects to "
+                "addresses (hostaddr=), and addresses written into a configuration file "
+                "outlive the name's DNS records (a failover, a migration); pass the address "
+                "itself as the target (through a tunnel: 127.0.0.1), or make the parameters "
+                "at run time with params(), which resolves the name on every call"
+            )
+        else:
+            addresses += [(address, port) for address in _resolve(host, port)]
+    ports = {port for _, port in addresses}
+    return {
+        "host": ",".join([server_name] * len(addresses)),
+        "hostaddr": ",".join(address for address, _ in addresses),
+        "port": str(ports.pop()) if len(ports) == 1 else ",".join(str(p) for _, p in addresses),
+    }
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` has, in the resolver's order, each once."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(
+            f"the host name {host!r} could not be resolved ({exc}), and with server_name= "
+            "libpq is given its addresses (hostaddr=); check the name, or pass an address "
+            "as the target"
+        ) from None
+    addresses: list[str] = []
+    for _, _, _, _, sockaddr in found:
+        address = str(sockaddr[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
 def _libpq_sslmode(plan: TLSPlan) -> str:
     """The libpq sslmode that does what the plan decided."""
     if not plan.verify_chain:
@@ -168,6 +247,9 @@ def libpq_params(request: Request) -> dict[str, Any]:
     }
     params.update(libpq_tls(request.plan, durable=request.durable))
     refuse_socket_hosts(params.get("host"), request.driver.value, hostaddr=params.get("hostaddr"))
+    server_name = request.plan.server_name
+    if server_name is not None:
+        params.update(libpq_where(request.target.params, server_name, durable=request.durable))
     return params
 
 

@@ -38,7 +38,7 @@ from .mysql_connector import TLS_KEYS as MYSQL_CONNECTOR_TLS_KEYS
 from .mysql_connector import mysql_connector_tls
 from .pg8000 import TLS_KEYS as PG8000_TLS_KEYS
 from .pg8000 import pg8000_keywords
-from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls, libpq_where
 from .psycopg2 import check_psycopg2_libpq
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
@@ -218,6 +218,10 @@ def build(request: Request) -> dict[str, Any]:
     if name in _LIBPQ_DIALECTS:
         query = extras
         connect_args = libpq_tls(plan, durable=request.durable)
+        if plan.server_name is not None:
+            # connect_args win over the URL's host and port (SQLAlchemy's rule): libpq
+            # then verifies host= the name and connects to hostaddr=.
+            connect_args.update(libpq_where(spec.params, plan.server_name, durable=request.durable))
         if name == "postgresql+psycopg2":
             check_psycopg2_libpq(
                 connect_args, durable=request.durable, driver=f"SQLAlchemy's {name} dialect"
@@ -255,7 +259,10 @@ def build(request: Request) -> dict[str, Any]:
             plan, durable=request.durable, what="SQLAlchemy's mysql+mysqldb dialect"
         )
     given = dict(request.take("connect_args") or {})
-    clashes = sorted(set(given) & set(dialect.tls_keys))
+    protected = set(dialect.tls_keys)
+    if plan.server_name is not None:
+        protected |= {"host", "hostaddr", "server_hostname"}
+    clashes = sorted(set(given) & protected)
     if clashes:
         raise ConfigError(
             f"connect_args {', '.join(clashes)} would replace what tlsconnect set for TLS "
