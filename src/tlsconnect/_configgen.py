@@ -31,7 +31,7 @@ from ._conninfo import format_conninfo, is_secret_key
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
-from ._model import Driver
+from ._model import Driver, Service
 from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
@@ -161,6 +161,8 @@ def generate_config(
     key: str | None = None,
     key_password: str | None = None,
     sslmode: str | None = None,
+    trust: str | None = None,
+    service: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -185,7 +187,8 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials)
+    options = Options(sslmode=sslmode, trust=trust, credentials=credentials)
+    driver_options = _service_option(driver, target, service)
     vault = _Secrets(out, written, key_password)
     vault.seen |= _target_secrets(driver, target)
     if driver == "java-properties":
@@ -199,7 +202,7 @@ def generate_config(
             _refuse_unverified_kafka(target, options)
         made: list[Path] = []
         built = build_params(
-            driver, target, options, {}, durable=True, output_dir=out, written=made
+            driver, target, options, driver_options, durable=True, output_dir=out, written=made
         )
         written += made
         if driver in ("psycopg", "psycopg2"):
@@ -336,10 +339,37 @@ class _Secrets:
             )
 
 
+def _service_option(driver: str, target: str, service: str | None) -> dict[str, Any]:
+    """The driver options that carry ``--service``: ``{"service": ...}`` for a driver
+    whose target may leave the service type open (HTTP clients, redis-py), nothing for a
+    driver that speaks to one service type, which must then be the one asked for."""
+    if service is None:
+        return {}
+    wanted = Service.parse(service)
+    adapter = ADAPTERS[Driver.parse(_BASE_DRIVER.get(driver, driver))]
+    with_service = adapter.parse(target, {"service": wanted.value}).service
+    try:
+        without = adapter.parse(target, {}).service
+    except ConfigError:  # the target says no service: the option is what names it
+        without = None
+    if with_service is not without:
+        return {"service": wanted.value}
+    if with_service is not wanted:
+        raise ConfigError(
+            f"--driver {driver} connects to {with_service.value} here, not --service "
+            f"{wanted.value}; leave --service out, or pick the driver for {wanted.value}"
+        )
+    return {}
+
+
+#: The formats that are not a driver's keyword arguments, and the driver they are made by.
+_BASE_DRIVER = {"libpq-env": "psycopg", "java-properties": "kafka-python"}
+
+
 def _target_secrets(driver: str, target: str) -> set[str]:
     """The password the target carries, if any: for the last guard. A target that does
     not parse fails later, with the message that says why."""
-    name = {"libpq-env": "psycopg", "java-properties": "kafka-python"}.get(driver, driver)
+    name = _BASE_DRIVER.get(driver, driver)
     try:
         spec = ADAPTERS[Driver.parse(name)].parse(target, {})
     except ConfigError:

@@ -433,6 +433,9 @@ def options_for_target(options: Options, target: Target) -> Options:
     material, field by field, unless the same field was given or ``credentials=`` was.
     """
     changes: dict[str, Any] = {}
+    refusal = target.plaintext_refusal()
+    if options.sslmode is None and refusal is not None:
+        raise ConfigError(refusal)
     if options.sslmode is None and target.sslmode is not None:
         try:
             SSLMode.parse(target.sslmode)
