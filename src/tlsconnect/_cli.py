@@ -3,8 +3,8 @@
 
 Exit codes: 0 success; 1 the connection or verification failed (``check``; with
 ``--project`` also a certificate expiring within ``--warn-days``), a key matches none of
-the certificates given (``inspect``), or the provider's API failed; 2 bad usage or input. Colour only on a terminal, and never when ``NO_COLOR`` is
-set.
+the certificates given (``inspect``), or the provider's API failed; 2 bad usage or input.
+Colour only on a terminal, and never when ``NO_COLOR`` is set.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSCo
 from ._fetch import fetch_credentials
 from ._files import write_private
 from ._inspect import inspect_files
-from ._material import Credentials
+from ._material import Credentials, note_missing_ca
 from ._pem import looks_like_pem
 from ._probe import check
-from ._report import CheckReport
 from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
+from ._report import CheckReport
 from ._term import printable, use_colour
 from ._version import __version__
 
@@ -111,8 +111,10 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Credentials\.from_env\((?:\.\.\.)?\)", "--from-env"),
         # "--ca ca.pem, or ca='ca.pem' in Python": the Python half goes.
         (r",? or [^,;()]*? in Python", ""),
-        (r"\(convention=\.\.\., (one of: [^;]*); on the command line --env-convention NAME\)",
-         r"(--env-convention NAME, \1)"),
+        (
+            r"\(convention=\.\.\., (one of: [^;]*); on the command line --env-convention NAME\)",
+            r"(--env-convention NAME, \1)",
+        ),
         (r"pass token=\.\.\., set", "set"),
         (r"pass token= or set", "set"),
         (r" or pass user=\.\.\.", ""),
@@ -389,7 +391,8 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
         ca, cert, key = directory_paths(
             args.credentials_dir, args.ca, args.cert, args.key, password
         )
-        return Credentials(ca=ca, cert=cert, key=key, key_password=password)
+        credentials = Credentials(ca=ca, cert=cert, key=key, key_password=password)
+        return credentials if ca is not None else note_missing_ca(credentials, args.credentials_dir)
     if any(v is not None for v in (args.ca, args.cert, args.key)):
         return Credentials(ca=args.ca, cert=args.cert, key=args.key, key_password=password)
     if password is not None:

@@ -30,7 +30,7 @@ from typing import Any
 from ._conninfo import format_conninfo, is_secret_key
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
-from ._material import Credentials
+from ._material import Credentials, note_missing_ca
 from ._model import Driver, Service
 from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
@@ -119,11 +119,20 @@ def directory_paths(
 
 
 def _durable_credentials(
-    paths: _Paths, key_password: str | None, output_dir: Path | None, written: list[Path]
+    paths: _Paths,
+    key_password: str | None,
+    output_dir: Path | None,
+    written: list[Path],
+    credentials_dir: str | None = None,
 ) -> Credentials | None:
-    """Credentials whose files outlive this process: the user's own, or copies in DIR."""
+    """Credentials whose files outlive this process: the user's own, or copies in DIR.
+    From a credentials directory without ``ca.pem`` (and no CA given), they say so when a
+    plan needs the CA."""
     if paths.ca is None and paths.cert is None and paths.key is None:
         return None
+    if credentials_dir is not None and paths.ca is None:
+        made = _durable_credentials(paths, key_password, output_dir, written)
+        return None if made is None else note_missing_ca(made, credentials_dir)
     loaded = Credentials(ca=paths.ca, cert=paths.cert, key=paths.key, key_password=key_password)
     if output_dir is not None:
         ca = cert = key = None
@@ -186,7 +195,7 @@ def generate_config(
     paths = _given_paths(credentials_dir, ca, cert, key, key_password)
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
-    credentials = _durable_credentials(paths, key_password, out, written)
+    credentials = _durable_credentials(paths, key_password, out, written, credentials_dir)
     options = Options(sslmode=sslmode, trust=trust, credentials=credentials)
     driver_options = _service_option(driver, target, service)
     vault = _Secrets(out, written, key_password)

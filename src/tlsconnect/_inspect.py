@@ -307,17 +307,17 @@ def inspect_files(
         warnings.filterwarnings(
             "ignore", message="Parsed a serial number", category=CryptographyDeprecationWarning
         )
-        for path, in_directory in expanded:
+        for source, in_directory in expanded:
             try:
-                if path is None and stdin is not None:
+                if source is None and stdin is not None:
                     data = _read_stdin(stdin)
                     result.items.extend(_inspect_data(STDIN_NAME, data, password))
-                elif path is not None:
-                    result.items.extend(_inspect_one(path, password))
+                elif source is not None:
+                    result.items.extend(_inspect_one(source, password))
             except ConfigError as exc:
                 if in_directory and str(exc).endswith(_NEITHER):
                     # A directory's other files need not be certificates: said, not failed.
-                    result.notes.append(f"{path} skipped: not a certificate or key")
+                    result.notes.append(f"{source} skipped: not a certificate or key")
                 else:
                     result.errors.append(str(exc))
         odd_serials = [

@@ -248,6 +248,12 @@ class TLSPlan:
             f"{self.service} over TLS, sslmode={self.sslmode}, trust={self.trust}: {verdict}",
         ]
         lines += [f"  - {reason}" for reason in self.reasons]
+        if self.verify_chain and self.trust in (Trust.PUBLIC.value, Trust.PROJECT_AND_PUBLIC.value):
+            lines.append(
+                "  - certifi's CAs are read from a hashed CA directory when a handshake needs "
+                "them, so the context's cert_store_stats() reports x509_ca: 0 for them: its "
+                "repr() says what it trusts"
+            )
         if self.credentials is not None:
             lines.append(f"  material: {self.credentials.describe()}")
         return "\n".join(lines)
