@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from tlsconnect import MissingDependencyError
 from tlsconnect._cli import FLAGS, cli_words, main
 from tlsconnect.adapters import ADAPTERS
 
@@ -164,6 +165,28 @@ def test_the_translation_leaves_code_and_other_words_alone():
     assert cli_words("pass service= (--service), e.g. service='x'") == (
         "pass --service, e.g. --service x"
     )
+
+
+def test_a_missing_driver_is_named_by_its_flag():
+    from tlsconnect.adapters import require_driver
+
+    adapter = ADAPTERS[next(iter(ADAPTERS))]
+    for function in (adapter.function, None):
+        stand_in = type(adapter)(
+            adapter.driver,
+            module="tlsconnect_no_such_module",
+            extra=adapter.extra,
+            parse=adapter.parse,
+            build=adapter.build,
+            function=function,
+        )
+        with pytest.raises(MissingDependencyError) as caught:
+            require_driver(stand_in)
+        said = cli_words(str(caught.value))
+        name = adapter.driver.value
+        assert said.startswith(f"--driver {name} needs {name}, which is not installed"), said
+        assert f'pip install "tlsconnect[{adapter.extra}]"' in said
+        speaks_flags(said)
 
 
 # -- config: --service, --trust, one key ----------------------------------------------------

@@ -118,6 +118,11 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"pass token=\.\.\., set", "set"),
         (r"pass token= or set", "set"),
         (r" or pass user=\.\.\.", ""),
+        # MissingDependencyError names the Python call: the command line's is --driver.
+        (
+            r"(?:\w+\(\)|params\('[\w-]+'\)) writes parameters for ([\w-]+), which is not",
+            r"--driver \1 needs \1, which is not",
+        ),
         (
             r"\(sasl_username=\.\.\., sasl_password=\.\.\.\)",
             "(in Python; the command line takes a client certificate only)",
@@ -472,6 +477,11 @@ def _check_project(args: argparse.Namespace) -> int:
         workers=DEFAULT_WORKERS if args.workers is None else args.workers,
         progress=progress,
     )
+    for item in report.items:
+        if item.report is not None:
+            item.report = _report_words(item.report)
+        if item.reason is not None:
+            item.reason = cli_words(item.reason)
     if args.json:
         print(json.dumps(report.to_list(), indent=2))
     else:
