@@ -231,10 +231,14 @@ def test_config_takes_service_and_trust(pki, capsys):
         ("aiomysql", "mysql://u@localhost:3306/db"),
         ("httpx", "https://localhost:1"),
         ("cassandra", "cassandra://localhost:9042"),
+        ("aiokafka", "kafka://localhost:9092"),
     ],
 )
 def test_every_written_out_context_is_under_one_key(driver, target, pki, capsys):
-    code, out, err = run(capsys, ["config", "--driver", driver, target, "--ca", pki.ca_pem])
+    material = ["--ca", pki.ca_pem]
+    if driver == "aiokafka":
+        material = ["--credentials-dir", pki.creds_dir]
+    code, out, err = run(capsys, ["config", "--driver", driver, target, *material])
     assert code == 0, err
     cfg = json.loads(out)
     assert set(cfg["tls"]) >= {"cafiles", "check_hostname", "verify_mode", "certfile"}

@@ -8,12 +8,13 @@ and named there. Nothing is ever written anywhere else.
 No password is ever printed: a key's password and a database password go to 0600 files
 in ``--output-dir`` (required then), named in the configuration (see :class:`_Secrets`).
 
-aiokafka takes an ``ssl.SSLContext``, which JSON cannot hold; its JSON gives the
-keyword arguments of ``aiokafka.helpers.create_ssl_context`` instead::
+A driver that takes only an ``ssl.SSLContext`` (asyncpg, aiokafka, redis-py, httpx, ...)
+gets the context's files and switches under one key, ``tls``, whatever the driver, and a
+note whose lines build the context from them (see :mod:`tlsconnect.adapters._recipe`)::
 
     cfg = json.load(open("aiokafka.json"))
-    context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context"))
-    context.check_hostname = cfg.pop("check_hostname")
+    tls = cfg.pop("tls")
+    ...  # the note's lines build ``context``
     producer = AIOKafkaProducer(**cfg, ssl_context=context)
 """
 
