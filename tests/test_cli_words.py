@@ -165,6 +165,13 @@ def test_the_translation_leaves_code_and_other_words_alone():
     assert cli_words("pass service= (--service), e.g. service='x'") == (
         "pass --service, e.g. --service x"
     )
+    for said in (
+        "key_password= was given without key=; pass the key too",
+        "key_password is not UTF-8 text",
+        "pass sslmode=, trust= or the material",
+        "use Credentials(ca=..., cert=..., key=...) or Credentials.from_directory(path)",
+    ):
+        speaks_flags(cli_words(said))
 
 
 def test_a_missing_driver_is_named_by_its_flag():

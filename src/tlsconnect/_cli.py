@@ -133,6 +133,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\bno key_password was given", "no password was given (--password-env NAME)"),
         (r"\bthe key_password given", "the password given (--password-env NAME)"),
+        (r"\bkey_password is\b", "the key's password (--password-env NAME) is"),
     )
 )
 _KEYWORD = re.compile(
