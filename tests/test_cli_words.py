@@ -303,3 +303,15 @@ def test_inspect_of_empty_standard_input_is_bad_input(capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     code, _, err = run(capsys, ["inspect", "-"])
     assert code == 2 and "standard input is empty" in err
+
+
+def test_a_plaintext_scheme_exits_2_naming_the_tls_scheme_as_a_process():
+    done = subprocess.run(
+        [sys.executable, "-m", "tlsconnect", "check", "redis://localhost:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "redis:// is plaintext" in done.stderr and "use rediss://localhost:1 " in done.stderr
+    speaks_flags(done.stderr)
