@@ -76,6 +76,7 @@ def run_demo() -> int:
     base = Path(tempfile.mkdtemp(prefix="tlsconnect-demo-"))
     # The postgres user must reach its data directory; nothing secret lies directly here.
     os.chmod(base, 0o755)  # noqa: S103
+
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         # From the first Ctrl-C (or SIGTERM) on, a second one is ignored: it must not cut
         # the clean-up short and leave servers running. Ignoring it here, not only once
