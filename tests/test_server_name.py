@@ -610,11 +610,13 @@ def test_written_out_configurations_that_cannot_carry_server_name_refuse_it(
 #: A target for each driver. A driver added to tlsconnect needs one here: the test below
 #: then holds it to honouring server_name, or refusing it.
 TARGETS = {
+    "aiohttp": "https://127.0.0.1:443",
     "aiokafka": "kafka://127.0.0.1:9092",
     "aiomysql": "mysql://u@127.0.0.1:3306/db",
     "asyncpg": "postgresql://u@127.0.0.1:5432/db",
     "cassandra": "127.0.0.1:9042",
     "clickhouse": "https://127.0.0.1:8443",
+    "clickhouse-driver": "clickhouse://u@127.0.0.1:9440/db",
     "confluent-kafka": "kafka://127.0.0.1:9092",
     "django": "postgresql://u@127.0.0.1:5432/db",
     "httpx": "https://127.0.0.1:443",
@@ -628,7 +630,11 @@ TARGETS = {
     "redis": "rediss://127.0.0.1:6379",
     "redis-asyncio": "rediss://127.0.0.1:6379",
     "requests": "https://127.0.0.1:443",
+    "schema-registry": "https://127.0.0.1:443",
     "sqlalchemy": "postgresql+asyncpg://u@127.0.0.1:5432/db",
+    "urllib3": "https://127.0.0.1:443",
+    "valkey": "valkeys://127.0.0.1:6379",
+    "valkey-asyncio": "valkeys://127.0.0.1:6379",
 }
 
 
@@ -659,12 +665,27 @@ def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
 
     assert driver in TARGETS, f"{driver}: add a target to TARGETS (see its comment)"
     options = Options(credentials=Credentials.from_directory(pki.creds_dir), server_name=NAME)
-    try:
+
+    def build() -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mysql-connector's own trust warning
-            result = build_params(
+            return build_params(
                 driver, TARGETS[driver], options, {}, durable=durable, output_dir=tmp_path
             )
+
+    async def build_in_a_loop() -> bool:
+        # aiohttp's connector is made (and closed) only inside a running loop
+        result = build()
+        try:
+            return _carries(result)
+        finally:
+            await result["connector"].close()
+
+    try:
+        if driver == "aiohttp" and not durable:
+            assert asyncio.run(build_in_a_loop())
+            return
+        result = build()
     except ConfigError as exc:
         assert f"server_name={NAME!r} cannot be applied to" in str(exc), exc
         return
@@ -672,7 +693,7 @@ def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
         assert _carries(result), result
     finally:
         pool = result.get("connection_pool")
-        if pool is not None and hasattr(pool, "disconnect") and driver == "redis":
+        if pool is not None and hasattr(pool, "disconnect") and driver in ("redis", "valkey"):
             pool.disconnect()
 
 
