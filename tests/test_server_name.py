@@ -308,6 +308,47 @@ def test_redis_asyncio_verifies_server_name(redis_internal, pki):
     assert asyncio.run(run()) is True
 
 
+@pytest.mark.parametrize("driver", ["valkey", "valkey-asyncio"])
+def test_valkey_verifies_server_name(redis_internal, pki, driver):
+    import valkey
+    import valkey.asyncio
+
+    target = f"valkeys://127.0.0.1:{redis_internal.port}"
+    params = tlsconnect.params(driver, target, ca=pki.ca_pem, server_name=NAME)
+    if driver == "valkey":
+        client = valkey.Valkey(**params)
+        try:
+            assert client.ping() is True
+        finally:
+            client.connection_pool.disconnect()
+        return
+
+    async def run() -> bool:
+        client = valkey.asyncio.Valkey(**params)
+        try:
+            return bool(await client.ping())
+        finally:
+            await client.aclose()
+            await params["connection_pool"].disconnect()
+
+    assert asyncio.run(run()) is True
+
+
+def test_valkey_refuses_a_wrong_server_name_and_no_server_name(redis_internal, pki):
+    import valkey
+
+    target = f"valkeys://127.0.0.1:{redis_internal.port}"
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        params = tlsconnect.params("valkey", target, ca=pki.ca_pem, server_name=server_name)
+        client = valkey.Valkey(**params, socket_connect_timeout=5, retry_on_error=[])
+        try:
+            with pytest.raises(valkey.ConnectionError) as info:
+                client.ping()
+        finally:
+            client.connection_pool.disconnect()
+        assert code in _verify_codes(info.value), info.value
+
+
 def test_redis_refuses_a_wrong_server_name_and_no_server_name(redis_internal, pki):
     import redis
 
@@ -358,6 +399,61 @@ def test_httpx_refuses_a_wrong_server_name(https_internal, pki):
     ):
         c.get("/")
     assert HOSTNAME_MISMATCH in _verify_codes(info.value), info.value
+
+
+def _urllib3_get(params: dict, server) -> int:
+    import urllib3
+
+    with urllib3.PoolManager(**params) as http:
+        url = f"https://127.0.0.1:{server.port}/"
+        return http.request("GET", url, timeout=10, retries=False).status
+
+
+def test_urllib3_verifies_server_name_and_sends_it_as_sni(https_internal, pki):
+    target = f"https://127.0.0.1:{https_internal.port}"
+    params = tlsconnect.params("urllib3", target, ca=pki.ca_pem, server_name=NAME)
+    assert _urllib3_get(params, https_internal) == 200
+    assert https_internal.sni_names[-1] == NAME
+
+
+def test_urllib3_refuses_a_wrong_server_name_and_no_server_name(https_internal, pki):
+    import urllib3
+
+    target = f"https://127.0.0.1:{https_internal.port}"
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        params = tlsconnect.params("urllib3", target, ca=pki.ca_pem, server_name=server_name)
+        with pytest.raises(urllib3.exceptions.SSLError) as info:
+            _urllib3_get(params, https_internal)
+        assert code in _verify_codes(info.value), info.value
+
+
+def _aiohttp_get(server, server_name: str | None, ca) -> int:
+    import aiohttp
+
+    async def run() -> int:
+        target = f"https://127.0.0.1:{server.port}"
+        p = tlsconnect.params("aiohttp", target, ca=ca, server_name=server_name)
+        async with (
+            aiohttp.ClientSession(**p, timeout=aiohttp.ClientTimeout(total=10)) as session,
+            session.get("/") as response,
+        ):
+            return response.status
+
+    return asyncio.run(run())
+
+
+def test_aiohttp_verifies_server_name_and_sends_it_as_sni(https_internal, pki):
+    assert _aiohttp_get(https_internal, NAME, pki.ca_pem) == 200
+    assert https_internal.sni_names[-1] == NAME
+
+
+def test_aiohttp_refuses_a_wrong_server_name_and_no_server_name(https_internal, pki):
+    import aiohttp
+
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        with pytest.raises(aiohttp.ClientConnectorCertificateError) as info:
+            _aiohttp_get(https_internal, server_name, pki.ca_pem)
+        assert code in _verify_codes(info.value.certificate_error), info.value
 
 
 def _kafka_admin(cfg: dict) -> list:
