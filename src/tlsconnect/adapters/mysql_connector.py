@@ -18,10 +18,10 @@ file), so that the trust the plan asked for is never left to those variables.
 
 Without a CA (``require``), it verifies nothing and, when the server does not offer TLS,
 goes on without it: a :class:`~tlsconnect.TLSDowngradeWarning` says so, as for aiomysql
-(with ``ssl_verify_cert=True`` it refuses such a server). It has no option for the key's password (an encrypted key is refused, as
-for mysqlclient) and none for the name to verify (the host is the name). ``unix_socket``
-would turn TLS off silently, and ``option_files`` could set TLS options of their own:
-both are refused.
+(with ``ssl_verify_cert=True`` it refuses such a server). It has no option for the key's
+password (an encrypted key is refused, as for mysqlclient) and none for the name to
+verify (the host is the name). ``unix_socket`` would turn TLS off silently, and
+``option_files`` could set TLS options of their own: both are refused.
 """
 
 from __future__ import annotations
