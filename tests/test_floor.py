@@ -8,6 +8,7 @@ Run this module on the newest Python too: ``python3.13 -m pytest tests/test_floo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
@@ -42,7 +43,15 @@ CONTEXT_DRIVERS = {
     "cassandra": "cassandra://u:p@db.example.test:9042",
     "kafka-python": "db.example.test:9092",
     "aiokafka": "db.example.test:9092",
+    "pg8000": "postgres://u@db.example.test:5432/d",
+    "sqlalchemy-pg8000": "postgresql+pg8000://u@db.example.test:5432/d",
+    "valkey": "valkeys://u:p@db.example.test:6379",
+    "valkey-asyncio": "valkeys://u:p@db.example.test:6379",
+    "urllib3": "https://db.example.test:443",
+    "aiohttp": "https://db.example.test:443",
 }
+#: The driver an entry of CONTEXT_DRIVERS that is not a driver's name stands for.
+DRIVER_OF = {"sqlalchemy-pg8000": "sqlalchemy"}
 
 
 def assert_floor(context: ssl.SSLContext) -> None:
@@ -67,6 +76,8 @@ def contexts_in(value: object) -> Iterator[ssl.SSLContext]:
         yield from contexts_in(value.connection_pool_kw)
     elif hasattr(getattr(value, "connection_class", None), "tls_context"):  # redis-py's pool
         yield value.connection_class.tls_context
+    elif isinstance(getattr(value, "_ssl", None), ssl.SSLContext):  # aiohttp's TCPConnector
+        yield value._ssl
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +89,25 @@ def driver_params(driver: str, target: str, **options) -> dict:
     if "kafka" in driver:
         options.setdefault("sasl_username", "u")
         options.setdefault("sasl_password", "p")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TLSDowngradeWarning)
-        warnings.simplefilter("ignore", InsecureConnectionWarning)
-        return tlsconnect.params(driver, target, **options)
+    driver = DRIVER_OF.get(driver, driver)
+
+    def make() -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TLSDowngradeWarning)
+            warnings.simplefilter("ignore", InsecureConnectionWarning)
+            return tlsconnect.params(driver, target, **options)
+
+    if driver != "aiohttp":
+        return make()
+
+    async def in_a_loop() -> dict:
+        # aiohttp's connector is made inside a running loop; closed here, it still holds
+        # the context it was given
+        params = make()
+        await params["connector"].close()
+        return params
+
+    return asyncio.run(in_a_loop())
 
 
 # -- the floor itself, in code and as text -----------------------------------------------
