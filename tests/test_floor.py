@@ -280,3 +280,40 @@ def test_verify_ca_through_urllib3_keeps_the_floor_and_skips_only_the_host(adv, 
         via(driver, partial)
     texts = " | ".join(verification_refused(caught.value)).lower()
     assert "unable to get issuer certificate" in texts or "certificate verify failed" in texts
+
+
+# -- drivers that build their own context from files: what README's table says -------------
+
+
+def test_clickhouse_driver_keeps_its_own_cn_fallback(adv, tls_server, caplog):
+    """clickhouse-driver builds ``ssl.SSLContext(PROTOCOL_TLS_CLIENT)`` per connection and
+    takes no context: a certificate naming its host only in the CN is accepted (the
+    limitation README's floor table states), where tlsconnect's own context refuses it
+    (above). If this starts failing, clickhouse-driver has closed the fallback: update the
+    table."""
+    import logging
+
+    import clickhouse_driver
+
+    caplog.set_level(logging.CRITICAL, logger="clickhouse_driver")
+    leaf = adv.leaves["cn-only"]
+    server = tls_server((leaf.chain_path, leaf.key_path), greeting=b"\x00", read_timeout=0.5)
+    target = f"clickhouse://u@127.0.0.1:{server.port}/d"
+    p = tlsconnect.params(
+        "clickhouse-driver", target, ca=adv.bundles["root"], server_name="db.example.test"
+    )
+    client = clickhouse_driver.Client(**p, connect_timeout=5, send_receive_timeout=5)
+    try:
+        # past TLS: the recording server closes in the middle of its Hello
+        with pytest.raises(EOFError):
+            client.execute("SELECT 1")
+    finally:
+        client.disconnect()
+    (handshake,) = server.wait_for_handshakes(1)
+    assert handshake.ok, handshake.error
+    # the same certificate, the same name, tlsconnect's context: refused
+    context = tlsconnect.ssl_context("clickhouse", ca=adv.bundles["root"])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError) as caught:
+            context.wrap_socket(raw, server_hostname="db.example.test")
+    assert caught.value.verify_code == 62
