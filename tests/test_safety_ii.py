@@ -298,6 +298,35 @@ def test_aiomysql_params_warn_of_the_downgrade_every_time(pki):
     assert issubclass(TLSDowngradeWarning, tlsconnect.TLSConnectWarning)
 
 
+@pytest.mark.parametrize(
+    ("driver", "target"),
+    [
+        ("mysql-connector", "mysql://u:p@mysql-1.example.com:12345/db"),
+        ("sqlalchemy", "mysql+mysqlconnector://u:p@mysql-1.example.com:12345/db"),
+    ],
+)
+def test_mysql_connector_without_a_ca_warns_of_the_downgrade_every_time(driver, target):
+    """Under require without a CA it goes on in plaintext when the server offers no TLS:
+    aiomysql's warning, not (only) the plan's that nothing is verified."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            tlsconnect.params(driver, target, sslmode="require")
+    found = [w for w in caught if issubclass(w.category, TLSDowngradeWarning)]
+    assert len(found) == 2, [str(w.message) for w in caught]
+    assert "goes on WITHOUT TLS" in str(found[0].message)
+    assert found[0].filename == __file__  # it points at the caller's line
+    insecure = [w for w in caught if w.category is tlsconnect.InsecureConnectionWarning]
+    assert not any("WITHOUT TLS" in str(w.message) for w in insecure)
+
+
+def test_mysql_connector_with_a_ca_does_not_warn_of_a_downgrade(pki):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tlsconnect.params("mysql-connector", "mysql://u:p@h:3306/db", ca=pki.ca_pem)
+    assert not [w for w in caught if issubclass(w.category, TLSDowngradeWarning)]
+
+
 def test_pymysql_params_do_not_warn(pki):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
