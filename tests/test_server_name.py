@@ -210,6 +210,38 @@ def test_sqlalchemy_with_libpq_verifies_server_name(pg_internal, pki, url):
         engine.dispose()
 
 
+def test_sqlalchemy_with_pg8000_verifies_server_name_through_the_context(pg_internal, pki):
+    from sqlalchemy import create_engine, text
+
+    target = f"postgresql+pg8000://tlsuser@127.0.0.1:{pg_internal.port}/defaultdb"
+    for server_name, verifies in ((NAME, True), (WRONG, False)):
+        p = tlsconnect.params("sqlalchemy", target, ca=pki.ca_pem, server_name=server_name)
+        engine = create_engine(**p)
+        try:
+            if verifies:
+                with engine.connect() as conn:
+                    assert conn.execute(text("SELECT 1")).scalar() == 1
+            else:
+                with pytest.raises(Exception) as info, engine.connect():
+                    pass
+                assert HOSTNAME_MISMATCH in _verify_codes(info.value), info.value
+        finally:
+            engine.dispose()
+
+
+def test_pg8000_dbapi_verifies_server_name(pg_internal, pki):
+    import pg8000
+
+    p = tlsconnect.params("pg8000", _pg_uri(pg_internal), ca=pki.ca_pem, server_name=NAME)
+    conn = pg8000.connect(**p, timeout=10)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cursor.fetchone() == [True]
+    finally:
+        conn.close()
+
+
 def test_django_with_libpq_gets_host_and_hostaddr(pki):
     p = tlsconnect.params(
         "django", "postgresql://u@127.0.0.1:5432/db", ca=pki.ca_pem, server_name=NAME
