@@ -700,6 +700,8 @@ def test_cassandra_sends_server_name_through_its_own_option(pki):
         ("confluent-kafka", "127.0.0.1:9092", "librdkafka"),
         ("mysql-connector", "mysql://u:p@127.0.0.1:3306/db", "takes none"),
         ("requests", "https://127.0.0.1:443", "requests takes no SSLContext"),
+        ("schema-registry", "https://127.0.0.1:443", "from file paths only"),
+        ("sqlalchemy", "mysql+mysqlconnector://u:p@127.0.0.1:3306/db", "takes none"),
     ],
 )
 def test_drivers_without_a_way_to_verify_another_name_refuse_it(driver, target, words, pki):
