@@ -13,8 +13,11 @@ import asyncio
 import json
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -390,3 +393,167 @@ def test_check_accepts_sslnegotiation_and_says_how_it_probed(pg18, pki):
     )
     assert report.ok
     assert any("SSLRequest" in note for note in report.notes)
+
+
+# -- psycopg2 (its own bundled libpq), and what cannot do direct TLS ---------------------------
+
+DJANGO_PROBE = Path(__file__).resolve().parent / "django_probe.py"
+
+
+def psycopg2_row(params: dict) -> tuple:
+    import psycopg2
+
+    conn = psycopg2.connect(**params, connect_timeout=10)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(SQL)
+            return tuple(cursor.fetchone())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("how", ["option", "target"])
+def test_psycopg2_direct_tls_verify_full_connects_and_starts_with_tls(proxy, pki, how):
+    import psycopg2.extensions
+
+    assert psycopg2.extensions.libpq_version() >= 170000  # psycopg2-binary bundles libpq 17+
+    if how == "option":
+        params = tlsconnect.params("psycopg2", url(proxy), ca=pki.ca_pem, sslnegotiation="direct")
+    else:
+        params = tlsconnect.params("psycopg2", url(proxy) + "?sslnegotiation=direct", ca=pki.ca_pem)
+    assert params["sslnegotiation"] == "direct" and params["sslmode"] == "verify-full"
+    ssl_on, version, user = psycopg2_row(params)
+    assert ssl_on and version.startswith("TLSv1.") and user == "tlsuser"
+    assert_direct(only(proxy))
+
+
+def test_psycopg2_classic_negotiation_still_starts_with_the_sslrequest(proxy, pki):
+    params = tlsconnect.params("psycopg2", url(proxy), ca=pki.ca_pem)
+    assert "sslnegotiation" not in params
+    assert psycopg2_row(params)[0] is True
+    assert_classic(only(proxy))
+
+
+def test_psycopg2_direct_tls_refuses_a_foreign_ca_and_another_host(proxies, pki):
+    import psycopg2
+
+    proxy = proxies["good"]
+    proxy.clear()
+    params = tlsconnect.params("psycopg2", url(proxy), ca=pki.other_ca_pem, sslnegotiation="direct")
+    with pytest.raises(psycopg2.OperationalError, match="certificate verify failed"):
+        psycopg2_row(params)
+    assert_direct(only(proxy))
+    proxy = proxies["wronghost"]
+    proxy.clear()
+    params = tlsconnect.params("psycopg2", url(proxy), ca=pki.ca_pem, sslnegotiation="direct")
+    with pytest.raises(psycopg2.OperationalError, match="does not match host name"):
+        psycopg2_row(params)
+    assert_direct(only(proxy))
+
+
+def test_sqlalchemy_psycopg2_direct_tls(proxy, pki):
+    from sqlalchemy import create_engine, text
+
+    target = url(proxy).replace("postgresql://", "postgresql+psycopg2://")
+    params = tlsconnect.params("sqlalchemy", target, ca=pki.ca_pem, sslnegotiation="direct")
+    assert params["connect_args"]["sslnegotiation"] == "direct"
+    engine = create_engine(**params)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text(SQL)).one()[0] is True
+            assert engine.dialect.driver == "psycopg2"
+    finally:
+        engine.dispose()
+    assert_direct(only(proxy))
+
+
+def test_django_on_psycopg2_direct_tls(proxy, pki, monkeypatch):
+    """Django's engine where psycopg cannot be imported uses psycopg2: the parameters are
+    made (and checked against psycopg2's libpq) as in that process, which connects."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    database = tlsconnect.params("django", url(proxy), ca=pki.ca_pem, sslnegotiation="direct")
+    assert database["OPTIONS"]["sslnegotiation"] == "direct"
+    spec = json.dumps({"database": database, "sql": SQL, "hide": ["psycopg"]})
+    done = subprocess.run(
+        [sys.executable, str(DJANGO_PROBE), spec], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["ok"], answer
+    assert answer["row"][0] is True and answer["psycopg3"] is False
+    assert_direct(only(proxy))
+
+
+def test_a_psycopg2_libpq_too_old_is_refused_naming_both_versions(pki, monkeypatch):
+    """psycopg2.check_psycopg2_libpq asks the libpq psycopg2 loads, for psycopg2 itself,
+    its SQLAlchemy dialect and Django's engine on it."""
+    import psycopg2.extensions
+
+    assert tlsconnect.params("psycopg2", "host=h", ca=pki.ca_pem, sslnegotiation="direct")
+    monkeypatch.setattr(psycopg2.extensions, "libpq_version", lambda: 160004)
+    calls = [
+        ("psycopg2", "host=h", "psycopg2 uses libpq 16.4"),
+        (
+            "sqlalchemy",
+            "postgresql+psycopg2://u@h/db",
+            "SQLAlchemy's postgresql+psycopg2 dialect uses libpq 16.4",
+        ),
+    ]
+    for driver, target, words in calls:
+        with pytest.raises(ConfigError) as caught:
+            tlsconnect.params(driver, target, ca=pki.ca_pem, sslnegotiation="direct")
+        message = str(caught.value)
+        assert "sslnegotiation=direct needs libpq 17.0 or later" in message, message
+        assert words in message and "pip install -U psycopg2-binary" in message, message
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # Django then uses psycopg2
+    with pytest.raises(
+        ConfigError, match=r"Django's PostgreSQL engine \(psycopg2\) uses libpq 16\.4"
+    ):
+        tlsconnect.params("django", "postgresql://u@h/db", ca=pki.ca_pem, sslnegotiation="direct")
+    # the classic negotiation asks nothing of libpq
+    assert "sslnegotiation" not in tlsconnect.params("psycopg2", "host=h", ca=pki.ca_pem)
+
+
+@pytest.mark.parametrize(
+    ("driver", "target"),
+    [("pg8000", "postgresql://u@h/db"), ("sqlalchemy", "postgresql+pg8000://u@h/db")],
+)
+@pytest.mark.parametrize("how", ["option", "target"])
+def test_pg8000_cannot_do_direct_tls_and_says_so(pki, driver, target, how):
+    with pytest.raises(ConfigError) as caught:
+        if how == "option":
+            tlsconnect.params(driver, target, ca=pki.ca_pem, sslnegotiation="direct")
+        else:
+            tlsconnect.params(driver, target + "?sslnegotiation=direct", ca=pki.ca_pem)
+    message = str(caught.value)
+    assert "sslnegotiation='direct' cannot be applied to" in message
+    assert "pg8000 always asks for TLS with an SSLRequest first" in message
+
+
+def test_pg8000_classic_negotiation_against_postgresql_18(proxy, pki):
+    import pg8000.native
+
+    conn = pg8000.native.Connection(**tlsconnect.params("pg8000", url(proxy), ca=pki.ca_pem))
+    try:
+        assert conn.run(SQL)[0][0] is True
+    finally:
+        conn.close()
+    assert_classic(only(proxy))
+
+
+@pytest.mark.parametrize(
+    ("driver", "target"),
+    [
+        ("mysql-connector", "mysql://u@h:3306/db"),
+        ("sqlalchemy", "mysql+mysqlconnector://u@h:3306/db"),
+        ("valkey", "valkeys://h:6379"),
+        ("valkey-asyncio", "valkeys://h:6379"),
+        ("clickhouse-driver", "h:9440"),
+        ("aiohttp", "https://h:443"),
+        ("urllib3", "https://h:443"),
+        ("schema-registry", "https://h:443"),
+    ],
+)
+def test_every_other_new_driver_is_refused_direct_tls_by_the_plan(pki, driver, target):
+    with pytest.raises(ConfigError, match="sslnegotiation='direct' is PostgreSQL's"):
+        tlsconnect.params(driver, target, ca=pki.ca_pem, sslnegotiation="direct")

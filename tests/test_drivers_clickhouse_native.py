@@ -189,3 +189,32 @@ def test_targets_as_the_console_shows_them():
         tlsconnect.params("clickhouse-driver", "h.example.com:9440", ca_certs="/etc/ssl/x.pem")
     with pytest.raises(ConfigError, match="keyword arguments instead"):
         tlsconnect.params("clickhouse-driver", "clickhouse://h.example.com/db?compression=lz4")
+
+
+def test_server_name_is_sent_and_verified_as_its_own_server_hostname(native, pki):
+    """Connect to 127.0.0.1, verify a name the certificate holds (and only it holds):
+    clickhouse-driver's own server_hostname carries it; a wrong one is refused."""
+    name = "ch.internal.test"
+    names: list[str | None] = []
+
+    def record_sni(context) -> None:
+        context.sni_callback = lambda _obj, sni, _ctx: names.append(sni)
+
+    issued = pki.issue_cert("clickhouse-server-name", dns_names=[name])
+    server = native(issued, context_hook=record_sni)
+    p = tlsconnect.params(
+        "clickhouse-driver", native_uri(server, "127.0.0.1"), ca=pki.ca_pem, server_name=name
+    )
+    assert (p["host"], p["server_hostname"]) == ("127.0.0.1", name)
+    connects(p, server)
+    assert names[-1] == name
+    # the control (the address is not in the certificate), and a wrong name
+    p = tlsconnect.params("clickhouse-driver", native_uri(server, "127.0.0.1"), ca=pki.ca_pem)
+    assert "IP address mismatch" in refused(p, server)
+    p = tlsconnect.params(
+        "clickhouse-driver",
+        native_uri(server, "127.0.0.1"),
+        ca=pki.ca_pem,
+        server_name="other.internal.test",
+    )
+    assert "Hostname mismatch" in refused(p, server)

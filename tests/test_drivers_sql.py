@@ -27,7 +27,13 @@ import pytest
 
 import tlsconnect
 from refusals import Why, expect_refusal
-from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
+from tlsconnect import (
+    ConfigError,
+    Credentials,
+    InsecureConnectionWarning,
+    MissingDependencyError,
+    TLSDowngradeWarning,
+)
 from tlsconnect._configgen import generate_config
 from tlsconnect._target import parse_target
 from tlsconnect.testing import MariaDBServer
@@ -214,7 +220,8 @@ class Way:
     def params(self, target: str, **kwargs: Any) -> dict:
         if self.warning is None:
             return tlsconnect.params(self.driver, target, **self.options, **kwargs)
-        with pytest.warns(InsecureConnectionWarning, match=self.warning):
+        # the system's CAs: InsecureConnectionWarning; no TLS at all: TLSDowngradeWarning
+        with pytest.warns((InsecureConnectionWarning, TLSDowngradeWarning), match=self.warning):
             return tlsconnect.params(self.driver, target, **self.options, **kwargs)
 
     def __repr__(self) -> str:

@@ -40,7 +40,13 @@ from test_drivers_sql import (
     pg8000_native_query,
     refused,
 )
-from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
+from tlsconnect import (
+    ConfigError,
+    Credentials,
+    InsecureConnectionWarning,
+    MissingDependencyError,
+    TLSDowngradeWarning,
+)
 from tlsconnect._cli import main
 from tlsconnect._configgen import generate_config
 from tlsconnect.adapters._libpq import check_libpq
@@ -73,8 +79,14 @@ def error_chain(error: BaseException) -> str:
     return " <- ".join(texts)
 
 
-def mysql_connector_params(target: str, *, warning: str = SYSTEM_CAS, **kwargs: Any) -> dict:
-    with pytest.warns(InsecureConnectionWarning, match=warning):
+def mysql_connector_params(
+    target: str,
+    *,
+    warning: str = SYSTEM_CAS,
+    category: type[Warning] = InsecureConnectionWarning,
+    **kwargs: Any,
+) -> dict:
+    with pytest.warns(category, match=warning):
         return tlsconnect.params("mysql-connector", target, **kwargs)
 
 
@@ -375,9 +387,11 @@ def test_mysql_connector_without_tls_on_the_server(kv_maria, pki):
     p = mysql_connector_params(server.url(), ca=pki.ca_pem)
     with pytest.raises(mysql.connector.errors.InterfaceError, match="SSL is required"):
         mysql_connector_query(p)
-    # require without a CA: it goes on without TLS, as the warning said
+    # require without a CA: it goes on without TLS, as the warning (aiomysql's kind) said
     with pytest.warns(InsecureConnectionWarning, match="NOT verified"):
-        p = mysql_connector_params(server.url(), warning=WITHOUT_TLS, sslmode="require")
+        p = mysql_connector_params(
+            server.url(), warning=WITHOUT_TLS, category=TLSDowngradeWarning, sslmode="require"
+        )
     assert mysql_connector_query(p)[0] == 0  # SSL_CIPHER is empty: plaintext
 
 

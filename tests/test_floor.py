@@ -8,6 +8,7 @@ Run this module on the newest Python too: ``python3.13 -m pytest tests/test_floo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
@@ -42,7 +43,15 @@ CONTEXT_DRIVERS = {
     "cassandra": "cassandra://u:p@db.example.test:9042",
     "kafka-python": "db.example.test:9092",
     "aiokafka": "db.example.test:9092",
+    "pg8000": "postgres://u@db.example.test:5432/d",
+    "sqlalchemy-pg8000": "postgresql+pg8000://u@db.example.test:5432/d",
+    "valkey": "valkeys://u:p@db.example.test:6379",
+    "valkey-asyncio": "valkeys://u:p@db.example.test:6379",
+    "urllib3": "https://db.example.test:443",
+    "aiohttp": "https://db.example.test:443",
 }
+#: The driver an entry of CONTEXT_DRIVERS that is not a driver's name stands for.
+DRIVER_OF = {"sqlalchemy-pg8000": "sqlalchemy"}
 
 
 def assert_floor(context: ssl.SSLContext) -> None:
@@ -67,6 +76,8 @@ def contexts_in(value: object) -> Iterator[ssl.SSLContext]:
         yield from contexts_in(value.connection_pool_kw)
     elif hasattr(getattr(value, "connection_class", None), "tls_context"):  # redis-py's pool
         yield value.connection_class.tls_context
+    elif isinstance(getattr(value, "_ssl", None), ssl.SSLContext):  # aiohttp's TCPConnector
+        yield value._ssl
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +89,25 @@ def driver_params(driver: str, target: str, **options) -> dict:
     if "kafka" in driver:
         options.setdefault("sasl_username", "u")
         options.setdefault("sasl_password", "p")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TLSDowngradeWarning)
-        warnings.simplefilter("ignore", InsecureConnectionWarning)
-        return tlsconnect.params(driver, target, **options)
+    driver = DRIVER_OF.get(driver, driver)
+
+    def make() -> dict:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TLSDowngradeWarning)
+            warnings.simplefilter("ignore", InsecureConnectionWarning)
+            return tlsconnect.params(driver, target, **options)
+
+    if driver != "aiohttp":
+        return make()
+
+    async def in_a_loop() -> dict:
+        # aiohttp's connector is made inside a running loop; closed here, it still holds
+        # the context it was given
+        params = make()
+        await params["connector"].close()
+        return params
+
+    return asyncio.run(in_a_loop())
 
 
 # -- the floor itself, in code and as text -----------------------------------------------
@@ -255,3 +281,40 @@ def test_verify_ca_through_urllib3_keeps_the_floor_and_skips_only_the_host(adv, 
         via(driver, partial)
     texts = " | ".join(verification_refused(caught.value)).lower()
     assert "unable to get issuer certificate" in texts or "certificate verify failed" in texts
+
+
+# -- drivers that build their own context from files: what README's table says -------------
+
+
+def test_clickhouse_driver_keeps_its_own_cn_fallback(adv, tls_server, caplog):
+    """clickhouse-driver builds ``ssl.SSLContext(PROTOCOL_TLS_CLIENT)`` per connection and
+    takes no context: a certificate naming its host only in the CN is accepted (the
+    limitation README's floor table states), where tlsconnect's own context refuses it
+    (above). If this starts failing, clickhouse-driver has closed the fallback: update the
+    table."""
+    import logging
+
+    import clickhouse_driver
+
+    caplog.set_level(logging.CRITICAL, logger="clickhouse_driver")
+    leaf = adv.leaves["cn-only"]
+    server = tls_server((leaf.chain_path, leaf.key_path), greeting=b"\x00", read_timeout=0.5)
+    target = f"clickhouse://u@127.0.0.1:{server.port}/d"
+    p = tlsconnect.params(
+        "clickhouse-driver", target, ca=adv.bundles["root"], server_name="db.example.test"
+    )
+    client = clickhouse_driver.Client(**p, connect_timeout=5, send_receive_timeout=5)
+    try:
+        # past TLS: the recording server closes in the middle of its Hello
+        with pytest.raises(EOFError):
+            client.execute("SELECT 1")
+    finally:
+        client.disconnect()
+    (handshake,) = server.wait_for_handshakes(1)
+    assert handshake.ok, handshake.error
+    # the same certificate, the same name, tlsconnect's context: refused
+    context = tlsconnect.ssl_context("clickhouse", ca=adv.bundles["root"])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError) as caught:
+            context.wrap_socket(raw, server_hostname="db.example.test")
+    assert caught.value.verify_code == 62

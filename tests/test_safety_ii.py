@@ -28,8 +28,8 @@ from tlsconnect._cli import main as cli_main
 from tlsconnect._configgen import generate_config
 from tlsconnect._files import MemoryFiles
 
-PG_DRIVERS = ["psycopg", "asyncpg", "sqlalchemy", "django"]
-MYSQL_DRIVERS = ["pymysql", "aiomysql", "sqlalchemy", "django"]
+PG_DRIVERS = ["psycopg", "psycopg2", "pg8000", "asyncpg", "sqlalchemy", "django"]
+MYSQL_DRIVERS = ["pymysql", "aiomysql", "mysql-connector", "sqlalchemy", "django"]
 
 
 def console_uri(server, host: str = "localhost", word: str = "sslmode=require") -> str:
@@ -181,7 +181,7 @@ def test_a_host_given_as_an_option_is_checked_too(pki):
 
 
 @pytest.mark.parametrize("host", SOCKET_HOSTS.values(), ids=SOCKET_HOSTS.keys())
-@pytest.mark.parametrize("driver", ["pymysql", "aiomysql", "django"])
+@pytest.mark.parametrize("driver", ["pymysql", "aiomysql", "mysql-connector", "django"])
 def test_mysql_unix_socket_hosts_are_refused(pki, driver, host):
     options = {"ENGINE": "django.db.backends.mysql", "HOST": host} if driver == "django" else {}
     with warnings.catch_warnings():
@@ -199,9 +199,22 @@ def test_mysql_unix_socket_option_is_refused(pki, driver):
         warnings.simplefilter("ignore", TLSDowngradeWarning)
         with pytest.raises(ConfigError, match="Unix socket"):
             tlsconnect.params(driver, "mysql://u:p@h:3306/db?unix_socket=/s", ca=pki.ca_pem)
-        if driver in ("pymysql", "aiomysql"):
+        if driver in ("pymysql", "aiomysql", "mysql-connector"):
             with pytest.raises(ConfigError, match="Unix socket"):
                 tlsconnect.params(driver, "mysql://u:p@h:3306/db", ca=pki.ca_pem, unix_socket="/s")
+
+
+def test_sqlalchemy_mysqlconnector_and_pg8000_use_the_shared_refusals(pki):
+    """One refusal, one message, whichever dialect reads the URL."""
+    with pytest.raises(ConfigError, match="unix_socket= makes the driver use a local Unix"):
+        tlsconnect.params(
+            "sqlalchemy", "mysql+mysqlconnector://u@h:3306/db?unix_socket=/s", ca=pki.ca_pem
+        )
+    for target in ("postgresql+pg8000://u@h/db?host=/tmp", "postgresql+pg8000:///db"):
+        with pytest.raises(ConfigError, match="through a Unix socket .* no TLS is spoken"):
+            tlsconnect.params("sqlalchemy", target, ca=pki.ca_pem)
+    with pytest.raises(ConfigError, match="through a Unix socket .* no TLS is spoken"):
+        tlsconnect.params("pg8000", "postgresql://u@h/db", ca=pki.ca_pem, host="@pgsocket")
 
 
 def test_mysqlclient_localhost_is_still_refused(pki):
@@ -226,6 +239,26 @@ def test_libpq_results_carry_gssencmode_disable_and_connect(pg, pki):
     assert django["OPTIONS"]["gssencmode"] == "disable"
     sqlalchemy = tlsconnect.params("sqlalchemy", console_uri(pg.good), ca=pki.ca_pem)
     assert sqlalchemy["connect_args"]["gssencmode"] == "disable"
+    sqlalchemy = tlsconnect.params(
+        "sqlalchemy", console_uri(pg.good), ca=pki.ca_pem, dialect="psycopg2"
+    )
+    assert sqlalchemy["connect_args"]["gssencmode"] == "disable"
+
+
+def test_psycopg2_carries_gssencmode_disable_and_connects(pg, pki):
+    import psycopg2
+
+    params = tlsconnect.params("psycopg2", console_uri(pg.good), ca=pki.ca_pem)
+    assert params["gssencmode"] == "disable"
+    conn = psycopg2.connect(**params, connect_timeout=10)
+    try:
+        # libpq read it (an unknown or refused value fails the connection)
+        assert conn.get_dsn_parameters()["gssencmode"] == "disable"
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert cursor.fetchone() == (True,)
+    finally:
+        conn.close()
 
 
 def test_libpq_env_config_disables_gss_encryption(pki, capsys):
@@ -263,6 +296,35 @@ def test_aiomysql_params_warn_of_the_downgrade_every_time(pki):
     assert "without the SSL flag" in text and "WITHOUT TLS" in text
     assert found[0].filename == __file__  # it points at the caller's line
     assert issubclass(TLSDowngradeWarning, tlsconnect.TLSConnectWarning)
+
+
+@pytest.mark.parametrize(
+    ("driver", "target"),
+    [
+        ("mysql-connector", "mysql://u:p@mysql-1.example.com:12345/db"),
+        ("sqlalchemy", "mysql+mysqlconnector://u:p@mysql-1.example.com:12345/db"),
+    ],
+)
+def test_mysql_connector_without_a_ca_warns_of_the_downgrade_every_time(driver, target):
+    """Under require without a CA it goes on in plaintext when the server offers no TLS:
+    aiomysql's warning, not (only) the plan's that nothing is verified."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            tlsconnect.params(driver, target, sslmode="require")
+    found = [w for w in caught if issubclass(w.category, TLSDowngradeWarning)]
+    assert len(found) == 2, [str(w.message) for w in caught]
+    assert "goes on WITHOUT TLS" in str(found[0].message)
+    assert found[0].filename == __file__  # it points at the caller's line
+    insecure = [w for w in caught if w.category is tlsconnect.InsecureConnectionWarning]
+    assert not any("WITHOUT TLS" in str(w.message) for w in insecure)
+
+
+def test_mysql_connector_with_a_ca_does_not_warn_of_a_downgrade(pki):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tlsconnect.params("mysql-connector", "mysql://u:p@h:3306/db", ca=pki.ca_pem)
+    assert not [w for w in caught if issubclass(w.category, TLSDowngradeWarning)]
 
 
 def test_pymysql_params_do_not_warn(pki):

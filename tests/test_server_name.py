@@ -210,6 +210,38 @@ def test_sqlalchemy_with_libpq_verifies_server_name(pg_internal, pki, url):
         engine.dispose()
 
 
+def test_sqlalchemy_with_pg8000_verifies_server_name_through_the_context(pg_internal, pki):
+    from sqlalchemy import create_engine, text
+
+    target = f"postgresql+pg8000://tlsuser@127.0.0.1:{pg_internal.port}/defaultdb"
+    for server_name, verifies in ((NAME, True), (WRONG, False)):
+        p = tlsconnect.params("sqlalchemy", target, ca=pki.ca_pem, server_name=server_name)
+        engine = create_engine(**p)
+        try:
+            if verifies:
+                with engine.connect() as conn:
+                    assert conn.execute(text("SELECT 1")).scalar() == 1
+            else:
+                with pytest.raises(Exception) as info, engine.connect():
+                    pass
+                assert HOSTNAME_MISMATCH in _verify_codes(info.value), info.value
+        finally:
+            engine.dispose()
+
+
+def test_pg8000_dbapi_verifies_server_name(pg_internal, pki):
+    import pg8000
+
+    p = tlsconnect.params("pg8000", _pg_uri(pg_internal), ca=pki.ca_pem, server_name=NAME)
+    conn = pg8000.connect(**p, timeout=10)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cursor.fetchone() == [True]
+    finally:
+        conn.close()
+
+
 def test_django_with_libpq_gets_host_and_hostaddr(pki):
     p = tlsconnect.params(
         "django", "postgresql://u@127.0.0.1:5432/db", ca=pki.ca_pem, server_name=NAME
@@ -308,6 +340,47 @@ def test_redis_asyncio_verifies_server_name(redis_internal, pki):
     assert asyncio.run(run()) is True
 
 
+@pytest.mark.parametrize("driver", ["valkey", "valkey-asyncio"])
+def test_valkey_verifies_server_name(redis_internal, pki, driver):
+    import valkey
+    import valkey.asyncio
+
+    target = f"valkeys://127.0.0.1:{redis_internal.port}"
+    params = tlsconnect.params(driver, target, ca=pki.ca_pem, server_name=NAME)
+    if driver == "valkey":
+        client = valkey.Valkey(**params)
+        try:
+            assert client.ping() is True
+        finally:
+            client.connection_pool.disconnect()
+        return
+
+    async def run() -> bool:
+        client = valkey.asyncio.Valkey(**params)
+        try:
+            return bool(await client.ping())
+        finally:
+            await client.aclose()
+            await params["connection_pool"].disconnect()
+
+    assert asyncio.run(run()) is True
+
+
+def test_valkey_refuses_a_wrong_server_name_and_no_server_name(redis_internal, pki):
+    import valkey
+
+    target = f"valkeys://127.0.0.1:{redis_internal.port}"
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        params = tlsconnect.params("valkey", target, ca=pki.ca_pem, server_name=server_name)
+        client = valkey.Valkey(**params, socket_connect_timeout=5, retry_on_error=[])
+        try:
+            with pytest.raises(valkey.ConnectionError) as info:
+                client.ping()
+        finally:
+            client.connection_pool.disconnect()
+        assert code in _verify_codes(info.value), info.value
+
+
 def test_redis_refuses_a_wrong_server_name_and_no_server_name(redis_internal, pki):
     import redis
 
@@ -358,6 +431,61 @@ def test_httpx_refuses_a_wrong_server_name(https_internal, pki):
     ):
         c.get("/")
     assert HOSTNAME_MISMATCH in _verify_codes(info.value), info.value
+
+
+def _urllib3_get(params: dict, server) -> int:
+    import urllib3
+
+    with urllib3.PoolManager(**params) as http:
+        url = f"https://127.0.0.1:{server.port}/"
+        return http.request("GET", url, timeout=10, retries=False).status
+
+
+def test_urllib3_verifies_server_name_and_sends_it_as_sni(https_internal, pki):
+    target = f"https://127.0.0.1:{https_internal.port}"
+    params = tlsconnect.params("urllib3", target, ca=pki.ca_pem, server_name=NAME)
+    assert _urllib3_get(params, https_internal) == 200
+    assert https_internal.sni_names[-1] == NAME
+
+
+def test_urllib3_refuses_a_wrong_server_name_and_no_server_name(https_internal, pki):
+    import urllib3
+
+    target = f"https://127.0.0.1:{https_internal.port}"
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        params = tlsconnect.params("urllib3", target, ca=pki.ca_pem, server_name=server_name)
+        with pytest.raises(urllib3.exceptions.SSLError) as info:
+            _urllib3_get(params, https_internal)
+        assert code in _verify_codes(info.value), info.value
+
+
+def _aiohttp_get(server, server_name: str | None, ca) -> int:
+    import aiohttp
+
+    async def run() -> int:
+        target = f"https://127.0.0.1:{server.port}"
+        p = tlsconnect.params("aiohttp", target, ca=ca, server_name=server_name)
+        async with (
+            aiohttp.ClientSession(**p, timeout=aiohttp.ClientTimeout(total=10)) as session,
+            session.get("/") as response,
+        ):
+            return response.status
+
+    return asyncio.run(run())
+
+
+def test_aiohttp_verifies_server_name_and_sends_it_as_sni(https_internal, pki):
+    assert _aiohttp_get(https_internal, NAME, pki.ca_pem) == 200
+    assert https_internal.sni_names[-1] == NAME
+
+
+def test_aiohttp_refuses_a_wrong_server_name_and_no_server_name(https_internal, pki):
+    import aiohttp
+
+    for server_name, code in ((WRONG, HOSTNAME_MISMATCH), (None, IP_MISMATCH)):
+        with pytest.raises(aiohttp.ClientConnectorCertificateError) as info:
+            _aiohttp_get(https_internal, server_name, pki.ca_pem)
+        assert code in _verify_codes(info.value.certificate_error), info.value
 
 
 def _kafka_admin(cfg: dict) -> list:
@@ -572,6 +700,8 @@ def test_cassandra_sends_server_name_through_its_own_option(pki):
         ("confluent-kafka", "127.0.0.1:9092", "librdkafka"),
         ("mysql-connector", "mysql://u:p@127.0.0.1:3306/db", "takes none"),
         ("requests", "https://127.0.0.1:443", "requests takes no SSLContext"),
+        ("schema-registry", "https://127.0.0.1:443", "from file paths only"),
+        ("sqlalchemy", "mysql+mysqlconnector://u:p@127.0.0.1:3306/db", "takes none"),
     ],
 )
 def test_drivers_without_a_way_to_verify_another_name_refuse_it(driver, target, words, pki):
@@ -611,11 +741,13 @@ def test_written_out_configurations_that_cannot_carry_server_name_refuse_it(
 #: A target for each driver. A driver added to tlsconnect needs one here: the test below
 #: then holds it to honouring server_name, or refusing it.
 TARGETS = {
+    "aiohttp": "https://127.0.0.1:443",
     "aiokafka": "kafka://127.0.0.1:9092",
     "aiomysql": "mysql://u@127.0.0.1:3306/db",
     "asyncpg": "postgresql://u@127.0.0.1:5432/db",
     "cassandra": "127.0.0.1:9042",
     "clickhouse": "https://127.0.0.1:8443",
+    "clickhouse-driver": "clickhouse://u@127.0.0.1:9440/db",
     "confluent-kafka": "kafka://127.0.0.1:9092",
     "django": "postgresql://u@127.0.0.1:5432/db",
     "httpx": "https://127.0.0.1:443",
@@ -629,7 +761,11 @@ TARGETS = {
     "redis": "rediss://127.0.0.1:6379",
     "redis-asyncio": "rediss://127.0.0.1:6379",
     "requests": "https://127.0.0.1:443",
+    "schema-registry": "https://127.0.0.1:443",
     "sqlalchemy": "postgresql+asyncpg://u@127.0.0.1:5432/db",
+    "urllib3": "https://127.0.0.1:443",
+    "valkey": "valkeys://127.0.0.1:6379",
+    "valkey-asyncio": "valkeys://127.0.0.1:6379",
 }
 
 
@@ -660,12 +796,27 @@ def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
 
     assert driver in TARGETS, f"{driver}: add a target to TARGETS (see its comment)"
     options = Options(credentials=Credentials.from_directory(pki.creds_dir), server_name=NAME)
-    try:
+
+    def build() -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mysql-connector's own trust warning
-            result = build_params(
+            return build_params(
                 driver, TARGETS[driver], options, {}, durable=durable, output_dir=tmp_path
             )
+
+    async def build_in_a_loop() -> bool:
+        # aiohttp's connector is made (and closed) only inside a running loop
+        result = build()
+        try:
+            return _carries(result)
+        finally:
+            await result["connector"].close()
+
+    try:
+        if driver == "aiohttp" and not durable:
+            assert asyncio.run(build_in_a_loop())
+            return
+        result = build()
     except ConfigError as exc:
         assert f"server_name={NAME!r} cannot be applied to" in str(exc), exc
         return
@@ -673,7 +824,7 @@ def test_no_driver_ignores_server_name(driver, durable, pki, tmp_path):
         assert _carries(result), result
     finally:
         pool = result.get("connection_pool")
-        if pool is not None and hasattr(pool, "disconnect") and driver == "redis":
+        if pool is not None and hasattr(pool, "disconnect") and driver in ("redis", "valkey"):
             pool.disconnect()
 
 

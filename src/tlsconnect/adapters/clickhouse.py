@@ -90,6 +90,11 @@ def build(request: Request) -> dict[str, Any]:
         pool: dict[str, Any] = {"verify": plan.verify_chain, "ssl_context": plan.ssl_context()}
         if verify_ca:
             pool["assert_hostname"] = False
+        if plan.server_name is not None:
+            # SNI (the context verifies the name whatever urllib3 passes); clickhouse-connect
+            # reads its own server_host_name only when it builds the pool itself.
+            pool["server_hostname"] = plan.server_name
+            params["server_host_name"] = plan.server_name
         if pair is not None:
             # get_client reads client_cert only to choose the authentication (see above);
             # the context presents the certificate.

@@ -8,7 +8,9 @@ always names the plan's one CA file (left out, clickhouse-driver falls back to c
 bundle, or without certifi to the system store); ``certfile``/``keyfile``/``keypass`` the
 client pair (private copies of the material as it was checked). The context
 clickhouse-driver builds from them loads only the file given, so the trust is exactly
-the plan's. ``server_hostname`` is left to clickhouse-driver: the host it connects to.
+the plan's. ``server_hostname`` is the plan's ``server_name`` when it has one (the name
+clickhouse-driver sends as SNI and verifies), else left to clickhouse-driver: the host it
+connects to.
 
 Targets: ``clickhouse://user:password@host:port/database`` (``clickhouses://`` too) and
 ``host:port``. The console's ``https://`` URI names ClickHouse's HTTPS interface, which
@@ -84,6 +86,8 @@ def build(request: Request) -> dict[str, Any]:
     params["check_hostname"] = plan.check_hostname
     if plan.verify_chain:
         params["ca_certs"] = plan_trust_file(request)
+    if plan.server_name is not None:
+        params["server_hostname"] = plan.server_name
     pair = client_files(request)
     if pair is not None:
         params["certfile"], params["keyfile"] = pair

@@ -17,18 +17,18 @@ CA is still always named (``ssl_ca``: the project CA, certifi's bundle, or both 
 file), so that the trust the plan asked for is never left to those variables.
 
 Without a CA (``require``), it verifies nothing and, when the server does not offer TLS,
-goes on without it: a second warning says so (with ``ssl_verify_cert=True`` it refuses
-such a server). It has no option for the key's password (an encrypted key is refused, as
-for mysqlclient) and none for the name to verify (the host is the name). ``unix_socket``
-would turn TLS off silently, and ``option_files`` could set TLS options of their own:
-both are refused.
+goes on without it: a :class:`~tlsconnect.TLSDowngradeWarning` says so, as for aiomysql
+(with ``ssl_verify_cert=True`` it refuses such a server). It has no option for the key's
+password (an encrypted key is refused, as for mysqlclient) and none for the name to
+verify (the host is the name). ``unix_socket`` would turn TLS off silently, and
+``option_files`` could set TLS options of their own: both are refused.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError, InsecureConnectionWarning, warn
+from .._errors import ConfigError, InsecureConnectionWarning, TLSDowngradeWarning, warn
 from .._model import Trust
 from .._trust import trust_file
 from ._base import refuse_plan_server_name
@@ -99,7 +99,7 @@ def mysql_connector_tls(plan: TLSPlan, *, durable: bool, what: str) -> dict[str,
             f"{what} without a CA goes on WITHOUT TLS when the server does not offer it "
             "(it refuses such a server only when it verifies the certificate); pass the "
             "project CA (ca='ca.pem')",
-            InsecureConnectionWarning,
+            TLSDowngradeWarning,
         )
     if credentials is not None and credentials.has_client_cert:
         if durable:
@@ -113,12 +113,8 @@ def mysql_connector_tls(plan: TLSPlan, *, durable: bool, what: str) -> dict[str,
 
 
 def build(request: Request) -> dict[str, Any]:
+    # refuses a socket host and unix_socket (refuse_mysql_socket)
     keywords = connection_keywords(request, database_keyword="database")
-    if keywords["host"].startswith("/"):
-        raise ConfigError(
-            f"host {keywords['host']!r} names a Unix socket, where no TLS is spoken; pass "
-            "the service's host name"
-        )
     attributes = dict(request.take("conn_attrs") or {})
     program = keywords.pop("program_name", None)
     if program is not None:

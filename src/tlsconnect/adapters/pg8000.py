@@ -11,7 +11,9 @@ pg8000 takes keywords, not a libpq conninfo: the target's libpq keywords become 
 (``dbname`` -> ``database``, ``connect_timeout`` -> ``timeout``), the others startup
 parameters (``startup_params``), and the target's TLS words are read as the sslmode and
 never passed on. pg8000 reaches one host over TCP; it has no option for a Unix socket
-that tlsconnect would hand on (``unix_sock`` is refused: PostgreSQL speaks no TLS there).
+that tlsconnect would hand on (``unix_sock``, and a host that names a socket, are refused:
+PostgreSQL speaks no TLS there). pg8000 always sends the SSLRequest first: direct TLS
+(``sslnegotiation='direct'``) is refused, not dropped.
 
 Written out (``tlsconnect config``), the context is described under ``tls``; see
 :data:`USAGE`.
@@ -21,16 +23,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import refuse_socket_hosts
 from .._errors import ConfigError
 from .._target import pg_target
 from ._recipe import context_files, usage
 from .psycopg import LIBPQ_TLS_KEYS, conninfo_params
 
 if TYPE_CHECKING:
+    from .._plan import TLSPlan
     from .._target import Target
     from ._base import Request
 
-__all__ = ["TLS_KEYS", "USAGE", "build", "parse", "pg8000_keywords"]
+__all__ = ["TLS_KEYS", "USAGE", "build", "parse", "pg8000_keywords", "refuse_direct_tls"]
 
 USAGE = usage("cfg.pop('tls')", "conn = pg8000.native.Connection(**cfg, ssl_context=context)")
 
@@ -86,16 +90,12 @@ def parse(target: object, options: dict[str, Any]) -> Target:
 
 def pg8000_keywords(params: dict[str, str]) -> dict[str, Any]:
     """pg8000's keywords for libpq's (TLS words left out: the plan decides those)."""
-    host = params.get("host") or "localhost"
+    refuse_socket_hosts(params.get("host"), "pg8000")
+    host = params["host"]
     if "," in host or "," in params.get("port", ""):
         raise ConfigError(
             "pg8000 connects to one host; pass one host of the service (its replicas have "
             "their own URIs)"
-        )
-    if host.startswith(("/", "@")):
-        raise ConfigError(
-            f"host {host!r} names a Unix socket, where PostgreSQL speaks no TLS; pass the "
-            "service's host name"
         )
     result: dict[str, Any] = {"host": host, "port": int(params.get("port") or 5432)}
     startup: dict[str, str] = {}
@@ -120,6 +120,18 @@ def pg8000_keywords(params: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+def refuse_direct_tls(plan: TLSPlan, what: str) -> None:
+    """A :class:`ConfigError` when the plan asks for direct TLS: pg8000 always sends the
+    SSLRequest first and has no option to start with the handshake."""
+    if plan.direct_tls:
+        raise ConfigError(
+            f"sslnegotiation='direct' cannot be applied to {what}: pg8000 always asks for TLS "
+            "with an SSLRequest first (the classic negotiation, which every PostgreSQL "
+            "server takes) and has no option for direct TLS; leave sslnegotiation out, or "
+            "use psycopg, psycopg2 (libpq 17+) or asyncpg for direct TLS"
+        )
+
+
 def build(request: Request) -> dict[str, Any]:
     """The connection's keywords from the target (the caller's keywords win), and
     ``ssl_context=`` the plan's context, always (written out: its recipe under ``tls``)."""
@@ -131,6 +143,8 @@ def build(request: Request) -> dict[str, Any]:
         given = request.take(name)
         if given is not None:
             params[name] = given
+    refuse_socket_hosts(params["host"], "pg8000")
+    refuse_direct_tls(request.plan, "pg8000")
     if not params.get("user"):
         raise ConfigError(
             "pg8000 needs a user name; put it in the target (postgres://USER@host:port/db) "

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._base import password_text, plan_trust_file
+from ._base import password_text, plan_trust_file, refuse_server_name
 from ._http import base_url, client_files, refuse_query
 
 if TYPE_CHECKING:
@@ -48,6 +48,11 @@ def build(request: Request) -> dict[str, Any]:
     request.take("service")  # read by parse
     target, plan = request.target, request.plan
     refuse_query(target, "the schema registry client")
+    refuse_server_name(
+        request,
+        "the schema registry client builds its context from file paths only and has no "
+        "option for the name to verify",
+    )
     if plan.verify_chain and not plan.check_hostname:
         how = (
             "sslmode='require' with a CA verifies the chain but not the host name (libpq's rule)"

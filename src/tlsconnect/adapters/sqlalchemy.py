@@ -37,7 +37,7 @@ from .asyncpg import asyncpg_keywords, asyncpg_negotiation
 from .mysql_connector import TLS_KEYS as MYSQL_CONNECTOR_TLS_KEYS
 from .mysql_connector import mysql_connector_tls
 from .pg8000 import TLS_KEYS as PG8000_TLS_KEYS
-from .pg8000 import pg8000_keywords
+from .pg8000 import pg8000_keywords, refuse_direct_tls
 from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls, libpq_where
 from .psycopg2 import check_psycopg2_libpq
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
@@ -233,6 +233,7 @@ def build(request: Request) -> dict[str, Any]:
         connect_args.update(_context(request))
         connect_args.update(asyncpg_negotiation(request))
     elif name == "postgresql+pg8000":
+        refuse_direct_tls(plan, "SQLAlchemy's postgresql+pg8000 dialect")
         connect_args = pg8000_keywords({**extras, "host": spec.host})
         del connect_args["host"], connect_args["port"]  # the URL holds them
         if request.durable:
@@ -243,12 +244,7 @@ def build(request: Request) -> dict[str, Any]:
         query = extras
         connect_args = _context(request)
     elif name == "mysql+mysqlconnector":
-        if spec.host.startswith("/"):
-            raise ConfigError(
-                f"host {spec.host!r} names a Unix socket, where no TLS is spoken; pass the "
-                "service's host name"
-            )
-        query = extras
+        query = extras  # a socket host or unix_socket was refused above
         connect_args = mysql_connector_tls(
             plan, durable=request.durable, what="SQLAlchemy's mysql+mysqlconnector dialect"
         )
