@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         metavar="TARGET",
         nargs="?",
-        help="postgres://…, kafka://host:port, or host:port with --service",
+        help="postgres://…, a libpq 'host=… port=…' string, kafka://host:port, any "
+        "service URI, or host:port with --service",
     )
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
     _add_material(check)
@@ -106,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (with --project: a list)"
     )
     check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    check.add_argument(
+        "--driver",
+        metavar="DRIVER",
+        help="give this driver's verdict (its host-name rule): e.g. psycopg (libpq's rule, "
+        "the default for PostgreSQL) or asyncpg (Python's ssl)",
+    )
     check.add_argument(
         "--project",
         metavar="PROJECT",
@@ -287,6 +294,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
     if args.project is not None:
+        if args.driver is not None:
+            raise ConfigError("--driver goes with a TARGET; --project checks each service")
         return _check_project(args)
     for option, value in (
         ("--warn-days", args.warn_days),
@@ -307,6 +316,7 @@ def _check(args: argparse.Namespace) -> int:
         trust=args.trust,
         credentials=_credentials(args),
         timeout=args.timeout,
+        driver=args.driver,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -6,8 +6,11 @@ verdict and the fix. It never holds key material or passwords.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
+import ipaddress
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +20,7 @@ from ._pem import san_strings
 if TYPE_CHECKING:
     from cryptography import x509
 
-__all__ = ["CheckReport", "ErrorClass", "certificate_info"]
+__all__ = ["CheckReport", "ErrorClass", "certificate_info", "peer_certificate_info"]
 
 #: The steps of a probe, in order, as keys of :attr:`CheckReport.timings`.
 STEPS = ("resolve", "tcp_connect", "tls_handshake", "protocol_round_trip")
@@ -40,6 +43,83 @@ def certificate_info(cert: x509.Certificate) -> dict[str, Any]:
         "sans": san_strings(cert),
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": cert.not_valid_after_utc.isoformat(),
+        "sha256": fingerprint(der),
+    }
+
+
+#: getpeercert()'s attribute names and their RFC 4514 keys (as cryptography writes them).
+_RFC4514_KEYS = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "stateOrProvinceName": "ST",
+    "localityName": "L",
+    "streetAddress": "STREET",
+    "domainComponent": "DC",
+    "userId": "UID",
+}
+#: getpeercert()'s subjectAltName kinds, in the order (and with the prefixes) the
+#: report shows them.
+_SAN_KINDS = (("DNS", "DNS"), ("IP Address", "IP"), ("URI", "URI"), ("email", "email"))
+
+
+def _rfc4514_value(value: str) -> str:
+    escaped = "".join(f"\\{c}" if c in ',+"\\<>;' else c for c in value)
+    if escaped.startswith(("#", " ")):
+        escaped = "\\" + escaped
+    if escaped.endswith(" "):
+        escaped = escaped[:-1] + "\\ "
+    return escaped
+
+
+def _rfc4514(name: object) -> str | None:
+    """An ``ssl`` name (tuple of RDNs) as RFC 4514 text; ``None`` when an attribute has
+    no short name here (the caller then asks cryptography)."""
+    rdns = []
+    for rdn in name:  # type: ignore[attr-defined]
+        parts = []
+        for key, value in rdn:
+            short = _RFC4514_KEYS.get(key)
+            if short is None:
+                return None
+            parts.append(f"{short}={_rfc4514_value(value)}")
+        rdns.append("+".join(parts))
+    return ",".join(reversed(rdns))
+
+
+def _peer_time(text: str) -> str:
+    seconds = ssl.cert_time_to_seconds(text)
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
+
+
+def _peer_sans(peer: dict[str, Any]) -> list[str]:
+    entries = peer.get("subjectAltName", ())
+    names = []
+    for kind, prefix in _SAN_KINDS:
+        for entry_kind, value in entries:
+            if entry_kind == kind:
+                if kind == "IP Address":
+                    value = str(ipaddress.ip_address(value.strip()))
+                names.append(f"{prefix}:{value}")
+    return names
+
+
+def peer_certificate_info(peer: dict[str, Any], der: bytes) -> dict[str, Any]:
+    """:func:`certificate_info` from what :meth:`ssl.SSLSocket.getpeercert` read of a
+    verified peer (and its DER), without loading ``cryptography``; it falls back to
+    cryptography for a name with an attribute it has no short name for."""
+    subject, issuer = _rfc4514(peer.get("subject", ())), _rfc4514(peer.get("issuer", ()))
+    if subject is None or issuer is None:
+        from cryptography import x509
+
+        return certificate_info(x509.load_der_x509_certificate(der))
+    return {
+        "subject": subject,
+        "issuer": issuer,
+        "sans": _peer_sans(peer),
+        "not_before": _peer_time(peer["notBefore"]),
+        "not_after": _peer_time(peer["notAfter"]),
         "sha256": fingerprint(der),
     }
 
@@ -77,6 +157,13 @@ class CheckReport:
     chain: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(STEPS, None))
     timeout: float = 10.0
+    #: Whose verdict this is: the driver asked for, or the host-name rule followed
+    #: (``"libpq"`` for PostgreSQL, ``"python-ssl"`` for the drivers built on ``ssl``).
+    verdict_of: str | None = None
+    #: The host-name rule followed: ``"libpq"`` or ``"python-ssl"``.
+    name_rule: str | None = None
+    #: Drivers that would decide otherwise on this certificate (their rule differs).
+    drivers_deciding_otherwise: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """One JSON-ready dict; the keys are the stable ``--json`` schema."""
@@ -105,6 +192,9 @@ class CheckReport:
             "chain": [dict(item) for item in self.chain],
             "timings": dict(self.timings),
             "timeout": self.timeout,
+            "verdict_of": self.verdict_of,
+            "name_rule": self.name_rule,
+            "drivers_deciding_otherwise": list(self.drivers_deciding_otherwise),
         }
 
     # -- text ----------------------------------------------------------------------

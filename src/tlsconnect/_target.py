@@ -174,7 +174,8 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
 
 
 def parse_target(target: str, service: str | Service | None = None) -> Target:
-    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``.
+    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port``, ``host:port``, or
+    a libpq ``key=value`` conninfo (always PostgreSQL).
 
     SQLAlchemy's ``BASE+DRIVER://`` spellings of PostgreSQL's and MySQL's URIs
     (``postgresql+asyncpg://``, ``mysql+pymysql://``) read as the plain URI; the target's
@@ -195,6 +196,14 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
         return spec
     lowered = text.lower()
     chosen = None if service is None else Service.parse(service)
+    if _CONNINFO.match(text):
+        # libpq's key=value conninfo: PostgreSQL's own form of a target.
+        if chosen is not None and chosen is not Service.POSTGRESQL:
+            raise ConfigError(
+                f"a key=value target is libpq's conninfo (PostgreSQL), but service="
+                f"{chosen.value} was given; pass the service's URI or host:port"
+            )
+        return pg_target(parse_conninfo(text))
     if lowered.startswith(PG_SCHEMES):
         if chosen is not None and chosen is not Service.POSTGRESQL:
             raise ConfigError(
@@ -391,6 +400,8 @@ def pg_target(params: dict[str, str]) -> Target:
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: The start of a libpq ``key=value`` conninfo.
+_CONNINFO = re.compile(r"^[A-Za-z_]+\s*=")
 _KEYWORD_PASSWORD = re.compile(
     r"""((?:^|[\s?&])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)""", re.IGNORECASE
 )

@@ -1,0 +1,40 @@
+"""The protocols ``check`` speaks: one module each, behind one interface.
+
+:class:`Probe` is the interface (and the probe of a service whose protocol check does
+not speak); :data:`PROBES` maps each service type to its probe. Adding a protocol is one
+module here and one line in :data:`PROBES`.
+"""
+
+from __future__ import annotations
+
+from .._model import Service
+from ._base import ALERT_WAIT, SIDE_LIMIT, Failed, Probe, Session, wrong_protocol
+from .http import HTTPProbe
+from .kafka import KafkaProbe
+from .mysql import DEFAULT_USER, MySQLProbe
+from .postgresql import PostgreSQLProbe
+from .redis import RedisProbe
+
+__all__ = [
+    "ALERT_WAIT",
+    "DEFAULT_USER",
+    "PROBES",
+    "SIDE_LIMIT",
+    "Failed",
+    "Probe",
+    "Session",
+    "probe_for",
+    "wrong_protocol",
+]
+
+#: The probe of each service type that has one; the others get :class:`Probe` itself.
+PROBES: dict[Service, type[Probe]] = {
+    service: probe
+    for probe in (PostgreSQLProbe, KafkaProbe, RedisProbe, MySQLProbe, HTTPProbe)
+    for service in probe.services
+}
+
+
+def probe_for(service: Service) -> type[Probe]:
+    """The probe class for ``service``."""
+    return PROBES.get(service, Probe)
