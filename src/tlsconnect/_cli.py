@@ -15,19 +15,29 @@ import os
 import sys
 import warnings
 
-from ._configgen import DRIVERS, JAVA_FORMATS, generate_config
-from ._demo import run_demo
 from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSConnectWarning
-from ._fetch import fetch_credentials
 from ._files import write_private
-from ._inspect import inspect_files
 from ._material import Credentials
+from ._model import CONFIG_DRIVERS, DEFAULT_WARN_DAYS, DEFAULT_WORKERS, JAVA_FORMATS
 from ._pem import looks_like_pem
 from ._probe import check
-from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
 from ._term import use_colour
 from ._version import __version__
+
+# typing is not imported at run time: this module starts every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    # What only some commands run, loaded when one of them runs (below): `tlsconnect
+    # check` loads no driver adapter, no demo server and no provider client. Imported
+    # here for the type checker and the layers contract, which see them as they are.
+    from . import _configgen as configgen
+    from . import _demo as demo
+    from . import _fetch as fetching
+    from . import _inspect as inspecting
+    from . import _project as project
 
 __all__ = ["main"]
 
@@ -36,7 +46,62 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+class _OnUse:
+    """A module of this package, imported the first time one of its names is used."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        # __import__, as the package's own lazy exports do (see __init__.py).
+        module = __import__(self._name, globals(), None, [attribute], 1)
+        return getattr(module, attribute)
+
+
+if not TYPE_CHECKING:
+    configgen = _OnUse("_configgen")
+    demo = _OnUse("_demo")
+    fetching = _OnUse("_fetch")
+    inspecting = _OnUse("_inspect")
+    project = _OnUse("_project")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, without importing :mod:`shutil` (and its compression
+    modules) on every run: argparse makes a formatter for each argument it adds, and the
+    width is needed only when help is printed."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` reads it."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         raise _UsageError(f"{self.prog}: error: {message}")
@@ -160,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Paths in the configuration name your own files, or with --output-dir "
         "copies written there (mode 0600).",
     )
-    config.add_argument("--driver", required=True, choices=DRIVERS)
+    config.add_argument("--driver", required=True, choices=CONFIG_DRIVERS)
     config.add_argument("target", metavar="TARGET", help="postgres://… or kafka://host:port")
     _add_material(config)
     config.add_argument(
@@ -243,7 +308,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "fetch":
         return _fetch(args)
     if args.command == "demo":
-        return run_demo()
+        return demo.run_demo()
     raise ConfigError(f"unknown command {args.command!r}")
 
 
@@ -355,7 +420,7 @@ def _check_project(args: argparse.Namespace) -> int:
             stream.write(f"\r\x1b[Kchecking {done}/{total} endpoints{end}")
             stream.flush()
 
-    report = check_project(
+    report = project.check_project(
         args.project,
         username=args.username or "avnadmin",
         warn_days=DEFAULT_WARN_DAYS if args.warn_days is None else args.warn_days,
@@ -372,7 +437,7 @@ def _check_project(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    result = fetch_credentials(args.project, args.service, args.username, args.directory)
+    result = fetching.fetch_credentials(args.project, args.service, args.username, args.directory)
     names = ", ".join(path.name for path in result.files)
     print(f"wrote {names} to {result.directory} (files 0600)")
     print(f"expiry: {result.summary}")
@@ -383,7 +448,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
-    result = inspect_files(args.files, password=password.encode() if password else None)
+    result = inspecting.inspect_files(args.files, password=password.encode() if password else None)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     elif result.items:
@@ -424,7 +489,7 @@ def _config(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
     _from_env_conflicts(args)
     ca, cert, key = _env_files(args, password) if args.from_env else [args.ca, args.cert, args.key]
-    result = generate_config(
+    result = configgen.generate_config(
         args.driver,
         args.target,
         credentials_dir=args.credentials_dir,

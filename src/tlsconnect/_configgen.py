@@ -27,7 +27,7 @@ from ._conninfo import format_conninfo
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
-from ._model import Driver
+from ._model import JAVA_FORMATS, TEXT_DRIVERS, Driver
 from ._plan import Options, TLSPlan, options_for_target, resolve_plan
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
@@ -36,8 +36,7 @@ from .adapters._base import password_text
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
 
 #: Formats that are not one driver's keyword arguments.
-_TEXT_DRIVERS = ("libpq-env", "java-properties")
-DRIVERS = tuple(sorted({*drivers(), *_TEXT_DRIVERS}))
+DRIVERS = tuple(sorted({*drivers(), *TEXT_DRIVERS}))
 #: The formats each driver can be written in; the first is the default. Drivers not
 #: listed take JSON keyword arguments.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -47,7 +46,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "confluent-kafka": ("properties", "json"),
     "java-properties": ("properties",),
 }
-JAVA_FORMATS = ("pkcs12", "pem")
 
 
 @dataclass

@@ -24,7 +24,6 @@ import select
 import socket
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
 
 from ._context import build_context
 from ._errors import ConfigError
@@ -45,7 +44,11 @@ from ._report import CheckReport, certificate_info, peer_certificate_info
 from ._target import Target, parse_target, redact_target
 from .probes import DEFAULT_USER, Failed, Probe, Session, probe_for
 
+# typing is not imported at run time: this module is on the path of every check.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cryptography import x509
     from typing_extensions import Unpack
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import html
 import ipaddress
 import ssl
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from ._model import ErrorClass
 from ._pem import san_strings
 
+# typing is not imported at run time: this module is on the path of every check.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cryptography import x509
 
 __all__ = ["CheckReport", "ErrorClass", "certificate_info", "peer_certificate_info"]
@@ -124,46 +125,94 @@ def peer_certificate_info(peer: dict[str, Any], der: bytes) -> dict[str, Any]:
     }
 
 
-@dataclass
 class CheckReport:
     """What :func:`tlsconnect.check` found: the verdict, the evidence and the fix.
 
     ``ok`` is true when the server was reached and verified as the plan requires (under
     ``sslmode=require`` without a CA nothing is verified, and ``chain_verified`` says so).
     ``error_class`` is an :class:`ErrorClass` value when ``ok`` is false.
+    ``verdict_of`` names whose verdict it is: the driver asked for, or the host-name rule
+    followed (``"libpq"`` for PostgreSQL, ``"python-ssl"`` for the drivers built on
+    ``ssl``), ``name_rule`` that rule, and ``drivers_deciding_otherwise`` the drivers that
+    would decide otherwise on this certificate.
+
+    A plain class with the fields of a dataclass (equal when every field is; a ``repr``
+    that lists them): a report is made on every check, and ``dataclasses`` would cost
+    every ``tlsconnect check`` its import (with ``inspect``).
     """
 
-    ok: bool
-    target: str
-    service: str
-    host: str
-    port: int
-    sslmode: str
-    trust: str
-    tls_version: str | None = None
-    cipher: str | None = None
-    peer_subject: str | None = None
-    peer_issuer: str | None = None
-    peer_not_after: str | None = None
-    chain_verified: bool = False
-    hostname_verified: bool = False
-    client_cert_sent: bool = False
-    error: str | None = None
-    error_class: str | None = None
-    error_detail: str | None = None
-    fix: str | None = None
-    server_message: str | None = None
-    notes: list[str] = field(default_factory=list)
-    chain: list[dict[str, Any]] = field(default_factory=list)
-    timings: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(STEPS, None))
-    timeout: float = 10.0
-    #: Whose verdict this is: the driver asked for, or the host-name rule followed
-    #: (``"libpq"`` for PostgreSQL, ``"python-ssl"`` for the drivers built on ``ssl``).
-    verdict_of: str | None = None
-    #: The host-name rule followed: ``"libpq"`` or ``"python-ssl"``.
-    name_rule: str | None = None
-    #: Drivers that would decide otherwise on this certificate (their rule differs).
-    drivers_deciding_otherwise: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        ok: bool,
+        target: str,
+        service: str,
+        host: str,
+        port: int,
+        sslmode: str,
+        trust: str,
+        tls_version: str | None = None,
+        cipher: str | None = None,
+        peer_subject: str | None = None,
+        peer_issuer: str | None = None,
+        peer_not_after: str | None = None,
+        chain_verified: bool = False,
+        hostname_verified: bool = False,
+        client_cert_sent: bool = False,
+        error: str | None = None,
+        error_class: str | None = None,
+        error_detail: str | None = None,
+        fix: str | None = None,
+        server_message: str | None = None,
+        notes: list[str] | None = None,
+        chain: list[dict[str, Any]] | None = None,
+        timings: dict[str, float | None] | None = None,
+        timeout: float = 10.0,
+        verdict_of: str | None = None,
+        name_rule: str | None = None,
+        drivers_deciding_otherwise: list[str] | None = None,
+    ) -> None:
+        self.ok = ok
+        self.target = target
+        self.service = service
+        self.host = host
+        self.port = port
+        self.sslmode = sslmode
+        self.trust = trust
+        self.tls_version = tls_version
+        self.cipher = cipher
+        self.peer_subject = peer_subject
+        self.peer_issuer = peer_issuer
+        self.peer_not_after = peer_not_after
+        self.chain_verified = chain_verified
+        self.hostname_verified = hostname_verified
+        self.client_cert_sent = client_cert_sent
+        self.error = error
+        self.error_class = error_class
+        self.error_detail = error_detail
+        self.fix = fix
+        self.server_message = server_message
+        self.notes: list[str] = [] if notes is None else notes
+        self.chain: list[dict[str, Any]] = [] if chain is None else chain
+        self.timings: dict[str, float | None] = (
+            dict.fromkeys(STEPS, None) if timings is None else timings
+        )
+        self.timeout = timeout
+        self.verdict_of = verdict_of
+        self.name_rule = name_rule
+        self.drivers_deciding_otherwise: list[str] = (
+            [] if drivers_deciding_otherwise is None else drivers_deciding_otherwise
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.to_dict().items())
+        return f"CheckReport({fields})"
 
     def to_dict(self) -> dict[str, Any]:
         """One JSON-ready dict; the keys are the stable ``--json`` schema."""
@@ -253,6 +302,8 @@ class CheckReport:
         return self.render(colour=False)
 
     def _repr_html_(self) -> str:
+        import html
+
         colour = (
             "#1b5e20" if self.ok and self.chain_verified else "#e65100" if self.ok else "#b00020"
         )

@@ -19,7 +19,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._diagnose import (
     Diagnosis,
@@ -28,7 +27,11 @@ from .._diagnose import (
 )
 from .._model import ErrorClass, Service
 
+# typing is not imported at run time: this module is on the path of every check.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar
+
     from cryptography import x509
 
     from .._plan import TLSPlan
@@ -53,7 +56,8 @@ PLAINTEXT_REASONS = frozenset(
     {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"}
 )
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 
 
 class Failed(Exception):
