@@ -49,6 +49,7 @@ STEPS: list[tuple[str, Callable[[Bench], None]]] = [
     ("6", drivers.psycopg_connect_row),
     ("7", drivers.kafka_row),
     ("8", start.check_row),
+    ("8b", start.check_probe_rows),
     ("P", project.project_row),
     ("9", growth.growth_row),
 ]

@@ -210,7 +210,7 @@ def test_aiomysql_config_note_builds_the_context(kv, pki, capsys, tmp_path, monk
         async with connection.cursor() as cursor:
             await cursor.execute("SELECT CURRENT_USER()")
             result = await cursor.fetchone()
-        connection.close()
+        await connection.ensure_closed()
         """,
     )
     assert result == (f"{server.x509_user}@%",)
