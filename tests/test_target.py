@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 
 import tlsconnect
 from tlsconnect import ConfigError, Service
 from tlsconnect._target import parse_target, uri_sslmode
+from tlsconnect._target import unquote as target_unquote
 
 
 @pytest.mark.parametrize(
@@ -135,3 +138,12 @@ def test_a_scheme_that_contradicts_the_service_is_refused():
 )
 def test_tls_words_map_to_libpq_sslmodes(query, expected):
     assert uri_sslmode(query) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["a%20b", "%E2%82%AC", "%zz", "%", "50%", "%4", "p%40ss%2Fw", "%ff%fe", "plain", ""]
+)
+def test_target_unquote_is_urllibs(text):
+    """The target's percent-decoding, written out to keep urllib.parse off the check
+    path, decodes as urllib.parse.unquote does."""
+    assert target_unquote(text) == urllib.parse.unquote(text)

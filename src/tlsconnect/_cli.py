@@ -10,7 +10,6 @@ set.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -81,6 +80,14 @@ class _Formatter(argparse.HelpFormatter):
         if width is None:
             width = _columns() - 2  # as argparse does
         super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _json(value: object, indent: int = 2) -> str:
+    """``json.dumps``, imported when output is JSON (its regular expressions cost every
+    other run)."""
+    import json
+
+    return json.dumps(value, indent=indent)
 
 
 def _columns() -> int:
@@ -384,7 +391,7 @@ def _check(args: argparse.Namespace) -> int:
         driver=args.driver,
     )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(_json(report.to_dict(), indent=2))
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -430,7 +437,7 @@ def _check_project(args: argparse.Namespace) -> int:
         progress=progress,
     )
     if args.json:
-        print(json.dumps(report.to_list(), indent=2))
+        print(_json(report.to_list(), indent=2))
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -450,7 +457,7 @@ def _inspect(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
     result = inspecting.inspect_files(args.files, password=password.encode() if password else None)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(_json(result.to_dict(), indent=2))
     elif result.items:
         print(result.render())
     for error in result.errors:

@@ -6,9 +6,8 @@ verdict and the fix. It never holds key material or passwords.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import ipaddress
+import socket
 import ssl
 
 from ._model import ErrorClass
@@ -89,9 +88,37 @@ def _rfc4514(name: object) -> str | None:
     return ",".join(reversed(rdns))
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _peer_time(text: str) -> str:
+    """``getpeercert()``'s ``Dec  2 08:21:10 2027 GMT`` as ISO 8601 in UTC, as
+    cryptography's dates print (read by hand: ``strptime`` costs every check its import)."""
+    parts = text.split()
+    if len(parts) == 5 and parts[0] in _MONTHS and parts[4] == "GMT":
+        clock = parts[2].split(":")
+        if len(clock) == 3 and all(p.isdigit() for p in (parts[1], parts[3], *clock)):
+            month = _MONTHS.index(parts[0]) + 1
+            hour, minute, second = (int(p) for p in clock)
+            return (
+                f"{int(parts[3]):04d}-{month:02d}-{int(parts[1]):02d}T"
+                f"{hour:02d}:{minute:02d}:{second:02d}+00:00"
+            )
+    import datetime
+
     seconds = ssl.cert_time_to_seconds(text)
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
+
+
+def _address_text(text: str) -> str:
+    """An address as cryptography prints it (IPv6 compressed), from ``getpeercert()``'s
+    text (IPv6 written out in full)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_ntop(family, socket.inet_pton(family, text))
+        except OSError:
+            continue
+    return text
 
 
 def _peer_sans(peer: dict[str, Any]) -> list[str]:
@@ -101,7 +128,7 @@ def _peer_sans(peer: dict[str, Any]) -> list[str]:
         for entry_kind, value in entries:
             if entry_kind == kind:
                 if kind == "IP Address":
-                    value = str(ipaddress.ip_address(value.strip()))
+                    value = _address_text(value.strip())
                 names.append(f"{prefix}:{value}")
     return names
 
