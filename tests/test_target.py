@@ -8,8 +8,8 @@ import pytest
 
 import tlsconnect
 from tlsconnect import ConfigError, Service
+from tlsconnect._conninfo import unquote as target_unquote
 from tlsconnect._target import parse_target, uri_sslmode
-from tlsconnect._target import unquote as target_unquote
 
 
 @pytest.mark.parametrize(
@@ -147,3 +147,10 @@ def test_target_unquote_is_urllibs(text):
     """The target's percent-decoding, written out to keep urllib.parse off the check
     path, decodes as urllib.parse.unquote does."""
     assert target_unquote(text) == urllib.parse.unquote(text)
+    try:
+        expected = urllib.parse.unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            target_unquote(text, errors="strict")
+    else:
+        assert target_unquote(text, errors="strict") == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ._conninfo import check_port, parse_conninfo, split_hosts
+from ._conninfo import check_port, parse_conninfo, split_hosts, unquote
 from ._errors import ConfigError
 from ._model import Service
 
@@ -110,28 +110,6 @@ class Target:
             f"Target(service={self.service.value!r}, host={self.host!r}, port={self.port}, "
             f"user={self.user!r}, dbname={self.dbname!r}, sslmode={self.sslmode!r})"
         )
-
-
-def unquote(text: str) -> str:
-    """``urllib.parse.unquote``: ``%XX`` escapes decoded as UTF-8 (bad bytes replaced).
-    Written out because importing ``urllib.parse`` (and ``ipaddress`` with it) costs every
-    ``tlsconnect check`` more than the targets it reads."""
-    if "%" not in text:
-        return text
-    out = bytearray()
-    i = 0
-    while i < len(text):
-        if text[i] == "%" and _is_hex(text[i + 1 : i + 3]):
-            out.append(int(text[i + 1 : i + 3], 16))
-            i += 3
-            continue
-        out += text[i].encode("utf-8")
-        i += 1
-    return out.decode("utf-8", "replace")
-
-
-def _is_hex(pair: str) -> bool:
-    return len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair)
 
 
 def _join_host_port(host: str, port: int) -> str:
