@@ -26,6 +26,7 @@ import ssl
 import time
 
 from ._context import build_context
+from ._diagnose import is_ip_address
 from ._errors import ConfigError
 from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
 from ._hostnames import (
@@ -91,8 +92,8 @@ def check(
     spec = parse_target(target, service)
     chosen = None if driver is None else check_driver(driver, spec.service)
     rule = name_rule(spec.service, chosen, spec.scheme)
-    address = _connect_address(spec)
     plan = resolve_plan(spec.service, options_for_target(given, spec))
+    address = _connect_address(spec, plan)
     report = CheckReport(
         ok=False,
         target=redact_target(target),
@@ -129,7 +130,7 @@ def check(
 check.__doc__ = (check.__doc__ or "") + OPTIONS_DOC
 
 
-def _connect_address(spec: Target) -> str:
+def _connect_address(spec: Target, plan: TLSPlan) -> str:
     """Where to connect: a libpq target's ``hostaddr`` (its first, as for ``host``), else
     the host. A ``hostaddr`` without ``host`` leaves libpq nothing to verify the name
     against: it refuses that under verify-full, and so does check."""
@@ -137,7 +138,7 @@ def _connect_address(spec: Target) -> str:
     if not hostaddr or spec.service is not Service.POSTGRESQL:
         return spec.host
     if not (spec.params.get("host") or "").strip():
-        if (spec.sslmode or "verify-full") == "verify-full":
+        if plan.check_hostname:
             raise ConfigError(
                 f"the conninfo gives hostaddr={hostaddr} but no host: libpq then has no "
                 "name to verify the certificate against and refuses verify-full; add "
@@ -370,7 +371,7 @@ class _Check:
         refused = ssl.SSLCertVerificationError(
             1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: host name mismatch"
         )
-        refused.verify_code = 64 if _is_address(session.server_hostname) else 62
+        refused.verify_code = 64 if is_ip_address(session.server_hostname) else 62
         refused.verify_message = "Hostname mismatch"
         leaf = load_der(tls.getpeercert(binary_form=True))
         self._record_chain(leaf, [])
@@ -461,13 +462,3 @@ _ONLY_LEAF = (
     "chain: only the server's own certificate is shown (Python before 3.13 cannot read "
     "the rest of the chain the server sent)"
 )
-
-
-def _is_address(host: str) -> bool:
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            socket.inet_pton(family, host)
-        except OSError:
-            continue
-        return True
-    return False

@@ -44,6 +44,7 @@ __all__ = [
     "Failed",
     "Probe",
     "Session",
+    "looks_plaintext",
     "wrong_protocol",
 ]
 
