@@ -107,6 +107,12 @@ def check(
         verdict_of=chosen.value if chosen is not None else rule,
         name_rule=rule,
     )
+    if chosen is Driver.CONFLUENT_KAFKA:
+        report.notes.append(
+            "librdkafka (confluent-kafka) matches host names with OpenSSL's own defaults, "
+            "which may also accept a certificate that names its host only in the CN; this "
+            "verdict follows Python's ssl rule, which refuses those"
+        )
     if address != spec.host:
         report.notes.append(
             f"connected to {address} (hostaddr) and verified the certificate for "
