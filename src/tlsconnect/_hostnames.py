@@ -77,7 +77,8 @@ def check_driver(driver: str | Driver, service: Service) -> Driver:
         reaches = ", ".join(sorted(s.value for s in services)) or "no service check knows"
         raise ConfigError(
             f"driver {parsed.value!r} does not connect to {service.value} (it reaches "
-            f"{reaches}); pick a driver of this service, or leave the driver out"
+            f"{reaches}); name a driver of this service (driver=, --driver), or none "
+            "for the service's usual one"
         )
     return parsed
 
