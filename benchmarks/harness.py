@@ -84,6 +84,7 @@ class Bench:
         }
         self.pki = testing.make_pki(self.work / "pki")
         self.pg_farm: testing.PostgresFarm | None = None
+        self.pg18_farm: testing.PostgresFarm | None = None
         self.kafka_farm: testing.KafkaFarm | None = None
 
     # -- helpers -------------------------------------------------------------------
@@ -200,13 +201,21 @@ class Bench:
             self.pg_farm = testing.PostgresFarm(self.pki.ca.cert_path, self.pki.server_certs())
         return self.pg_farm.get("good")
 
+    def postgres18(self) -> testing.PostgresServer:
+        """PostgreSQL 18 (direct TLS), from scripts/install.sh's /opt/tlsconnect-pg18."""
+        if self.pg18_farm is None:
+            self.pg18_farm = testing.PostgresFarm(
+                self.pki.ca.cert_path, self.pki.server_certs(), prefetch=False, version=18
+            )
+        return self.pg18_farm.get("good")
+
     def kafka(self) -> testing.KafkaServer:
         if self.kafka_farm is None:
             self.kafka_farm = testing.KafkaFarm(self.pki.ca.cert_path, self.pki.server_certs())
         return self.kafka_farm.get("good")
 
     def stop(self) -> None:
-        for farm in (self.kafka_farm, self.pg_farm):
+        for farm in (self.kafka_farm, self.pg_farm, self.pg18_farm):
             if farm is not None:
                 farm.stop()  # stops every process it started, by PID
         shutil.rmtree(self.work, ignore_errors=True)

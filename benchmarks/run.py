@@ -1,6 +1,6 @@
 """tlsconnect against the hand-written equivalent, side by side, in one run.
 
-    python benchmarks/run.py            # full run: the table for the README
+    python benchmarks/run.py            # full run: the table in benchmarks/README.md
     python benchmarks/run.py --quick    # every row once, quickly (CI: exit 0 only if all worked)
     python benchmarks/run.py --rows C1,2
 
@@ -8,7 +8,8 @@ Each row times tlsconnect and the code users write by hand in the same run, inte
 (one of each per round), and reports medians and their ratio (tlsconnect / hand-written;
 below 1 is faster). The rows live in modules by what they measure: `start.py` (whole
 processes: import, cold start, check), `contexts.py` (contexts in a running process),
-`drivers.py` (driver parameters and real connections), `project.py` (a whole project's
+`drivers.py` (driver parameters and real connections), `direct_tls.py` (PostgreSQL's
+direct TLS against the SSLRequest, through a delaying proxy), `project.py` (a whole project's
 check, through `project_check.py`, which also runs alone), `growth.py` (many builds in
 one process); `harness.py` holds what they share. It starts its own PostgreSQL (ssl=on)
 and Kafka broker (tansu behind stunnel, client certificates required) from
@@ -30,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import contexts
+import direct_tls
 import drivers
 import growth
 import project
@@ -48,6 +50,7 @@ STEPS: list[tuple[str, Callable[[Bench], None]]] = [
     ("5", drivers.psycopg_params_rows),
     ("6", drivers.psycopg_connect_row),
     ("7", drivers.kafka_row),
+    ("DT", direct_tls.direct_tls_rows),
     ("8", start.check_row),
     ("8b", start.check_probe_rows),
     ("P", project.project_row),

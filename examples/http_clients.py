@@ -1,4 +1,5 @@
-"""Call an HTTPS service with httpx and with requests, each verifying what the plan says.
+"""Call an HTTPS service with httpx, requests, urllib3 and aiohttp, each verifying what the
+plan says.
 
     python examples/http_clients.py https://USER:PASSWORD@HOST:PORT [CREDS_DIR]
 
@@ -9,10 +10,13 @@ client certificate), as `avn service user-creds-download` writes them.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
+import aiohttp
 import httpx
 import requests
+import urllib3
 
 import tlsconnect
 
@@ -35,6 +39,20 @@ def main(uri: str, credentials_dir: str | None) -> None:
     p = tlsconnect.params("requests", uri, credentials=credentials)
     response = requests.get(f"{base_url}/", **p)
     print(f"requests: HTTP {response.status_code}, client certificate sent: {'cert' in p}")
+
+    # urllib3: the plan's SSLContext, cert_reqs to match it, the URI's user as a header.
+    p = tlsconnect.params("urllib3", uri, credentials=credentials)
+    with urllib3.PoolManager(**p) as http:
+        print(f"urllib3: HTTP {http.request('GET', f'{base_url}/').status}")
+
+    # aiohttp: a TCPConnector with the plan's SSLContext, made inside the running loop;
+    # one p serves one session (the session closes the connector).
+    async def with_aiohttp() -> None:
+        p = tlsconnect.params("aiohttp", uri, credentials=credentials)
+        async with aiohttp.ClientSession(**p) as session, session.get("/") as response:
+            print(f"aiohttp: HTTP {response.status}")
+
+    asyncio.run(with_aiohttp())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def service(
 class StandInAPI:
     """The stand-in server. ``projects[name] = {"ca": pem, "services": [...]}``;
     ``forbidden`` holds projects the token may not read (403). Every request is recorded
-    in ``requests`` as (path, authorization header)."""
+    in ``requests`` as (path, authorization header); ``delay`` makes every answer wait."""
 
     def __init__(self, cert_path: Path, key_path: Path, ca_path: Path, token: str) -> None:
         self.token = token
@@ -128,6 +129,7 @@ class StandInAPI:
         self.projects: dict[str, dict[str, Any]] = {}
         self.forbidden: set[str] = set()
         self.echo_token_in_errors = False
+        self.delay = 0.0  # seconds each answer waits (a slow API)
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -201,6 +203,9 @@ class StandInAPI:
         authorization = handler.headers.get("authorization", "")
         with self.lock:
             self.requests.append((path, authorization))
+            delay = self.delay
+        if delay:
+            time.sleep(delay)
         status, body = self._route(path, authorization)
         data = json.dumps(body).encode()
         handler.send_response(status)

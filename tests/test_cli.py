@@ -171,11 +171,19 @@ def test_python_dash_m_runs_a_real_check(pg, pki):
     assert "wrong.example.com" in data["error"]
 
 
-def test_demo_runs_end_to_end_and_cleans_up(capsys):
-    import glob
+def test_demo_runs_end_to_end_and_cleans_up(capsys, monkeypatch):
+    import shutil
     import tempfile
 
-    before = set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*"))
+    from tlsconnect._files import private_dir
+
+    # The demo's files go into a directory of this test's own (traversable, as the demo's
+    # servers run as their own users): another run of the suite on the same machine,
+    # making its own demo directory meanwhile, changes nothing here.
+    own = tempfile.mkdtemp(prefix="tdemo-")  # short: MariaDB's socket path has a limit
+    os.chmod(own, 0o755)
+    private_dir()  # this process's private directory stays where it is
+    monkeypatch.setattr(tempfile, "tempdir", own)
     code = main(["demo"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -195,12 +203,16 @@ def test_demo_runs_end_to_end_and_cleans_up(capsys):
         ("kafka-python", "produced and consumed 'hello over mutual TLS'"),
         ("redis", "PING -> PONG"),
         ("pymysql", "SELECT CURRENT_USER() -> x509user"),
+        ("direct TLS", "ALPN 'postgresql', not the SSLRequest); 2 round trips"),
     ):
         line = next(line for line in drivers.splitlines() if line.strip().startswith(name))
         assert did in line and "the chain and the host name" in line, line
         assert "client certificate presented" in line
     assert "FAILED" not in drivers and "skipped" not in drivers
-    assert set(glob.glob(f"{tempfile.gettempdir()}/tlsconnect-demo-*")) == before
+    base = out.split("client certificates in ", 1)[1].split("\n", 1)[0].strip()
+    assert os.path.dirname(base) == own  # it was made here, and removed
+    assert not os.path.exists(base) and os.listdir(own) == []
+    shutil.rmtree(own)
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.1])

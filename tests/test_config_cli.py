@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 import uuid
 
 import psycopg
@@ -15,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from refusals import LogTail, Why, assert_refused, server_reasons
 from tlsconnect._cli import main
 
 PSQL = "/usr/lib/postgresql/15/bin/psql"
@@ -191,19 +193,32 @@ def test_confluent_properties_produce_and_list_topics(kafka, pki, capsys):
 def test_confluent_json_refuses_the_wrong_host_for_real(kafka, pki, capsys):
     from confluent_kafka import KafkaException, Producer
 
-    code, out, _ = run(
-        capsys,
-        "--driver",
-        "confluent-kafka",
-        kafka_target(kafka.wronghost),
-        *mtls(pki),
-        "--format",
-        "json",
-    )
-    assert code == 0
-    producer = Producer(json.loads(out))
+    def written(*extra: str) -> dict:
+        code, out, err = run(
+            capsys,
+            "--driver",
+            "confluent-kafka",
+            kafka_target(kafka.wronghost),
+            *mtls(pki),
+            "--format",
+            "json",
+            *extra,
+        )
+        assert code == 0, err
+        return json.loads(out)
+
+    # verify-ca, the control: the same server is reached with the same certificate
+    assert Producer(written("--sslmode", "verify-ca")).list_topics(timeout=15).topics is not None
+    tail = LogTail(kafka.wronghost.stunnel_log)
+    producer = Producer(written())
     with pytest.raises(KafkaException):
         producer.list_topics(timeout=5)
+    # librdkafka refused the name: its alert, in stunnel's log (waited for: written
+    # when stunnel reads it)
+    deadline = time.monotonic() + 5
+    while Why.HOST_NAME not in server_reasons(tail.lines()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_refused(Why.HOST_NAME, server=tail.lines())
 
 
 def test_aiokafka_json_starts_and_sends(kafka, pki, capsys):
@@ -269,19 +284,23 @@ def test_java_pkcs12_stores_load_and_hold_the_right_entries(kafka, pki, tmp_path
         str(out_dir),
     )
     assert code == 0
-    props = parse_properties((out_dir / "client.properties").read_text())
-    assert props["security.protocol"] == "SSL"
-    assert props["ssl.endpoint.identification.algorithm"] == "https"
-    assert props["ssl.keystore.type"] == props["ssl.truststore.type"] == "PKCS12"
-    # The generated passwords are in the 0600 file only, never on standard output.
-    shown = parse_properties(out)
+    written = parse_properties((out_dir / "client.properties").read_text())
+    assert written["security.protocol"] == "SSL"
+    assert written["ssl.endpoint.identification.algorithm"] == "https"
+    assert written["ssl.keystore.type"] == written["ssl.truststore.type"] == "PKCS12"
+    # The generated passwords are in secret.properties (0600) only, never on standard
+    # output; client.properties names them through Kafka's file config provider.
+    secret_file = out_dir / "secret.properties"
+    hidden = parse_properties(secret_file.read_text())
+    assert written["config.providers"] == "file"
     for secret in ("ssl.keystore.password", "ssl.key.password", "ssl.truststore.password"):
-        assert secret not in shown and props[secret] not in out
-        assert f"# {secret} is in {out_dir / 'client.properties'}" in out
-    assert shown == {k: v for k, v in props.items() if "password" not in k}
+        assert written[secret] == f"${{file:{secret_file}:{secret}}}"
+        assert hidden[secret] not in out
+    assert parse_properties(out) == written  # printed whole: nothing secret in it
+    props = {**written, **hidden}  # as the Kafka client resolves them
     keystore = out_dir / "client.keystore.p12"
     truststore = out_dir / "client.truststore.p12"
-    for path in (keystore, truststore, out_dir / "client.properties"):
+    for path in (keystore, truststore, out_dir / "client.properties", secret_file):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     key, cert, _ = pkcs12.load_key_and_certificates(
         keystore.read_bytes(), props["ssl.keystore.password"].encode()
@@ -334,6 +353,9 @@ def test_java_pem_never_prints_the_key(kafka, pki, tmp_path, capsys):
     assert "PRIVATE KEY" not in out
     written = (out_dir / "client.properties").read_text()
     props = parse_properties(written)
+    hidden = parse_properties((out_dir / "secret.properties").read_text())
+    assert props["ssl.keystore.key"].startswith("${file:") and "PRIVATE KEY" not in written
+    props.update(hidden)
     assert props["ssl.keystore.type"] == props["ssl.truststore.type"] == "PEM"
     assert props["ssl.endpoint.identification.algorithm"] == ""
     assert props["ssl.keystore.key"].startswith("-----BEGIN PRIVATE KEY-----\\n")

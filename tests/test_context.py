@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import socket
 import ssl
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 
 import tlsconnect
+from refusals import Why, assert_refused, server_reasons
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning
 
 HOSTS = ["localhost", "127.0.0.1"]
@@ -54,14 +56,75 @@ def test_project_trust_holds_only_the_project_ca(pki):
     ]
 
 
-def test_public_trust_holds_certifi_and_not_the_project_ca(pki):
+def posing_as_issued_by(root_pem: bytes, directory) -> tuple[str, str]:
+    """A certificate for localhost that names ``root_pem``'s subject as its issuer but is
+    signed by a key of its own: a store holding that root finds the issuer and refuses
+    the signature (X509_V_ERR_CERT_SIGNATURE_FAILURE, 7); a store without it cannot find
+    the issuer (X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 20)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    root = x509.load_pem_x509_certificate(root_pem)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "posing.pem", directory / "posing.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_public_trust_holds_certifi_and_not_the_project_ca(pki, tls_server, tmp_path):
     import certifi
 
     ctx = tlsconnect.ssl_context("redis", ca=pki.ca_pem, trust="public")
-    expected = ssl.create_default_context(cafile=certifi.where()).cert_store_stats()
-    stats = ctx.cert_store_stats()
-    # A lazily loaded store counts 0 until used; verification below proves the content.
-    assert stats["x509_ca"] in (0, expected["x509_ca"])
+    # certifi's roots are read lazily (a hashed directory): a certificate naming one of
+    # them as its issuer shows the store found it (a signature failure, not "no issuer")
+    bundle = pathlib.Path(certifi.where()).read_bytes()
+    first_root = bundle[: bundle.index(b"-----END CERTIFICATE-----") + 25]
+    posing = tls_server(posing_as_issued_by(first_root, tmp_path))
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        talk(ctx, posing, "localhost")
+    assert info.value.verify_code == 7, info.value
+    assert ctx.cert_store_stats()["x509_ca"] >= 1
+    # the project CA is not among them
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        talk(ctx, tls_server("good"), "localhost")
+    assert_refused(Why.UNTRUSTED_ISSUER, exc=info.value)
+
+
+def test_project_trust_holds_the_project_ca_and_no_public_root(pki, tls_server, tmp_path):
+    import certifi
+
+    ctx = tlsconnect.ssl_context("kafka", ca=pki.ca_pem)
+    assert talk(ctx, tls_server("good"), "localhost") == b"OK\n"
+    # a certificate naming a certifi root as issuer: no such issuer in the store (20),
+    # where a store that also held certifi's roots would find it (7)
+    bundle = pathlib.Path(certifi.where()).read_bytes()
+    first_root = bundle[: bundle.index(b"-----END CERTIFICATE-----") + 25]
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        talk(ctx, tls_server(posing_as_issued_by(first_root, tmp_path)), "localhost")
+    assert info.value.verify_code == 20, info.value
 
 
 @pytest.mark.parametrize("host", HOSTS)
@@ -189,7 +252,8 @@ def test_missing_client_certificate_is_refused_by_the_server(pki, tls_server):
     with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
         talk(ctx, server, "localhost")
     record = last_handshake(server)
-    assert not record.ok and "certificate" in (record.error or "").lower()
+    assert not record.ok
+    assert_refused(Why.CLIENT_CERT_MISSING, server=[record.error or ""])
 
 
 def test_client_certificate_from_another_ca_is_refused(pki, tls_server):
@@ -199,6 +263,11 @@ def test_client_certificate_from_another_ca_is_refused(pki, tls_server):
     )
     with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
         talk(ctx, server, "localhost")
+    record = last_handshake(server)
+    assert not record.ok
+    # the server read the certificate and refused it: not "peer did not return a certificate"
+    assert_refused(Why.CLIENT_CERT_REFUSED, server=[record.error or ""])
+    assert Why.CLIENT_CERT_MISSING not in server_reasons([record.error or ""])
 
 
 # -- resolve() rules ----------------------------------------------------------------

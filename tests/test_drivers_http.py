@@ -1,21 +1,25 @@
-"""httpx, requests, opensearch-py and clickhouse-connect, each against the same real HTTPS
-servers on loopback (tlsconnect.testing's HTTPSServer answering as OpenSearch and
-ClickHouse do: see http_standins): verify-full and verify-ca must mean the same thing in
-every driver's output, and the trust must be exactly the plan's.
+"""httpx, requests, urllib3, aiohttp, opensearch-py, clickhouse-connect and confluent-kafka's
+schema registry client, each against the same real HTTPS servers on loopback
+(tlsconnect.testing's HTTPSServer answering as OpenSearch, ClickHouse and Karapace do: see
+http_standins): verify-full and verify-ca must mean the same thing in every driver's
+output, and the trust must be exactly the plan's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import pathlib
 import ssl
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
 
 import tlsconnect
-from http_standins import clickhouse, opensearch
+from http_standins import SUBJECTS, basic_user, clickhouse, opensearch, schema_registry
+from refusals import Why, assert_refused
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning
 from tlsconnect.testing import HTTPSServer
 
@@ -73,42 +77,66 @@ def via_clickhouse(p: dict, server: HTTPSServer) -> str | None:
         client.close()
 
 
+def via_urllib3(p: dict, server: HTTPSServer) -> str | None:
+    import urllib3
+
+    with urllib3.PoolManager(**p) as http:
+        response = http.request("GET", server.url("/"), timeout=10, retries=False)
+        assert response.status == 200, response.data
+        return response.json()["user"]
+
+
+def via_schema_registry(p: dict, server: HTTPSServer) -> str | None:
+    """The subjects, then the user the server saw (the registry answers no user)."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    with SchemaRegistryClient({**p, "max.retries": 0}) as client:
+        assert client.get_subjects() == SUBJECTS
+    return basic_user(server.requests[-1])
+
+
+def via_schema_registry_async(p: dict, server: HTTPSServer) -> str | None:
+    from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+
+    async def run() -> list:
+        client = AsyncSchemaRegistryClient({**p, "max.retries": 0})
+        try:
+            return await client.get_subjects()
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(run()) == SUBJECTS
+    return basic_user(server.requests[-1])
+
+
 CLIENTS: dict[str, tuple[str, Callable[[dict, HTTPSServer], str | None]]] = {
     "httpx": ("httpx", via_httpx),
     "httpx-async": ("httpx", via_httpx_async),
     "requests": ("requests", via_requests),
+    "urllib3": ("urllib3", via_urllib3),
     "opensearch": ("opensearch", via_opensearch),
     "clickhouse": ("clickhouse", via_clickhouse),
+    "schema-registry": ("schema-registry", via_schema_registry),
+    "schema-registry-async": ("schema-registry", via_schema_registry_async),
 }
-CAN_SKIP_HOSTNAME = [name for name in CLIENTS if name != "requests"]
+#: requests and the schema registry client check the host name whenever they verify.
+CAN_SKIP_HOSTNAME = [name for name in CLIENTS if name != "requests" and "schema" not in name]
 
 
 def standin(server: HTTPSServer) -> HTTPSServer:
-    """OpenSearch on GET /, ClickHouse on every other request."""
-    return opensearch(clickhouse(server))
+    """OpenSearch on GET /, the schema registry on GET /subjects, ClickHouse on every other
+    request."""
+    return schema_registry(opensearch(clickhouse(server)))
 
 
 def target(server: HTTPSServer, userinfo: str = "avnadmin") -> str:
     return f"https://{userinfo}@localhost:{server.port}" if userinfo else server.url("")
 
 
-def refused_verification(exc: BaseException) -> bool:
-    """Whether a driver's error comes from a failed certificate verification (each driver
-    wraps it differently: in the chain, in ``reason``, in ``args``, or only in text)."""
-    seen: list[BaseException] = []
-    stack = [exc]
-    while stack:
-        error = stack.pop()
-        if error in seen:
-            continue
-        seen.append(error)
-        if isinstance(error, ssl.SSLCertVerificationError):
-            return True
-        for linked in (error.__cause__, error.__context__, getattr(error, "reason", None)):
-            if isinstance(linked, BaseException):
-                stack.append(linked)
-        stack += [arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)]
-    return any("certificate verify failed" in str(error).lower() for error in seen)
+def refused(why: Why, exc: BaseException) -> None:
+    """The HTTP family's refusal: the client's ``ssl`` error, in its exception's chain,
+    says ``why`` (each driver wraps it differently: see refusals.chain)."""
+    assert_refused(why, exc=exc, need_ssl_error=True)
 
 
 @pytest.fixture
@@ -157,7 +185,7 @@ def test_verify_full_refuses_a_certificate_for_another_host(client, broken, pki)
     p = tlsconnect.params(driver, target(server), ca=pki.ca_pem)
     with pytest.raises(Exception) as info:
         connect(p, server)
-    assert refused_verification(info.value), repr(info.value)
+    refused(Why.HOST_NAME, info.value)
 
 
 @pytest.mark.parametrize("client", CAN_SKIP_HOSTNAME)
@@ -179,7 +207,7 @@ def test_a_server_from_another_ca_is_refused(client, sslmode, broken, pki):
     p = tlsconnect.params(driver, target(server), sslmode=sslmode, ca=pki.ca_pem)
     with pytest.raises(Exception) as info:
         connect(p, server)
-    assert refused_verification(info.value), repr(info.value)
+    refused(Why.UNTRUSTED_ISSUER, info.value)
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -191,7 +219,10 @@ def test_a_server_requiring_a_client_certificate_gets_it(client, broken, creds, 
     assert server.requests[-1].peer_serial == pki.client.cert.serial_number
 
 
-@pytest.mark.parametrize("client", ["httpx", "httpx-async", "opensearch", "clickhouse"])
+@pytest.mark.parametrize(
+    "client",
+    ["httpx", "httpx-async", "urllib3", "opensearch", "clickhouse", "schema-registry"],
+)
 def test_an_encrypted_key_is_used_in_memory_or_with_its_password(client, https, pki):
     driver, connect = CLIENTS[client]
     p = tlsconnect.params(
@@ -226,7 +257,7 @@ def test_a_tls_word_in_the_uri_never_weakens_what_the_caller_asked(client, broke
     p = tlsconnect.params(driver, uri, sslmode="verify-full", ca=pki.ca_pem)
     with pytest.raises(Exception) as info:
         connect(p, server)
-    assert refused_verification(info.value), repr(info.value)
+    refused(Why.HOST_NAME, info.value)
 
 
 # -- require, trust, the environment ---------------------------------------------------
@@ -256,7 +287,7 @@ def test_the_environment_and_the_os_store_never_widen_the_trust(client, https, p
     p = tlsconnect.params(driver, target(https), trust="public")
     with pytest.raises(Exception) as info:
         connect(p, https)
-    assert refused_verification(info.value), repr(info.value)
+    refused(Why.UNTRUSTED_ISSUER, info.value)
 
 
 def test_without_tlsconnect_those_drivers_would_trust_the_environment(https, pki, monkeypatch):
@@ -387,21 +418,27 @@ def test_opensearch_gets_the_context_and_nothing_it_would_ignore(pki):
     assert p["use_ssl"] is True and p["http_auth"] == ("u", "p")
 
 
-def test_opensearch_verify_ca_uses_its_file_options_with_assert_hostname_off(pki):
+def test_opensearch_verify_ca_keeps_the_plans_context_and_turns_the_pools_check_off(pki):
+    from opensearchpy import Urllib3HttpConnection
+
     p = tlsconnect.params(
         "opensearch", "https://localhost:9200", sslmode="verify-ca", ca=pki.ca_pem
     )
-    assert "ssl_context" not in p
-    assert p["verify_certs"] is True and p["ssl_assert_hostname"] is False
-    with pytest.raises(ConfigError, match="encrypted key.*verify-full"):
-        tlsconnect.params(
-            "opensearch",
-            "https://localhost:9200",
-            sslmode="verify-ca",
-            cert=pki.client.cert_path,
-            key=pki.client_key_encrypted_path,
-            key_password=pki.client_key_password,
-        )
+    assert p["ssl_context"].check_hostname is False
+    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert issubclass(p["connection_class"], Urllib3HttpConnection)
+    assert "ca_certs" not in p and "ssl_assert_hostname" not in p
+    # the context holds the pair, so an encrypted key works under verify-ca too
+    encrypted = tlsconnect.params(
+        "opensearch",
+        "https://localhost:9200",
+        sslmode="verify-ca",
+        ca=pki.ca_pem,
+        cert=pki.client.cert_path,
+        key=pki.client_key_encrypted_path,
+        key_password=pki.client_key_password,
+    )
+    assert encrypted["ssl_context"].verify_mode == ssl.CERT_REQUIRED
 
 
 def test_opensearch_refuses_a_connection_class_that_drops_the_context(pki):
@@ -425,12 +462,12 @@ def test_opensearch_has_no_place_for_a_uri_query():
 # -- clickhouse-connect --------------------------------------------------------------
 
 
-def test_clickhouse_always_names_the_plans_ca_file(pki):
+def test_clickhouse_goes_through_a_pool_holding_the_plans_context(pki):
     p = tlsconnect.params("clickhouse", "https://localhost:8443")
-    assert p["verify"] is True and p["ca_cert"]  # certifi's, not the OS store
-    import certifi
-
-    assert p["ca_cert"] == certifi.where()
+    context = p["pool_mgr"].connection_pool_kw["ssl_context"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    # neither the OS store nor a CA file of clickhouse-connect's choosing: the plan's
+    assert "ca_cert" not in p and "verify" not in p
 
 
 def test_clickhouse_verify_ca_goes_through_its_own_pool_manager(pki):
@@ -507,6 +544,168 @@ def test_why_opensearch_verify_ca_cannot_use_a_context(broken, pki):
         max_retries=0,
         timeout=10,
     )
-    with pytest.raises(Exception, match="(?i)hostname|match"):
+    with pytest.raises(Exception) as info:
         client.info()
     client.close()
+    # urllib3's own check of the name (its CertificateError), not OpenSSL's
+    assert_refused(Why.HOST_NAME, exc=info.value)
+
+
+# -- urllib3 -------------------------------------------------------------------------
+
+
+def test_urllib3_needs_assert_hostname_false_for_verify_ca(broken, creds):
+    """urllib3 checks the host name itself on a context that does not, unless told
+    assert_hostname=False: the context alone refuses what verify-ca accepts."""
+    import urllib3
+
+    server = broken["wronghost"]
+    p = tlsconnect.params("urllib3", target(server), sslmode="verify-ca", credentials=creds)
+    assert p["assert_hostname"] is False and p["cert_reqs"] == "CERT_REQUIRED"
+    with urllib3.PoolManager(ssl_context=p["ssl_context"]) as http:
+        with pytest.raises(urllib3.exceptions.SSLError, match="match|mismatch|not valid"):
+            http.request("GET", server.url("/"), timeout=10, retries=False)
+    assert via_urllib3(p, server) == "avnadmin"
+
+
+def test_urllib3_keeps_the_callers_headers_beside_the_uris_credentials(https, pki):
+    p = tlsconnect.params(
+        "urllib3", target(https, "avnadmin:pw"), ca=pki.ca_pem, headers={"X-Trace": "t1"}
+    )
+    assert via_urllib3(p, https) == "avnadmin"
+    assert https.requests[-1].headers["x-trace"] == "t1"
+
+
+# -- the schema registry client ------------------------------------------------------
+
+
+def test_schema_registry_refuses_verify_ca_and_says_why(pki):
+    with pytest.raises(ConfigError, match="schema registry client cannot do that.*verify-full"):
+        tlsconnect.params(
+            "schema-registry", "https://localhost:1", sslmode="verify-ca", ca=pki.ca_pem
+        )
+    with pytest.raises(ConfigError, match="require' with a CA verifies the chain"):
+        tlsconnect.params(
+            "schema-registry", "https://localhost:1", sslmode="require", ca=pki.ca_pem
+        )
+
+
+def test_schema_registry_trusts_the_project_ca_and_the_public_cas_when_a_ca_is_given(pki):
+    import certifi
+
+    p = tlsconnect.params("schema-registry", "https://avnadmin:pw@localhost:1", ca=pki.ca_pem)
+    bundle = pathlib.Path(p["ssl.ca.location"]).read_bytes()
+    assert pki.ca_pem.read_bytes().strip() in bundle
+    assert pathlib.Path(certifi.where()).read_bytes().strip() in bundle
+    # the URI's user goes to basic.auth.user.info, never in the url (the client refuses both)
+    assert p["url"] == "https://localhost:1" and p["basic.auth.user.info"] == "avnadmin:pw"
+    public = tlsconnect.params("schema-registry", "https://localhost:1")
+    assert public["ssl.ca.location"] == certifi.where()
+
+
+def test_without_tlsconnect_the_schema_registry_client_trusts_ssl_cert_file(
+    https, pki, monkeypatch
+):
+    """The control for the environment test above: given no ssl.ca.location, the client
+    builds its context from SSL_CERT_FILE, which here trusts the project CA."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    with SchemaRegistryClient({"url": https.url(""), "max.retries": 0}) as client:
+        assert client.get_subjects() == SUBJECTS
+
+
+# -- aiohttp: the parameters are made inside the running loop ------------------------
+
+
+def via_aiohttp(server: HTTPSServer, *args, **options) -> str | None:
+    """``params("aiohttp", ...)`` inside the coroutine, one session, GET /; the user the
+    server saw. The connector is closed with the session."""
+    import aiohttp
+
+    async def run() -> str | None:
+        p = tlsconnect.params("aiohttp", *args, **options)
+        async with aiohttp.ClientSession(**p, timeout=aiohttp.ClientTimeout(total=10)) as s:
+            async with s.get("/") as response:
+                response.raise_for_status()
+                user = (await response.json())["user"]
+        assert p["connector"].closed  # one p serves one session
+        return user
+
+    return asyncio.run(run())
+
+
+def aiohttp_refused(server: HTTPSServer, *args, **options) -> BaseException:
+    import aiohttp
+
+    with pytest.raises(aiohttp.ClientConnectorError) as info:
+        via_aiohttp(server, *args, **options)
+    return info.value
+
+
+def test_aiohttp_verify_full_connects_and_presents_the_client_certificate(https, creds, pki):
+    assert via_aiohttp(https, target(https), credentials=creds) == "avnadmin"
+    assert https.requests[-1].peer_serial == pki.client.cert.serial_number
+
+
+def test_aiohttp_refuses_another_host_under_verify_full_and_accepts_it_under_verify_ca(
+    broken, pki, creds
+):
+    server = broken["wronghost"]
+    error = aiohttp_refused(server, target(server), ca=pki.ca_pem)
+    assert_refused(Why.HOST_NAME, exc=error)
+    assert via_aiohttp(server, target(server), sslmode="verify-ca", credentials=creds)
+
+
+@pytest.mark.parametrize("sslmode", ["verify-full", "verify-ca"])
+def test_aiohttp_refuses_a_server_from_another_ca(broken, pki, sslmode):
+    server = broken["othersigned"]
+    error = aiohttp_refused(server, target(server), sslmode=sslmode, ca=pki.ca_pem)
+    assert_refused(Why.UNTRUSTED_ISSUER, exc=error)
+
+
+def test_aiohttp_a_server_requiring_a_client_certificate_gets_it(broken, creds, pki):
+    server = broken["mtls"]
+    server.requests.clear()
+    assert via_aiohttp(server, target(server), credentials=creds) == "avnadmin"
+    assert server.requests[-1].peer_serial == pki.client.cert.serial_number
+
+
+def test_aiohttp_the_environment_never_widens_the_trust(https, pki, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_pem))
+    error = aiohttp_refused(https, target(https), trust="public")
+    assert_refused(Why.UNTRUSTED_ISSUER, exc=error)
+
+
+def test_aiohttp_carries_the_uris_credentials_and_passes_options_where_they_belong(https, pki):
+    uri = target(https, "avnadmin:s3cr%40t")
+    assert via_aiohttp(https, uri, ca=pki.ca_pem, limit=2, raise_for_status=True) == "avnadmin"
+    expected = "Basic " + base64.b64encode(b"avnadmin:s3cr@t").decode()
+    assert https.requests[-1].headers["authorization"] == expected
+
+
+def test_aiohttp_params_outside_the_running_loop_say_where_to_call_them(pki):
+    with pytest.raises(ConfigError, match="inside a running event loop"):
+        tlsconnect.params("aiohttp", "https://localhost:1", ca=pki.ca_pem)
+    with pytest.raises(ConfigError, match="set by tlsconnect"):
+        asyncio.run(_aiohttp_params("https://localhost:1", ca=pki.ca_pem, ssl=False))
+
+
+async def _aiohttp_params(*args, **options) -> dict:
+    return tlsconnect.params("aiohttp", *args, **options)
+
+
+@pytest.mark.parametrize(
+    ("driver", "module", "extra", "target"),
+    [
+        ("aiohttp", "aiohttp", "aiohttp", "https://h:443"),
+        ("urllib3", "urllib3", "urllib3", "https://h:443"),
+        ("schema-registry", "confluent_kafka", "schema-registry", "https://h:443"),
+        ("clickhouse-driver", "clickhouse_driver", "clickhouse-driver", "h:9440"),
+    ],
+)
+def test_missing_driver_names_the_extra(pki, monkeypatch, driver, module, extra, target):
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    with pytest.raises(tlsconnect.MissingDependencyError) as info:
+        tlsconnect.params(driver, target, ca=pki.ca_pem)
+    assert f'pip install "tlsconnect[{extra}]"' in str(info.value)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
+import pathlib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 import tlsconnect
+from refusals import Why, expect_refusal
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
 from tlsconnect._configgen import generate_config
 from tlsconnect._target import parse_target
@@ -32,13 +34,15 @@ from tlsconnect.testing import MariaDBServer
 
 PROBE = Path(__file__).resolve().parent / "django_probe.py"
 
+
 # What each driver says when verification refuses the server: OpenSSL's words through
 # Python (asyncpg, PyMySQL), libpq's, or MariaDB Connector/C's (mysqlclient).
-REFUSED = re.compile(
-    r"certificate verify failed|CERTIFICATE_VERIFY_FAILED|does not match host name"
-    r"|Validation of SSL server certificate failed|unable to get local issuer certificate"
-    r"|[Hh]ostname mismatch|IP address mismatch|doesn't match"
-)
+def refused(why: Why, call: Callable[[], object], srv: Any) -> None:
+    """The SQL family's refusal: ``call`` fails, and the client's error (OpenSSL's verify
+    code or text, or the driver's own host name check) or the server's log (the client's
+    alert: libpq and mysqlclient say only "verify failed") says ``why``."""
+    expect_refusal(why, call, server_log=srv.log_path)
+
 
 PG_SQL = "SELECT ssl, current_user, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 MY_SQL = (
@@ -323,8 +327,8 @@ def test_verify_full_connects(way, host, server, pki):
 @pytest.mark.parametrize("way", REFUSING, ids=str)
 def test_verify_full_refuses_another_host_and_verify_ca_accepts_it(way, server, pki):
     uri = target(way.service, server(way, "wronghost"))
-    with pytest.raises(Exception, match=REFUSED):
-        way.connect(way.params(uri, ca=pki.ca_pem))
+    srv = server(way, "wronghost")
+    refused(Why.HOST_NAME, lambda: way.connect(way.params(uri, ca=pki.ca_pem)), srv)
     tls, _, _ = way.connect(way.params(uri, ca=pki.ca_pem, sslmode="verify-ca"))
     assert tls
 
@@ -334,8 +338,7 @@ def test_verify_full_refuses_another_host_and_verify_ca_accepts_it(way, server, 
 def test_another_ca_is_refused_in_every_verifying_mode(way, sslmode, server, pki):
     # require with a CA verifies the chain (libpq's rule), in every driver
     p = way.params(target(way.service, server(way, "othersigned")), ca=pki.ca_pem, sslmode=sslmode)
-    with pytest.raises(Exception, match=REFUSED):
-        way.connect(p)
+    refused(Why.UNTRUSTED_ISSUER, lambda: way.connect(p), server(way, "othersigned"))
 
 
 @pytest.mark.parametrize("way", WAYS, ids=str)
@@ -357,8 +360,7 @@ def test_the_console_uri_tls_word_is_read_as_the_sslmode(way, server, pki):
     assert way.connect(p)[0]
     # require with the CA verifies the chain: another CA's server is refused
     other = way.params(target(way.service, server(way, "othersigned"), query=word), ca=pki.ca_pem)
-    with pytest.raises(Exception, match=REFUSED):
-        way.connect(other)
+    refused(Why.UNTRUSTED_ISSUER, lambda: way.connect(other), server(way, "othersigned"))
 
 
 @pytest.mark.parametrize("way", WAYS, ids=str)
@@ -529,7 +531,7 @@ def test_sqlalchemy_refuses_what_it_cannot_write(pki, uri, option, message):
         tlsconnect.params("sqlalchemy", uri, ca=pki.ca_pem, **options)
 
 
-def test_sqlalchemy_url_carries_the_target_without_tls_words(pki):
+def test_sqlalchemy_url_carries_the_target_without_tls_words(pki, tmp_path):
     from sqlalchemy.engine import make_url
 
     uri = "postgres://us%40er:p%3Ass%2Fw%40rd%25@h:5432/my%20db?sslmode=require&application_name=a"
@@ -543,10 +545,14 @@ def test_sqlalchemy_url_carries_the_target_without_tls_words(pki):
         "my db",
     )
     assert dict(url.query) == {"application_name": "a"} and p["pool_pre_ping"] is True
-    assert p["connect_args"]["sslmode"] == "verify-ca"  # require + CA, libpq's rule
-    # the written-out URL parses back to the same URL
-    written = json.loads(generate_config("sqlalchemy", uri, ca=str(pki.ca_pem)).text)
-    assert make_url(written["url"]) == url
+    # the console's require with the project CA at hand: verify-full (the host is checked)
+    assert p["connect_args"]["sslmode"] == "verify-full"
+    # the written-out URL parses back to the same URL, with the password from its file
+    written = json.loads(
+        generate_config("sqlalchemy", uri, ca=str(pki.ca_pem), output_dir=str(tmp_path)).text
+    )
+    password = pathlib.Path(written["url_password_file"]).read_text()
+    assert make_url(written["url"]).set(password=password) == url
 
 
 def test_sqlalchemy_connect_args_join_but_never_replace_tls(pki):
@@ -657,7 +663,8 @@ def test_django_settings_for_postgresql(pki):
         "5432",
     )
     assert p["CONN_MAX_AGE"] == 60
-    assert p["OPTIONS"]["application_name"] == "a" and p["OPTIONS"]["sslmode"] == "verify-ca"
+    # the console's require with the project CA at hand: verify-full
+    assert p["OPTIONS"]["application_name"] == "a" and p["OPTIONS"]["sslmode"] == "verify-full"
     json.dumps(p)  # settings are plain data
 
 
@@ -735,6 +742,10 @@ def config(capsys, driver: str, uri: str, *args: str) -> tuple[dict, str]:
     from tlsconnect._cli import main
 
     code = main(["config", "--driver", driver, uri, *args])
+    if code == 2:  # a password to write: only into files in --output-dir, never printed
+        assert "pass --output-dir DIR" in capsys.readouterr().err
+        out = tempfile.mkdtemp(prefix="tlsconnect-config-")
+        code = main(["config", "--driver", driver, uri, *args, "--output-dir", out])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return json.loads(captured.out), captured.err
@@ -802,6 +813,7 @@ def test_config_asyncpg_following_the_note_connects_with_mutual_tls(pg, pki, cap
         "certfile": str(pki.creds_dir / "service.cert"),
         "keyfile": str(pki.creds_dir / "service.key"),
         "password": None,
+        "alpn": ["postgresql"],
     }
     tls, user, client_dn = follow_asyncpg_note(cfg, note(err))
     assert tls and user == "avnadmin" and "CN=avnadmin" in client_dn
@@ -825,17 +837,16 @@ def test_config_asyncpg_without_the_note_fails_closed(pg, pki, capsys):
         asyncio.run(naive())
 
 
-@pytest.mark.parametrize(("sslmode", "refused"), [(None, True), ("verify-ca", False)])
+@pytest.mark.parametrize(("sslmode", "is_refused"), [(None, True), ("verify-ca", False)])
 def test_config_asyncpg_note_checks_the_host_name_as_the_mode_says(
-    pg, pki, capsys, sslmode, refused
+    pg, pki, capsys, sslmode, is_refused
 ):
     args = ["--ca", str(pki.ca_pem)] + (["--sslmode", sslmode] if sslmode else [])
     cfg, err = config(
         capsys, "asyncpg", f"postgres://tlsuser@localhost:{pg.wronghost.port}/defaultdb", *args
     )
-    if refused:
-        with pytest.raises(Exception, match=REFUSED):
-            follow_asyncpg_note(cfg, note(err))
+    if is_refused:
+        refused(Why.HOST_NAME, lambda: follow_asyncpg_note(cfg, note(err)), pg.wronghost)
     else:
         assert follow_asyncpg_note(cfg, note(err))[0]
 

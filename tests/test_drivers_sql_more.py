@@ -24,11 +24,11 @@ import pytest
 
 import tlsconnect
 from _kv_servers import kv_servers
+from refusals import Why
 from test_drivers_sql import (
     MY_SQL,
     PG_SQL,
     PROBE,
-    REFUSED,
     config,
     django_query,
     engine_query,
@@ -38,11 +38,13 @@ from test_drivers_sql import (
     note,
     pg8000_dbapi_query,
     pg8000_native_query,
+    refused,
 )
 from tlsconnect import ConfigError, Credentials, InsecureConnectionWarning, MissingDependencyError
 from tlsconnect._cli import main
 from tlsconnect._configgen import generate_config
-from tlsconnect.adapters.psycopg2 import check_libpq, libpq_version
+from tlsconnect.adapters._libpq import check_libpq
+from tlsconnect.adapters.psycopg2 import libpq_version
 
 SYSTEM_CAS = "system's CAs"
 WITHOUT_TLS = "WITHOUT TLS"
@@ -135,8 +137,8 @@ def test_pg8000_keywords_from_the_target_and_the_options(pg, pki):
         "timeout": 7.0,
         "startup_params": {"search_path": "tlsconnect_path"},
     }
-    # require with the CA: the chain, as libpq does
-    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED and not p["ssl_context"].check_hostname
+    # the console's require with the project CA at hand: verify-full (chain and host name)
+    assert p["ssl_context"].verify_mode == ssl.CERT_REQUIRED and p["ssl_context"].check_hostname
     import pg8000.native
 
     conn = pg8000.native.Connection(**p)
@@ -214,11 +216,11 @@ def test_psycopg2_parameters_are_libpqs(pg, pki):
 
 def test_psycopg2_refuses_what_its_libpq_is_too_old_for_naming_both_versions():
     with pytest.raises(
-        ConfigError, match=r"needs libpq 16 or later, and psycopg2 loads libpq 15\.4"
+        ConfigError, match=r"needs libpq 16\.0 or later, and psycopg2 uses libpq 15\.4"
     ):
-        check_libpq({"sslrootcert": "system"}, 150004, "psycopg2")
-    check_libpq({"sslrootcert": "system"}, 160000, "psycopg2")
-    check_libpq({"sslrootcert": "/ca.pem"}, 150004, "psycopg2")
+        check_libpq({"sslrootcert": "system"}, 150004, "psycopg2", "upgrade it")
+    check_libpq({"sslrootcert": "system"}, 160000, "psycopg2", "upgrade it")
+    check_libpq({"sslrootcert": "/ca.pem"}, 150004, "psycopg2", "upgrade it")
 
 
 def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
@@ -229,7 +231,7 @@ def test_psycopg2_libpq_reads_sslrootcert_system_as_the_check_says(pg):
 
     version = libpq_version()
     assert version >= 160000, version
-    check_libpq({"sslrootcert": "system"}, version, "psycopg2")
+    check_libpq({"sslrootcert": "system"}, version, "psycopg2", "upgrade it")
     with pytest.raises(psycopg2.OperationalError, match="certificate verify failed"):
         psycopg2.connect(
             host="localhost",
@@ -333,9 +335,7 @@ def test_mysql_connector_own_ssl_ca_option_would_have_accepted_the_other_ca(kv_m
     )
     conn.close()  # it connected to a server the CA given never signed
     p = mysql_connector_params(server.url(), ca=pki.ca_pem)
-    with pytest.raises(mysql.connector.errors.InterfaceError) as info:
-        mysql_connector_query(p)
-    assert REFUSED.search(error_chain(info.value))
+    refused(Why.UNTRUSTED_ISSUER, lambda: mysql_connector_query(p), server)
 
 
 def test_mysql_connector_trusts_ssl_cert_file_whatever_it_is_given(kv_maria, pki, monkeypatch):
@@ -391,9 +391,11 @@ def test_mysql_connector_refuses_what_it_cannot_do(mariadb, pki):
             key=pki.client_key_encrypted_path,
             key_password=pki.client_key_password,
         )
-    for option in ("ssl_ca", "ssl_verify_cert", "unix_socket", "use_pure", "option_files"):
+    for option in ("ssl_ca", "ssl_verify_cert", "use_pure", "option_files"):
         with pytest.raises(ConfigError, match="set by tlsconnect"):
             mysql_connector_params(mariadb.url(), ca=pki.ca_pem, **{option: "x"})
+    with pytest.raises(ConfigError, match="unix_socket= makes the driver use a local Unix socket"):
+        tlsconnect.params("mysql-connector", mariadb.url(), ca=pki.ca_pem, unix_socket="x")
     with pytest.raises(ConfigError, match="Unix socket"):
         tlsconnect.params("mysql-connector", "", host="/run/mysqld/mysqld.sock", ca=pki.ca_pem)
 

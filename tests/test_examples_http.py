@@ -31,11 +31,12 @@ def uri(server) -> str:
     return f"https://avnadmin:s3cret@localhost:{server.port}"
 
 
-def test_http_clients_example_calls_with_httpx_and_requests(https, pki):
+def test_http_clients_example_calls_with_httpx_requests_urllib3_and_aiohttp(https, pki):
     out = run(str(EXAMPLES / "http_clients.py"), uri(https), str(pki.creds_dir))
     assert "httpx: HTTP 200" in out and "requests: HTTP 200" in out
+    assert "urllib3: HTTP 200" in out and "aiohttp: HTTP 200" in out
     assert "client certificate sent: True" in out
-    assert len(https.requests) == 2
+    assert len(https.requests) == 4
     assert all(r.peer_serial == pki.client.cert.serial_number for r in https.requests)
     assert all(r.headers["authorization"].startswith("Basic ") for r in https.requests)
 

@@ -34,6 +34,7 @@ def test_redis_example_pings_sync_and_asyncio(kv, pki):
     out = run(str(EXAMPLES / "redis_tls.py"), uri, str(pki.ca_pem))
     assert "redis: PING -> True, GET -> 'hello'" in out
     assert "redis.asyncio: PING -> True" in out and "over TLSv1" in out
+    assert "valkey: PING -> True" in out
 
 
 def test_redis_example_refuses_a_server_from_another_ca(kv, pki):

@@ -8,12 +8,14 @@ import datetime
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import psycopg
 import pytest
 from cryptography import x509
 
+from refusals import LogTail, Why, assert_refused, server_reasons
 from tlsconnect.testing import issue_cert, quiet_resource_leaks
 
 
@@ -219,8 +221,9 @@ def test_pg_client_cert_auth(pg, pki):
     # no client cert -> cert auth fails
     with pytest.raises(psycopg.OperationalError, match="certificate"):
         _pg_connect(server, pki, user="avnadmin").close()
-    # client cert from another CA -> rejected
-    with pytest.raises(psycopg.OperationalError):
+    # client cert from another CA -> rejected: the server's log says it refused it
+    tail = LogTail(server.log_path)
+    with pytest.raises(psycopg.OperationalError, match="alert unknown ca"):
         _pg_connect(
             server,
             pki,
@@ -228,6 +231,12 @@ def test_pg_client_cert_auth(pg, pki):
             sslcert=str(pki.other_client.cert_path),
             sslkey=str(pki.other_client.key_path),
         ).close()
+    deadline = time.monotonic() + 3
+    while Why.CLIENT_CERT_REFUSED not in server_reasons(tail.lines()):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert_refused(Why.CLIENT_CERT_REFUSED, server=tail.lines())
 
 
 def test_pg_rejects_plaintext_on_ssl_instance(pg):

@@ -103,46 +103,140 @@ def test_layers_contract_holds_and_breaks_on_an_upward_import(tmp_path):
     assert "_model -> tlsconnect._plan" in broken.stdout
 
 
-def test_all_is_made_from_the_one_export_table_and_type_checkers_see_the_same_names():
-    assert tlsconnect.__all__ == sorted([*tlsconnect._EXPORTS, "__version__"])
+def test_every_public_name_is_an_export_type_checkers_see():
+    """``__all__`` is a literal list (type checkers cannot read a computed one), each
+    public name is re-exported as ``from ._x import name as name`` for type checkers, and
+    the lazy table that serves them at run time names the same module."""
     tree = _tree(SRC / "__init__.py")
-    checked = set()
+    (all_node,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [getattr(target, "id", None) for target in node.targets] == ["__all__"]
+    ]
+    assert isinstance(all_node, ast.List)
+    literal = [ast.literal_eval(element) for element in all_node.elts]
+    assert literal == tlsconnect.__all__
+    assert len(set(literal)) == len(literal)
+    assert set(literal) == {*tlsconnect._EXPORTS, "__version__"}
+    re_exported: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
             for statement in node.body:
-                if isinstance(statement, ast.ImportFrom):
-                    checked |= {alias.asname or alias.name for alias in statement.names}
-    assert checked == set(tlsconnect._EXPORTS)
-    for name, module in tlsconnect._EXPORTS.items():
-        assert getattr(tlsconnect, name).__module__.startswith("tlsconnect"), (name, module)
+                assert isinstance(statement, ast.ImportFrom), ast.dump(statement)
+                for alias in statement.names:
+                    assert alias.asname == alias.name, f"{alias.name}: re-export it 'as' itself"
+                    re_exported[alias.name] = "." * statement.level + (statement.module or "")
+    assert re_exported == tlsconnect._EXPORTS
+    for name in tlsconnect._EXPORTS:
+        assert getattr(tlsconnect, name).__module__.startswith("tlsconnect"), name
 
 
-def test_the_shared_options_are_listed_once_and_every_entry_point_takes_them():
-    tree = _tree(SRC / "_plan.py")
-    (typed,) = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef) and node.name == "TLSOptions"
-    ]
-    keys = [s.target.id for s in typed.body if isinstance(s, ast.AnnAssign)]
-    assert tuple(keys) == _plan.OPTION_NAMES
-    assert list(inspect.signature(_plan.Options).parameters) == list(_plan.OPTION_NAMES)
-    # Entry points that also take arbitrary driver options spell the options out.
-    for function in (tlsconnect.params, tlsconnect.psycopg_params):
-        parameters = inspect.signature(function).parameters
-        assert all(
-            parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in _plan.OPTION_NAMES
-        ), function.__name__
-    # The others take them through **options; an unknown one is a TypeError naming it.
-    for function, args in (
-        (tlsconnect.resolve, ("redis",)),
-        (tlsconnect.ssl_context, ("redis",)),
-        (tlsconnect.check, ("localhost:1",)),
-        (tlsconnect.kafka_python_config, ("localhost:1",)),
-    ):
+def test_dir_lists_the_public_names_and_no_helper_of_the_module_itself():
+    names = dir(tlsconnect)
+    assert set(tlsconnect.__all__) <= set(names)
+    for helper in ("TYPE_CHECKING", "annotations"):
+        assert helper not in names
+
+
+#: Every public entry point that takes the shared options, with the names of its own
+#: parameters besides them.
+ENTRY_POINTS = {
+    "resolve": ("service", "target"),
+    "ssl_context": ("service", "shared"),
+    "check": ("target", "service", "timeout", "user", "dbname", "driver"),
+    "params": ("driver", "target", "driver_options"),
+    "psycopg_params": ("conninfo", "overrides"),
+    "kafka_python_config": (
+        "bootstrap_servers",
+        "sasl_mechanism",
+        "sasl_username",
+        "sasl_password",
+    ),
+    "confluent_kafka_config": (
+        "bootstrap_servers",
+        "sasl_mechanism",
+        "sasl_username",
+        "sasl_password",
+    ),
+    "aiokafka_config": ("bootstrap_servers", "sasl_mechanism", "sasl_username", "sasl_password"),
+}
+
+
+def _option_divergence(function: object, own: tuple[str, ...]) -> list[str]:
+    """How ``function``'s signature departs from :class:`_plan.Options`, the one definition
+    of the shared options: each must be keyword-only, in the same order, with the same
+    annotation and default; nothing else but the function's ``own`` parameters."""
+    shared = inspect.signature(_plan.Options).parameters
+    parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
+    found: list[str] = []
+    listed = [name for name in parameters if name in shared]
+    if listed != list(shared):
+        found.append(f"options {listed}, expected {list(shared)}")
+    for name, expected in shared.items():
+        got = parameters.get(name)
+        if got is None:
+            continue
+        if got.kind is not inspect.Parameter.KEYWORD_ONLY:
+            found.append(f"{name} is {got.kind.description}, not keyword-only")
+        if got.annotation != expected.annotation:
+            found.append(f"{name}: {got.annotation!r}, expected {expected.annotation!r}")
+        if got.default is not expected.default:
+            found.append(f"{name} defaults to {got.default!r}, expected {expected.default!r}")
+    others = [name for name in parameters if name not in shared]
+    if others != list(own):
+        found.append(f"other parameters {others}, expected {list(own)}")
+    return found
+
+
+def test_the_shared_options_are_defined_once_and_listed_once():
+    assert tuple(inspect.signature(_plan.Options).parameters) == _plan.OPTION_NAMES
+    assert tuple(_plan.Options.__slots__) == _plan.OPTION_NAMES
+    # no second definition of them (such as a TypedDict) anywhere in the library
+    for path in MODULES:
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ClassDef) and node.name != "Options":
+                fields = {s.target.id for s in node.body if isinstance(s, ast.AnnAssign)}  # type: ignore[union-attr]
+                assert not {"sslmode", "key_password"} <= fields, (path, node.name)
+
+
+@pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
+def test_every_entry_point_spells_out_the_shared_options_as_they_are_defined(name):
+    function = getattr(tlsconnect, name)
+    assert _option_divergence(function, ENTRY_POINTS[name]) == []
+    # help() and editors show the keywords, not **options
+    shown = str(inspect.signature(function))
+    assert "sslmode: 'str | SSLMode | None' = None" in shown, shown
+    assert "**options" not in shown, shown
+    assert "key_password" in (function.__doc__ or "")
+    if name not in ("params", "psycopg_params"):  # the two that pass driver options on
+        # an unknown option is Python's own TypeError, naming it
         with pytest.raises(TypeError, match="sslmod"):
-            function(*args, sslmod="verify-full")
-        assert "key_password" in (function.__doc__ or "")
+            function("redis" if name in ("resolve", "ssl_context") else "localhost:1", sslmod="x")
+
+
+def test_a_signature_that_departs_from_the_shared_options_is_caught():
+    def typo(service: str, *, sslmode: str | None = None, trust=None, **rest): ...
+
+    def positional(service, *args, **kwargs): ...
+
+    # the shared options exactly, but sslmode may be given by position
+    shared = list(inspect.signature(_plan.Options).parameters.values())
+    positional.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("service", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            shared[0].replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *shared[1:],
+        ]
+    )
+
+    found = _option_divergence(typo, ("service",))
+    assert any(text.startswith("options ['sslmode', 'trust']") for text in found), found
+    assert "sslmode: 'str | None', expected 'str | SSLMode | None'" in found
+    assert "other parameters ['service', 'rest'], expected ['service']" in found
+    assert _option_divergence(positional, ("service",)) == [
+        "sslmode is positional or keyword, not keyword-only"
+    ]
 
 
 def test_every_driver_has_one_adapter_of_the_same_shape():

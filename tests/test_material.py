@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+import _no_posix
 from tlsconnect import CertificateExpiryWarning, ConfigError, Credentials
 
 PEM = serialization.Encoding.PEM
@@ -243,9 +244,10 @@ def _config_error_as(uid: int | None, **kwargs) -> str:
 def test_unreadable_file_is_named_with_the_fix(pki, tmp_path):
     path = tmp_path / "private.pem"
     path.write_bytes(pki.ca.cert_pem)
-    path.chmod(0o600 if os.geteuid() == 0 else 0)
+    root = _no_posix.uid() == 0  # the real uid, also where the library cannot see it
+    path.chmod(0o600 if root else 0)
     tmp_path.chmod(0o755)
-    nobody = 65534 if os.geteuid() == 0 else None  # root reads everything: test as nobody
+    nobody = 65534 if root else None  # root reads everything: test as nobody
     message = _config_error_as(nobody, ca=path)
     assert "not readable by this user" in message and str(path) in message
     assert "chmod" in message

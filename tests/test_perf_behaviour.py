@@ -29,14 +29,21 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
+import _no_posix
 import tlsconnect
-from tlsconnect import CertificateExpiryWarning, ConfigError, _cache, _trust
+from tlsconnect import CertificateExpiryWarning, ConfigError, _cache, _cadir, _certs
 from tlsconnect._context import SharedSSLContext, new_client_context
 
-OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
+
+def openssl() -> str:
+    """The openssl binary, which scripts/install.sh installs (Debian: openssl): never skipped."""
+    found = shutil.which("openssl")
+    assert found, "the openssl binary is not on PATH: run scripts/install.sh (Debian: openssl)"
+    return found
+
+
 CERTIFI_BUNDLE = Path(certifi.where()).read_bytes()
-CERTIFI_CERTS = _trust.pem_certificates(CERTIFI_BUNDLE)
+CERTIFI_CERTS = _certs.pem_certificates(CERTIFI_BUNDLE)
 
 # X509_V_ERR_* codes
 UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
@@ -46,16 +53,15 @@ UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private, empty cache root for this test (and a fresh in-process memo)."""
     root = tmp_path / "cache" / "tlsconnect"
-    monkeypatch.setenv(_trust.CACHE_DIR_ENV, str(root))
-    _trust.forget()
+    monkeypatch.setenv(_cadir.CACHE_DIR_ENV, str(root))
+    _cadir.forget()
     yield root
-    _trust.forget()
+    _cadir.forget()
 
 
 def openssl_hash(pem: bytes) -> str:
-    assert OPENSSL is not None
     result = subprocess.run(
-        [OPENSSL, "x509", "-subject_hash", "-noout"], input=pem, capture_output=True, check=True
+        [openssl(), "x509", "-subject_hash", "-noout"], input=pem, capture_output=True, check=True
     )
     return result.stdout.decode().strip()
 
@@ -79,19 +85,18 @@ def self_signed(name: x509.Name) -> bytes:
 # -- OpenSSL's subject hash ---------------------------------------------------------------
 
 
-@needs_openssl
 def test_subject_hash_equals_openssl_for_every_certifi_certificate(tmp_path: Path) -> None:
     # One `openssl rehash` over one file per certificate names each by its hash.
     for number, (block, _) in enumerate(CERTIFI_CERTS):
         (tmp_path / f"cert{number}.pem").write_bytes(block)
-    subprocess.run([OPENSSL, "rehash", str(tmp_path)], check=True, capture_output=True)
+    subprocess.run([openssl(), "rehash", str(tmp_path)], check=True, capture_output=True)
     by_openssl = {}
     for link in tmp_path.iterdir():
         if link.is_symlink():
             by_openssl[os.readlink(link)] = link.name.split(".")[0]
     assert len(by_openssl) == len(CERTIFI_CERTS) > 100
     for number, (_, der) in enumerate(CERTIFI_CERTS):
-        assert _trust.subject_hash(der) == by_openssl[f"cert{number}.pem"]
+        assert _certs.subject_hash(der) == by_openssl[f"cert{number}.pem"]
 
 
 def _name(*rdns: list[x509.NameAttribute]) -> x509.Name:
@@ -136,18 +141,17 @@ TRICKY_NAMES = {
 }
 
 
-@needs_openssl
 @pytest.mark.parametrize("case", sorted(TRICKY_NAMES))
 def test_subject_hash_canonicalises_names_as_openssl_does(case: str) -> None:
     pem = self_signed(TRICKY_NAMES[case])
-    ((_, der),) = _trust.pem_certificates(pem)
-    assert _trust.subject_hash(der) == openssl_hash(pem)
+    ((_, der),) = _certs.pem_certificates(pem)
+    assert _certs.subject_hash(der) == openssl_hash(pem)
 
 
 def test_names_differing_only_in_case_and_spacing_share_a_hash() -> None:
     one = self_signed(_name([x509.NameAttribute(CN, "Some  Root CA")]))
     two = self_signed(_name([x509.NameAttribute(CN, " some root ca ")]))
-    hashes_ = {_trust.subject_hash(_trust.pem_certificates(p)[0][1]) for p in (one, two)}
+    hashes_ = {_certs.subject_hash(_certs.pem_certificates(p)[0][1]) for p in (one, two)}
     assert len(hashes_) == 1
 
 
@@ -194,7 +198,7 @@ def test_every_certifi_root_is_found_by_hash_lookup_exactly_as_with_cafile(
     signature (or on the root's own validity), one that does not find it fails with
     "unable to get local issuer certificate". The hashed directory and cafile= must fail
     the same way for every root, and the root must be what the directory served."""
-    trust = _trust.public_trust()
+    trust = _cadir.public_trust()
     assert trust.capath is not None and Path(trust.capath).parent == cache_dir
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     signers = {"rsa": rsa.generate_private_key(65537, 2048), "ec": leaf_key}
@@ -264,8 +268,8 @@ def test_a_chain_verifies_when_its_root_is_in_a_hashed_dir_and_fails_when_it_is_
     without_root = tmp_path / "without-root"
     with_root.mkdir()
     without_root.mkdir()
-    _trust.build_hashed_dir(CERTIFI_BUNDLE + pki.ca.cert_pem, with_root)
-    _trust.build_hashed_dir(CERTIFI_BUNDLE, without_root)
+    _cadir.build_hashed_dir(CERTIFI_BUNDLE + pki.ca.cert_pem, with_root)
+    _cadir.build_hashed_dir(CERTIFI_BUNDLE, without_root)
 
     accepted = new_client_context()
     accepted.load_verify_locations(capath=str(with_root))
@@ -295,13 +299,13 @@ def test_project_plus_public_trusts_the_project_ca_next_to_the_hashed_dir(
 
 
 def test_the_hashed_dir_is_built_once_and_reused(cache_dir: Path) -> None:
-    first = _trust.public_trust()
+    first = _cadir.public_trust()
     assert first.capath is not None
     built = Path(first.capath)
     inode, files = built.stat().st_ino, sorted(os.listdir(built))
     assert len([f for f in files if f != "MANIFEST"]) == len(CERTIFI_CERTS)
-    _trust.forget()  # as a new process would
-    second = _trust.public_trust()
+    _cadir.forget()  # as a new process would
+    second = _cadir.public_trust()
     assert second == first
     assert built.stat().st_ino == inode and sorted(os.listdir(built)) == files
     assert [p.name for p in cache_dir.iterdir() if p.name.startswith("ca-")] == [built.name]
@@ -309,11 +313,11 @@ def test_the_hashed_dir_is_built_once_and_reused(cache_dir: Path) -> None:
 
 
 def test_cache_files_are_private_to_the_user(cache_dir: Path) -> None:
-    trust = _trust.public_trust()
+    trust = _cadir.public_trust()
     assert trust.capath is not None
     for directory in (cache_dir, Path(trust.capath)):
         info = directory.lstat()
-        assert info.st_uid == os.geteuid()
+        assert info.st_uid == _no_posix.uid()
         assert info.st_mode & 0o777 == 0o700
     for file in Path(trust.capath).iterdir():
         assert file.lstat().st_mode & 0o777 == 0o600
@@ -326,7 +330,7 @@ def test_concurrent_builders_in_threads_agree_on_one_complete_dir(tmp_path: Path
 
     def build() -> None:
         barrier.wait()
-        results.append(_trust.hashed_dir_for_bundle(CERTIFI_BUNDLE, root))
+        results.append(_cadir.hashed_dir_for_bundle(CERTIFI_BUNDLE, root))
 
     threads = [threading.Thread(target=build) for _ in range(8)]
     for thread in threads:
@@ -342,9 +346,9 @@ def test_concurrent_builders_in_threads_agree_on_one_complete_dir(tmp_path: Path
 
 def test_concurrent_builder_processes_agree_on_one_complete_dir(tmp_path: Path) -> None:
     root = tmp_path / "tlsconnect"
-    env = dict(os.environ, **{_trust.CACHE_DIR_ENV: str(root)})
+    env = dict(os.environ, **{_cadir.CACHE_DIR_ENV: str(root)})
     code = (
-        "import ssl; from tlsconnect._trust import public_trust\n"
+        "import ssl; from tlsconnect._cadir import public_trust\n"
         "t = public_trust(); print(t.capath)\n"
         "from tlsconnect import ssl_context; assert ssl_context('redis').verify_mode == "
         "ssl.CERT_REQUIRED\n"
@@ -365,39 +369,46 @@ def test_a_cache_that_cannot_be_made_falls_back_to_the_bundle(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    monkeypatch.setenv(_trust.CACHE_DIR_ENV, str(blocker / "tlsconnect"))
-    _trust.forget()
+    monkeypatch.setenv(_cadir.CACHE_DIR_ENV, str(blocker / "tlsconnect"))
+    _cadir.forget()
     try:
-        trust = _trust.public_trust()
-        assert trust == _trust.TrustLocation(cafile=certifi.where())
+        trust = _cadir.public_trust()
+        assert trust == _cadir.TrustLocation(cafile=certifi.where())
         context = tlsconnect.ssl_context("redis")
         assert len(context.get_ca_certs()) == len(CERTIFI_CERTS)  # loaded the slow way
     finally:
-        _trust.forget()
+        _cadir.forget()
 
 
 def test_a_hashed_dir_others_can_write_is_not_trusted(cache_dir: Path) -> None:
-    trust = _trust.public_trust()
+    trust = _cadir.public_trust()
     assert trust.capath is not None
     os.chmod(trust.capath, 0o777)
-    _trust.forget()
-    assert _trust.public_trust() == _trust.TrustLocation(cafile=certifi.where())
+    _cadir.forget()
+    if _no_posix.ACTIVE:  # as on Windows: no mode bits; the profile's access list decides
+        assert _cadir.public_trust() == trust
+        return
+    assert _cadir.public_trust() == _cadir.TrustLocation(cafile=certifi.where())
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="changing a directory's owner needs root")
+@pytest.mark.skipif(_no_posix.uid() != 0, reason="changing a directory's owner needs root")
 def test_a_cache_dir_owned_by_someone_else_is_not_trusted(cache_dir: Path) -> None:
-    trust = _trust.public_trust()
+    trust = _cadir.public_trust()
     assert trust.capath is not None
-    os.chown(cache_dir, 65534, 65534)
-    _trust.forget()
-    assert _trust.public_trust() == _trust.TrustLocation(cafile=certifi.where())
+    _no_posix.REAL["chown"](cache_dir, 65534, 65534)
+    _cadir.forget()
+    if _no_posix.ACTIVE:  # as on Windows: files have no owners to check
+        assert _cadir.public_trust() == trust
+        return
+    assert _cadir.public_trust() == _cadir.TrustLocation(cafile=certifi.where())
 
 
 def test_a_cache_root_made_too_open_by_its_owner_is_closed_again(cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True, mode=0o755)
     os.chmod(cache_dir, 0o755)
-    assert _trust.public_trust().capath is not None
-    assert cache_dir.stat().st_mode & 0o777 == 0o700
+    assert _cadir.public_trust().capath is not None
+    # as on Windows (no mode bits): nothing to close
+    assert cache_dir.stat().st_mode & 0o777 == (0o755 if _no_posix.ACTIVE else 0o700)
 
 
 # -- caches never let one caller change another's context -------------------------------------
@@ -440,8 +451,6 @@ def test_shared_contexts_are_one_per_plan_and_refuse_changes(pki, tls_server) ->
         shared.options |= ssl.OP_NO_TLSv1_3
     with pytest.raises(TypeError, match="shared"):
         shared.load_verify_locations(cafile=str(pki.other_ca.cert_path))
-    with pytest.raises(TypeError, match="shared"):
-        shared.set_alpn_protocols(["h2"])
     with pytest.raises(TypeError, match="shared"):
         shared.set_ciphers("ALL")
     assert shared.verify_mode == ssl.CERT_REQUIRED and shared.check_hostname
@@ -490,7 +499,10 @@ def test_a_key_made_readable_by_others_is_seen_again(pki, tmp_path: Path) -> Non
     private = _cache.cached_credentials(key=key, **args)
     assert private.key_file_mode() == 0o600
     os.chmod(key, 0o644)
-    assert _cache.cached_credentials(key=key, **args).key_file_mode() == 0o644
+    again = _cache.cached_credentials(key=key, **args)
+    assert again is not private  # read again
+    # as on Windows (no mode bits), a key is never reported as readable by others
+    assert again.key_file_mode() == (0o600 if _no_posix.ACTIVE else 0o644)
 
 
 def test_expiry_warnings_come_on_every_call(pki) -> None:

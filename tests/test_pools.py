@@ -172,6 +172,13 @@ def test_a_pool_keeps_working_through_a_half_written_rotation(tmp_path, pki, pg,
         worker.start()
         try:
             replace(second.cert_path, creds / "service.cert")  # half-way...
+            # held half-written until the pool has made two connections in that state
+            before = len(serials)
+            deadline = 200
+            while len(serials) < before + 2 and deadline and not errors:
+                stop.wait(0.05)
+                deadline -= 1
+            half_way = serials[before:]
             replace(second.key_path, creds / "service.key")  # ...and done
             deadline = 100
             while second.cert.serial_number not in serials and deadline and not errors:
@@ -181,5 +188,8 @@ def test_a_pool_keeps_working_through_a_half_written_rotation(tmp_path, pki, pg,
             stop.set()
             worker.join(30)
     assert errors == []
+    # the connections made with the new certificate beside the old key used the last
+    # good pair: the old certificate
+    assert len(half_way) >= 2 and set(half_way) == {first.cert.serial_number}, half_way
     assert set(serials) <= {first.cert.serial_number, second.cert.serial_number}
     assert serials[-1] == second.cert.serial_number

@@ -23,6 +23,7 @@ import ssl
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -84,7 +85,8 @@ def test_check_never_presents_the_client_certificate_on_its_extra_reads(pki, tls
     )
     assert not report.ok
     records = settled(server, 2)
-    assert [r.peer_cert for r in records] == [None] * len(records)
+    assert len(records) == 2  # the refused handshake and the read of the certificate
+    assert [r.peer_cert for r in records] == [None, None]
 
 
 def test_check_opens_one_extra_connection_and_classifies_once(pki, tls_server):
@@ -370,21 +372,27 @@ def test_config_reads_an_encrypted_key_in_a_credentials_dir_with_password_env(
     shutil.copytree(pki.creds_dir, creds)
     shutil.copyfile(pki.client_key_encrypted_path, creds / "service.key")
     monkeypatch.setenv("KEYPASS", pki.client_key_password)
-    code = cli_main(
-        [
-            "config",
-            "--driver",
-            "kafka-python",
-            "kafka://localhost:9092",
-            "--credentials-dir",
-            str(creds),
-            "--password-env",
-            "KEYPASS",
-        ]
-    )
+    argv = [
+        "config",
+        "--driver",
+        "kafka-python",
+        "kafka://localhost:9092",
+        "--credentials-dir",
+        str(creds),
+        "--password-env",
+        "KEYPASS",
+    ]
+    # the key's password is never printed: it needs --output-dir for its file
+    assert cli_main(argv) == 2
+    captured = capsys.readouterr()
+    assert "--output-dir" in captured.err
+    code = cli_main([*argv, "--output-dir", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert json.loads(captured.out)["ssl_keyfile"] == str(creds / "service.key")
+    assert pki.client_key_password not in captured.out + captured.err
+    cfg = json.loads(captured.out)
+    assert Path(cfg["ssl_keyfile"]).is_file()
+    assert Path(cfg["ssl_password_file"]).read_text() == pki.client_key_password
 
 
 ENTRY_POINTS = {
@@ -523,39 +531,39 @@ def test_inspect_says_certifis_odd_serial_numbers_once_as_a_note(capsys):
 
 @pytest.fixture
 def cache_root(tmp_path, monkeypatch):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir
 
     root = tmp_path / "cache"
-    monkeypatch.setenv(_trust.CACHE_DIR_ENV, str(root))
-    _trust.forget()
+    monkeypatch.setenv(_cadir.CACHE_DIR_ENV, str(root))
+    _cadir.forget()
     yield root
-    _trust.forget()
+    _cadir.forget()
 
 
 def test_a_certificate_planted_in_the_hashed_directory_is_never_trusted(
     pki, tls_server, cache_root
 ):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir, _certs
 
-    directory = _trust.public_trust().capath
+    directory = _cadir.public_trust().capath
     assert directory is not None
     server = tls_server("good")
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(tlsconnect.ssl_context("redis"), server.port)
     # Someone plants the test CA under its hash: a fresh process must not trust it.
     der = pki.ca.cert.public_bytes(serialization.Encoding.DER)
-    planted = os.path.join(directory, f"{_trust.subject_hash(der)}.0")
+    planted = os.path.join(directory, f"{_certs.subject_hash(der)}.0")
     with open(planted, "wb") as handle:
         handle.write(pki.ca.cert_pem)
     os.chmod(planted, 0o600)
-    _trust.forget()  # as a new process
+    _cadir.forget()  # as a new process
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(tlsconnect.ssl_context("redis"), server.port)
     assert not os.path.exists(planted)
 
 
 def test_directories_of_older_certifi_bundles_are_removed_when_unused(cache_root):
-    from tlsconnect import _trust
+    from tlsconnect import _cadir
 
     cache_root.mkdir(mode=0o700)
     old, recent = cache_root / ("ca-" + "0" * 32), cache_root / ("ca-" + "1" * 32)
@@ -565,7 +573,7 @@ def test_directories_of_older_certifi_bundles_are_removed_when_unused(cache_root
     stale_pointer.write_text(f"{old.name}\n/nonexistent/cacert.pem\n")
     month_ago = time.time() - 40 * 86400
     os.utime(old, (month_ago, month_ago))
-    current = _trust.public_trust().capath
+    current = _cadir.public_trust().capath
     assert current is not None and os.path.isdir(current)
     assert not old.exists() and not stale_pointer.exists()
     assert recent.exists()  # unreferenced but recently used: a running process may need it

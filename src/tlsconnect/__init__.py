@@ -4,20 +4,52 @@
 >>> creds = tlsconnect.Credentials.from_directory("creds")
 >>> params = tlsconnect.params("psycopg", uri, credentials=creds)
 
-The public names are the keys of ``_EXPORTS`` (and ``__all__``, made from it);
-everything else is private.
+The public names are those of ``__all__``; everything else is private.
 
 ``import tlsconnect`` loads nothing but this file: each public name is imported from
-its private module the first time it is used (PEP 562), so importing costs next to
-nothing, and ``cryptography`` and the drivers are loaded only when material is parsed or
-a driver is used.
+its private module the first time it is used (PEP 562, through ``_EXPORTS``), so importing
+costs next to nothing, and ``cryptography`` and the drivers are loaded only when material
+is parsed or a driver is used. Type checkers and editors read the explicit re-exports
+below instead (``from ._x import name as name``); a test holds them, ``__all__`` and
+``_EXPORTS`` equal.
 """
-
-from __future__ import annotations
 
 from ._version import __version__
 
-# The one export table: public name -> the private module that defines it.
+__all__ = [
+    "CertificateExpiryWarning",
+    "CheckReport",
+    "ConfigError",
+    "Credentials",
+    "CredentialsSource",
+    "Driver",
+    "ErrorClass",
+    "InsecureConnectionWarning",
+    "KeyPermissionWarning",
+    "MissingDependencyError",
+    "ProjectReport",
+    "ProviderAPIError",
+    "SSLMode",
+    "Service",
+    "TLSConnectError",
+    "TLSConnectWarning",
+    "TLSDowngradeWarning",
+    "TLSPlan",
+    "Trust",
+    "__version__",
+    "aiokafka_config",
+    "check",
+    "check_project",
+    "confluent_kafka_config",
+    "drivers",
+    "kafka_python_config",
+    "params",
+    "psycopg_params",
+    "resolve",
+    "ssl_context",
+]
+
+# The one lazy-export table: public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "CertificateExpiryWarning": "._errors",
     "CheckReport": "._report",
@@ -35,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "Service": "._model",
     "TLSConnectError": "._errors",
     "TLSConnectWarning": "._errors",
+    "TLSDowngradeWarning": "._errors",
     "TLSPlan": "._plan",
     "Trust": "._model",
     "aiokafka_config": ".adapters",
@@ -45,42 +78,44 @@ _EXPORTS: dict[str, str] = {
     "kafka_python_config": ".adapters",
     "params": ".adapters",
     "psycopg_params": ".adapters",
-    "resolve": "._plan",
+    "resolve": "._resolve",
     "ssl_context": "._plan",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
-
-# typing is not imported at run time: `import tlsconnect` stays cheap.
+# typing is not imported at run time (`import tlsconnect` stays cheap): type checkers take
+# any name TYPE_CHECKING as typing's.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    # For type checkers and editors only; a test holds these equal to _EXPORTS.
-    from ._errors import (
-        CertificateExpiryWarning,
-        ConfigError,
-        InsecureConnectionWarning,
-        KeyPermissionWarning,
-        MissingDependencyError,
-        ProviderAPIError,
-        TLSConnectError,
-        TLSConnectWarning,
-    )
-    from ._material import Credentials
-    from ._model import Driver, ErrorClass, Service, SSLMode, Trust
-    from ._plan import TLSPlan, resolve, ssl_context
-    from ._probe import check
-    from ._project import ProjectReport, check_project
-    from ._reload import CredentialsSource
-    from ._report import CheckReport
-    from .adapters import (
-        aiokafka_config,
-        confluent_kafka_config,
-        drivers,
-        kafka_python_config,
-        params,
-        psycopg_params,
-    )
+    from ._errors import CertificateExpiryWarning as CertificateExpiryWarning
+    from ._errors import ConfigError as ConfigError
+    from ._errors import InsecureConnectionWarning as InsecureConnectionWarning
+    from ._errors import KeyPermissionWarning as KeyPermissionWarning
+    from ._errors import MissingDependencyError as MissingDependencyError
+    from ._errors import ProviderAPIError as ProviderAPIError
+    from ._errors import TLSConnectError as TLSConnectError
+    from ._errors import TLSConnectWarning as TLSConnectWarning
+    from ._errors import TLSDowngradeWarning as TLSDowngradeWarning
+    from ._material import Credentials as Credentials
+    from ._model import Driver as Driver
+    from ._model import ErrorClass as ErrorClass
+    from ._model import Service as Service
+    from ._model import SSLMode as SSLMode
+    from ._model import Trust as Trust
+    from ._plan import TLSPlan as TLSPlan
+    from ._plan import ssl_context as ssl_context
+    from ._probe import check as check
+    from ._project import ProjectReport as ProjectReport
+    from ._project import check_project as check_project
+    from ._reload import CredentialsSource as CredentialsSource
+    from ._report import CheckReport as CheckReport
+    from ._resolve import resolve as resolve
+    from .adapters import aiokafka_config as aiokafka_config
+    from .adapters import confluent_kafka_config as confluent_kafka_config
+    from .adapters import drivers as drivers
+    from .adapters import kafka_python_config as kafka_python_config
+    from .adapters import params as params
+    from .adapters import psycopg_params as psycopg_params
 else:
 
     def __getattr__(name: str) -> object:
@@ -95,3 +130,6 @@ else:
 
     def __dir__() -> list[str]:
         return sorted(set(globals()) | set(__all__))
+
+
+del TYPE_CHECKING

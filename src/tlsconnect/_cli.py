@@ -21,7 +21,7 @@ from ._material import Credentials
 from ._model import CONFIG_DRIVERS, DEFAULT_WARN_DAYS, DEFAULT_WORKERS, JAVA_FORMATS
 from ._pem import looks_like_pem
 from ._probe import check
-from ._term import use_colour
+from ._term import printable, use_colour
 from ._version import __version__
 
 # typing is not imported at run time: this module starts every command.
@@ -126,7 +126,7 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
         "--credentials-dir",
         metavar="DIR",
         help="a directory written by `avn service user-creds-download` "
-        "(ca.pem, service.cert, service.key)",
+        "(ca.pem, service.cert, service.key); --ca, and --cert with --key, replace its files",
     )
     parser.add_argument(
         "--from-env",
@@ -146,6 +146,18 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sslmode", choices=("require", "verify-ca", "verify-full"), help="default verify-full"
+    )
+    parser.add_argument(
+        "--sslnegotiation",
+        choices=("postgres", "direct"),
+        help="PostgreSQL: direct starts the TLS handshake at once (PostgreSQL 17+, libpq "
+        "17+); default postgres (the SSLRequest first)",
+    )
+    parser.add_argument(
+        "--server-name",
+        metavar="NAME",
+        help="connect to TARGET's host but verify the certificate against NAME and send it "
+        "as SNI (an SSH tunnel, a port-forward, a private endpoint's address)",
     )
 
 
@@ -241,7 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FORMAT",
         help="psycopg: conninfo|json; libpq-env: env|json; confluent-kafka: properties|json",
     )
-    config.add_argument("--output-dir", metavar="DIR", help="write material files here (0600)")
+    config.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="write material files here (0600), and the passwords (never printed); "
+        "required when the configuration holds a password",
+    )
     config.add_argument("--java-format", choices=JAVA_FORMATS, default="pkcs12")
 
     fetch = commands.add_parser(
@@ -293,12 +310,14 @@ def main(argv: list[str] | None = None) -> int:
                 # Said also when an error follows: an expiring CA read before a bad key
                 # is still worth knowing.
                 for warning in caught:
-                    print(f"warning: {warning.message}", file=sys.stderr)
+                    print(f"warning: {printable(warning.message)}", file=sys.stderr)
+    # Messages may quote what a server, the provider's API or a file said: control
+    # characters in them are shown escaped.
     except (ConfigError, MissingDependencyError) as exc:
-        print(f"tlsconnect: {exc}", file=sys.stderr)
+        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except TLSConnectError as exc:
-        print(f"tlsconnect: {exc}", file=sys.stderr)
+        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("tlsconnect: interrupted", file=sys.stderr)
@@ -350,11 +369,13 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
     if args.from_env:
         return Credentials.from_env(convention=args.env_convention, key_password=password)
     if args.credentials_dir is not None:
-        if any(v is not None for v in (args.ca, args.cert, args.key)):
-            raise ConfigError(
-                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
-            )
-        return Credentials.from_directory(args.credentials_dir, key_password=password)
+        if all(v is None for v in (args.ca, args.cert, args.key)):
+            return Credentials.from_directory(args.credentials_dir, key_password=password)
+        # --ca, and --cert/--key as a pair, replace the directory's files.
+        ca, cert, key = configgen.directory_paths(
+            args.credentials_dir, args.ca, args.cert, args.key, password
+        )
+        return Credentials(ca=ca, cert=cert, key=key, key_password=password)
     if any(v is not None for v in (args.ca, args.cert, args.key)):
         return Credentials(ca=args.ca, cert=args.cert, key=args.key, key_password=password)
     if password is not None:
@@ -387,8 +408,10 @@ def _check(args: argparse.Namespace) -> int:
         sslmode=args.sslmode,
         trust=args.trust,
         credentials=_credentials(args),
+        sslnegotiation=args.sslnegotiation,
         timeout=args.timeout,
         driver=args.driver,
+        server_name=args.server_name,
     )
     if args.json:
         print(_json(report.to_dict(), indent=2))
@@ -410,6 +433,8 @@ def _check_project(args: argparse.Namespace) -> int:
             ("--from-env", args.from_env or args.env_convention),
             ("--password-env", args.password_env),
             ("--trust", args.trust),
+            ("--sslnegotiation", args.sslnegotiation),
+            ("--server-name", args.server_name),
         )
         if value
     ]
@@ -449,7 +474,7 @@ def _fetch(args: argparse.Namespace) -> int:
     print(f"wrote {names} to {result.directory} (files 0600)")
     print(f"expiry: {result.summary}")
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {printable(note)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -461,7 +486,7 @@ def _inspect(args: argparse.Namespace) -> int:
     elif result.items:
         print(result.render())
     for error in result.errors:
-        print(f"tlsconnect: {error}", file=sys.stderr)
+        print(f"tlsconnect: {printable(error)}", file=sys.stderr)
     return EXIT_USAGE if result.errors else EXIT_OK
 
 
@@ -505,6 +530,8 @@ def _config(args: argparse.Namespace) -> int:
         key=key,
         key_password=password,
         sslmode=args.sslmode,
+        sslnegotiation=args.sslnegotiation,
+        server_name=args.server_name,
         fmt=args.fmt,
         output_dir=args.output_dir,
         java_format=args.java_format,
@@ -512,7 +539,7 @@ def _config(args: argparse.Namespace) -> int:
     sys.stdout.write(result.text)
     for note in result.notes:
         for line in note.splitlines():  # a usage note may be several lines of code
-            print(f"# {line}", file=sys.stderr)
+            print(f"# {printable(line)}", file=sys.stderr)
     for path in result.files:
         print(f"# wrote {path} (mode 0600)", file=sys.stderr)
     return EXIT_OK

@@ -5,6 +5,9 @@ without ``--output-dir`` it names the user's own files (which must be PEM, and a
 only its owner can read); with ``--output-dir`` the material is written there (0600)
 and named there. Nothing is ever written anywhere else.
 
+No password is ever printed: a key's password and a database password go to 0600 files
+in ``--output-dir`` (required then), named in the configuration (see :class:`_Secrets`).
+
 aiokafka takes an ``ssl.SSLContext``, which JSON cannot hold; its JSON gives the
 keyword arguments of ``aiokafka.helpers.create_ssl_context`` instead::
 
@@ -17,23 +20,24 @@ keyword arguments of ``aiokafka.helpers.create_ssl_context`` instead::
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._conninfo import format_conninfo
+from ._conninfo import format_conninfo, is_secret_key
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials
 from ._model import JAVA_FORMATS, TEXT_DRIVERS, Driver
-from ._plan import Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
-from .adapters._base import password_text
+from .adapters._base import password_text, refuse_plan_server_name
 
-__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "generate_config"]
+__all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "directory_paths", "generate_config"]
 
 #: Formats that are not one driver's keyword arguments.
 DRIVERS = tuple(sorted({*drivers(), *TEXT_DRIVERS}))
@@ -70,24 +74,46 @@ def _given_paths(
     key_password: str | None,
 ) -> _Paths:
     if credentials_dir is not None:
-        if any(v is not None for v in (ca, cert, key)):
-            raise ConfigError(
-                "--credentials-dir and --ca/--cert/--key were both given; pass one or the other"
-            )
-        directory = Path(credentials_dir)
-        # Checks the layout and names what is wrong (with the password for an encrypted key).
-        Credentials.from_directory(directory, key_password=key_password)
-
-        def found(name: str) -> Path | None:
-            candidate = directory / name
-            return candidate.absolute() if candidate.exists() else None
-
-        return _Paths(found("ca.pem"), found("service.cert"), found("service.key"))
+        return _Paths(*directory_paths(credentials_dir, ca, cert, key, key_password))
     return _Paths(
         Path(ca).absolute() if ca else None,
         Path(cert).absolute() if cert else None,
         Path(key).absolute() if key else None,
     )
+
+
+def directory_paths(
+    credentials_dir: str,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    key_password: str | bytes | None,
+) -> tuple[Path | None, Path | None, Path | None]:
+    """The command line's ``--credentials-dir`` with ``--ca`` and ``--cert``/``--key``: the
+    files given replace the directory's (the certificate and key only as a pair), the rest
+    come from the directory. Absolute paths."""
+    if (cert is None) != (key is None):
+        raise ConfigError(
+            "--cert and --key with --credentials-dir replace the directory's service.cert and "
+            "service.key together; pass both, or neither"
+        )
+    directory = Path(credentials_dir)
+    if ca is None and cert is None:
+        # Checks the layout and names what is wrong (with the password for an encrypted key).
+        Credentials.from_directory(directory, key_password=key_password)
+    elif not directory.is_dir():
+        raise ConfigError(
+            f"credentials directory '{directory}' is not a directory; pass the directory "
+            "holding ca.pem, service.cert and service.key"
+        )
+
+    def found(given: str | None, name: str) -> Path | None:
+        if given is not None:
+            return Path(given).absolute()
+        candidate = directory / name
+        return candidate.absolute() if candidate.exists() else None
+
+    return found(ca, "ca.pem"), found(cert, "service.cert"), found(key, "service.key")
 
 
 def _durable_credentials(
@@ -133,6 +159,8 @@ def generate_config(
     key: str | None = None,
     key_password: str | None = None,
     sslmode: str | None = None,
+    sslnegotiation: str | None = None,
+    server_name: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -157,13 +185,20 @@ def generate_config(
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
     credentials = _durable_credentials(paths, key_password, out, written)
-    options = Options(sslmode=sslmode, credentials=credentials)
+    options = Options(
+        sslmode=sslmode,
+        credentials=credentials,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
+    vault = _Secrets(out, written, key_password)
+    vault.seen |= _target_secrets(driver, target)
     if driver == "java-properties":
         if out is None:  # checked above; for the type checker
             raise ConfigError("java-properties needs --output-dir DIR")
         result = _java(target, options, out, java_format, written)
     elif driver == "libpq-env":
-        result = _libpq_env(target, options, chosen)
+        result = _libpq_env(target, options, chosen, vault)
     else:
         if Driver.parse(driver) in _KAFKA_DRIVERS:
             _refuse_unverified_kafka(target, options)
@@ -171,10 +206,172 @@ def generate_config(
         built = build_params(
             driver, target, options, {}, durable=True, output_dir=out, written=made
         )
-        result = _render(driver, built, chosen)
-        result.files += made
+        written += made
+        if driver in ("psycopg", "psycopg2"):
+            built = vault.libpq(built)
+        elif not (driver == "confluent-kafka" and chosen == "properties"):
+            built = vault.move(built)
+        result = _render(driver, built, chosen, vault)
     result.files = written + result.files
+    vault.check(result)
     return result
+
+
+class _Secrets:
+    """Secrets of a configuration (database and key passwords): never printed. Each is
+    written to a 0600 file in the output directory (which must then be given), and the
+    configuration names that file, read by the format's own means where it has one
+    (libpq's ``passfile``), else by a line of code the notes give."""
+
+    def __init__(self, out: Path | None, written: list[Path], key_password: str | None) -> None:
+        self.out = out
+        self.written = written
+        self.seen: set[str] = {key_password} if key_password else set()
+        self.reads: list[str] = []  # code that reads the secrets back into ``cfg``
+
+    def write(self, name: str, secret: str) -> Path:
+        self.seen.add(secret)
+        if self.out is None:
+            raise ConfigError(
+                "this configuration holds a password (of the database or of the key), which "
+                "tlsconnect never prints; pass --output-dir DIR to have it written there to a "
+                "file only you can read (0600), named in the configuration"
+            )
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+        path = write_durable(self.out, f"secret.{safe}", secret.encode("utf-8"))
+        self.written.append(path)
+        return path
+
+    def libpq(self, params: dict[str, Any]) -> dict[str, Any]:
+        """libpq keywords: the password goes to a ``passfile`` (libpq reads it from
+        there), the key's ``sslpassword`` to a file the notes name."""
+        result = dict(params)
+        password = result.pop("password", None)
+        if password:
+            # One line that matches any host, port, database and user: the file is this
+            # configuration's own. ':' and '\' are escaped as the passfile format says.
+            escaped = str(password).replace("\\", "\\\\").replace(":", "\\:")
+            self.seen.add(str(password))
+            path = self.write("pgpass", f"*:*:*:*:{escaped}\n")
+            result["passfile"] = str(path)
+        key_password = result.pop("sslpassword", None)
+        if key_password:
+            path = self.write("sslpassword", str(key_password))
+            self.reads.append(
+                f"the key's password (sslpassword) is in {path}; libpq reads it from no file: "
+                f"pass sslpassword=pathlib.Path({str(path)!r}).read_text() when connecting"
+            )
+        return result
+
+    def move(self, value: Any, where: str = "cfg", name: str = "") -> Any:
+        """``value`` with every secret field ``K`` replaced by ``K_file`` naming its file."""
+        if isinstance(value, dict):
+            result: dict[str, Any] = {}
+            for key, item in value.items():
+                inner = f"{where}[{key!r}]"
+                dotted = f"{name}.{key}" if name else str(key)
+                # the schema registry's "user:password": a secret when it holds a password
+                user_info = key == "basic.auth.user.info" and isinstance(item, str)
+                if (
+                    isinstance(item, str)
+                    and item
+                    and (is_secret_key(str(key)) or (user_info and item.partition(":")[2]))
+                ):
+                    path = self.write(dotted, item)
+                    result[f"{key}_file"] = str(path)
+                    self.reads.append(
+                        f"{inner} = pathlib.Path({where}.pop({f'{key}_file'!r})).read_text()"
+                    )
+                elif isinstance(item, str) and (split := _url_password(item)) is not None:
+                    url, secret = split
+                    path = self.write(f"{dotted}.password", secret)
+                    result[key] = url
+                    result[f"{key}_password_file"] = str(path)
+                    self.reads.append(
+                        f"from sqlalchemy.engine import make_url; {inner} = make_url({inner})"
+                        f".set(password=pathlib.Path({where}.pop({f'{key}_password_file'!r}))"
+                        ".read_text()).render_as_string(hide_password=False)"
+                    )
+                elif (
+                    isinstance(item, list | tuple) and key == "auth" and len(item) == 2 and item[1]
+                ):
+                    path = self.write(f"{dotted}.password", str(item[1]))
+                    result[key] = [item[0], None]
+                    result[f"{key}_password_file"] = str(path)
+                    self.reads.append(
+                        f"{inner}[1] = pathlib.Path({where}.pop({f'{key}_password_file'!r}))"
+                        ".read_text()"
+                    )
+                else:
+                    result[key] = self.move(item, inner, dotted)
+            return result
+        if isinstance(value, list):
+            return [self.move(item, f"{where}[{i}]", f"{name}.{i}") for i, item in enumerate(value)]
+        return value
+
+    def notes(self, usage: str | None) -> list[str]:
+        """The notes that say where the secrets are and how they are read back; a usage
+        note starts by reading them."""
+        code = [read for read in self.reads if read.startswith(("cfg", "from "))]
+        said = [read for read in self.reads if not read.startswith(("cfg", "from "))]
+        notes = [f"{read} (mode 0600; never printed)" for read in said]
+        if code:
+            reading = "import pathlib; " + "; ".join(code)
+            notes.append(
+                "the passwords are in files only you can read (0600), never printed; each "
+                "*_file field names one: read them back into cfg before use"
+            )
+            if usage and "use: " in usage.split("\n", 1)[0]:
+                head, _, tail = usage.partition("use: ")
+                return [*notes, f"{head}use: {reading}; {tail}"]
+            lines = (usage or "").split("\n  ")
+            for number, line in enumerate(lines):
+                if line.startswith("cfg = json.loads("):
+                    # A recipe of several lines: read them back right after cfg is loaded.
+                    loaded, separator, rest = line.partition("; ")
+                    lines[number] = f"{loaded}; {'; '.join(code)}{separator}{rest}"
+                    return [*notes, "\n  ".join(lines)]
+            notes.append(f"use: {reading}")
+        return [*notes, usage] if usage else notes
+
+    def check(self, result: GeneratedConfig) -> None:
+        """The last guard: no secret in what is printed."""
+        shown = result.text + "\n".join(result.notes)
+        if any(
+            re.search(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", shown)
+            for secret in self.seen
+        ):
+            raise ConfigError(
+                "this configuration would print a password; tlsconnect refuses to (pass "
+                "--output-dir DIR, and report this as a bug if it persists)"
+            )
+
+
+def _target_secrets(driver: str, target: str) -> set[str]:
+    """The password the target carries, if any: for the last guard. A target that does
+    not parse fails later, with the message that says why."""
+    name = {"libpq-env": "psycopg", "java-properties": "kafka-python"}.get(driver, driver)
+    try:
+        spec = ADAPTERS[Driver.parse(name)].parse(target, {})
+    except ConfigError:
+        return set()
+    found = {spec.password} | {v for k, v in spec.params.items() if is_secret_key(k)}
+    return {secret for secret in found if secret}
+
+
+def _url_password(url: str) -> tuple[str, str] | None:
+    """``(url without its password, the password)`` for ``scheme://user:pw@host...``."""
+    from urllib.parse import unquote
+
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return None
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    userinfo, at, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password:
+        return None
+    return f"{scheme}://{user}@{host}{rest[len(authority) :]}", unquote(password)
 
 
 _KAFKA_DRIVERS = frozenset(d for d, a in ADAPTERS.items() if a.parse is kafka_family.parse)
@@ -182,7 +379,7 @@ _KAFKA_DRIVERS = frozenset(d for d, a in ADAPTERS.items() if a.parse is kafka_fa
 
 def _refuse_unverified_kafka(target: str, options: Options) -> None:
     spec = kafka_family.parse(target, {})
-    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan = plan_for(spec, options)
     if not plan.verify_chain:
         raise ConfigError(
             "Kafka configuration files cannot turn server verification off, and tlsconnect "
@@ -190,15 +387,26 @@ def _refuse_unverified_kafka(target: str, options: Options) -> None:
         )
 
 
-def _render(driver: str, built: dict[str, Any], fmt: str) -> GeneratedConfig:
+def _render(driver: str, built: dict[str, Any], fmt: str, vault: _Secrets) -> GeneratedConfig:
     notes = _insecure_notes(built)
     if driver in ("psycopg", "psycopg2") and fmt == "conninfo":
-        return GeneratedConfig(format_conninfo(built) + "\n", notes=notes)
+        return GeneratedConfig(format_conninfo(built) + "\n", notes=notes + vault.notes(None))
     if driver == "confluent-kafka" and fmt == "properties":
-        return GeneratedConfig("".join(f"{k}={v}\n" for k, v in built.items()), notes=notes)
+        lines = []
+        for key, value in built.items():
+            if is_secret_key(key) and value:
+                path = vault.write(key, str(value))
+                # librdkafka reads no property from a file: the line says where it is.
+                lines.append(f"# {key}: in {path} (mode 0600), never printed; add it when loading")
+                notes.append(
+                    f"{key} is in {path} (mode 0600): add it to the configuration you load, "
+                    f"e.g. conf[{key!r}] = pathlib.Path({str(path)!r}).read_text()"
+                )
+            else:
+                lines.append(f"{key}={value}")
+        return GeneratedConfig("".join(f"{line}\n" for line in lines), notes=notes)
     usage = ADAPTERS[Driver.parse(driver)].usage
-    if usage:
-        notes.append(usage)
+    notes += vault.notes(usage)
     return GeneratedConfig(json.dumps(built, indent=2) + "\n", notes=notes)
 
 
@@ -219,27 +427,32 @@ _LIBPQ_ENV = {
     "dbname": "PGDATABASE",
     "user": "PGUSER",
     "password": "PGPASSWORD",
+    "passfile": "PGPASSFILE",
     "sslmode": "PGSSLMODE",
     "sslrootcert": "PGSSLROOTCERT",
     "sslcert": "PGSSLCERT",
     "sslkey": "PGSSLKEY",
+    "gssencmode": "PGGSSENCMODE",
+    "sslnegotiation": "PGSSLNEGOTIATION",
+    "hostaddr": "PGHOSTADDR",
     "application_name": "PGAPPNAME",
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "options": "PGOPTIONS",
 }
 
 
-def _libpq_env(target: str, options: Options, fmt: str) -> GeneratedConfig:
+def _libpq_env(target: str, options: Options, fmt: str, vault: _Secrets) -> GeneratedConfig:
     params = build_params("psycopg", target, options, {}, durable=True)
     notes = _insecure_notes(params)
+    has_key_password = bool(params.get("sslpassword"))
+    params = vault.libpq(params)
+    if has_key_password:
+        notes.append(
+            "libpq has no environment variable for the key's password: psql will ask for it"
+        )
+    notes += vault.notes(None)
     env: dict[str, str] = {}
     for name, value in params.items():
-        if name == "sslpassword":
-            notes.append(
-                "libpq has no environment variable for the key's password: psql will ask "
-                "for it, or put sslpassword in the connection string"
-            )
-            continue
         variable = _LIBPQ_ENV.get(name)
         if variable is None:
             notes.append(f"'{name}' has no libpq environment variable and was left out")
@@ -266,7 +479,13 @@ def _java(
 
     _refuse_unverified_kafka(target, options)
     spec = kafka_family.parse(target, {})
-    plan: TLSPlan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan: TLSPlan = plan_for(spec, options)
+    refuse_plan_server_name(
+        plan,
+        "java-properties",
+        "the Java Kafka client verifies (and sends as SNI) each broker's own host name and "
+        "has no property for another one",
+    )
     credentials = plan.credentials
     if credentials is None or not credentials.has_ca or not credentials.has_client_cert:
         raise ConfigError(
@@ -337,21 +556,56 @@ def _java(
         if password:
             common.append(f"ssl.key.password={password_text(password, 'the Java client')}")
         lines = lines + common + [f"ssl.keystore.key={_java_escape(pkcs8.strip())}"]
-    properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
-    written.append(properties)
-    return GeneratedConfig(
-        "\n".join(_without_secrets(lines, properties)) + "\n",
-        notes=[f"the Java client configuration is {properties}"],
-    )
+    return _java_files(out, lines, written)
 
 
-#: Properties whose values are secrets: written to client.properties (0600) only.
+#: Properties whose values are secrets: written to a 0600 file only, never printed.
 _SECRET_PROPERTIES = (
     "ssl.keystore.password",
     "ssl.key.password",
     "ssl.truststore.password",
     "ssl.keystore.key",
 )
+#: Kafka's own way to read a property from another file (KIP-297): ${file:PATH:KEY}.
+_FILE_PROVIDER = [
+    "config.providers=file",
+    "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
+]
+
+
+def _java_files(out: Path, lines: list[str], written: list[Path]) -> GeneratedConfig:
+    """``client.properties`` without its secrets: they are in ``secret.properties``
+    (0600), read by Kafka's file config provider; the configuration is printed whole."""
+    secrets_path = out / "secret.properties"
+    if ":" in str(secrets_path) or "}" in str(secrets_path):
+        # ${file:PATH:KEY} cannot hold such a path: the secrets stay in client.properties.
+        properties = write_durable(out, "client.properties", ("\n".join(lines) + "\n").encode())
+        written.append(properties)
+        return GeneratedConfig(
+            "\n".join(_without_secrets(lines, properties)) + "\n",
+            notes=[f"the Java client configuration is {properties}"],
+        )
+    public: list[str] = []
+    hidden: list[str] = []
+    for line in lines:
+        name = line.split("=", 1)[0]
+        if name in _SECRET_PROPERTIES:
+            hidden.append(line)
+            public.append(f"{name}=${{file:{_java_escape(str(secrets_path))}:{name}}}")
+        else:
+            public.append(line)
+    if hidden:
+        written.append(write_durable(out, secrets_path.name, ("\n".join(hidden) + "\n").encode()))
+        public = _FILE_PROVIDER + public
+    properties = write_durable(out, "client.properties", ("\n".join(public) + "\n").encode())
+    written.append(properties)
+    notes = [f"the Java client configuration is {properties}"]
+    if hidden:
+        notes.append(
+            f"its passwords and key are in {secrets_path} (mode 0600), never printed; the "
+            "Kafka client reads them there through its file config provider (${file:...})"
+        )
+    return GeneratedConfig("\n".join(public) + "\n", notes=notes)
 
 
 def _without_secrets(lines: list[str], properties: Path) -> list[str]:

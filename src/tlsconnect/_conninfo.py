@@ -10,7 +10,16 @@ import re
 
 from ._errors import ConfigError
 
-__all__ = ["check_port", "format_conninfo", "parse_conninfo", "split_hosts", "unquote"]
+__all__ = [
+    "check_port",
+    "format_conninfo",
+    "is_secret_key",
+    "parse_conninfo",
+    "refuse_socket_hosts",
+    "split_hosts",
+    "unencoded_userinfo",
+    "unquote",
+]
 
 _URI_PREFIXES = ("postgresql://", "postgres://")
 
@@ -23,8 +32,72 @@ def check_port(text: str, what: str) -> int:
     """
     port = text.strip()
     if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise ConfigError(f"{what}: port {text!r} is not a number from 1 to 65535")
+        # The text is shown only when it is a number: what stands where a port should be
+        # may be a piece of a password (a '/' in it that was not percent-encoded).
+        shown = f" {text!r}" if re.fullmatch(r"[+-]?[0-9]{1,12}", port) else ""
+        raise ConfigError(f"{what}: port{shown} is not a number from 1 to 65535")
     return int(port)
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a keyword's value is a secret (``password``, ``sslpassword``,
+    ``sasl_password``, ``passwd``, clickhouse-driver's ``keypass``): never shown in a
+    message."""
+    return re.search(r"(?:pass(?:word|wd)|^keypass)$", name, re.IGNORECASE) is not None
+
+
+def unencoded_userinfo(what: str) -> str:
+    """The message for a URI whose password holds a '/', '?' or '#' as it is: the host
+    cannot be found, and no piece of the password is shown."""
+    return (
+        f"{what}: the host cannot be read, and the user information before it seems to "
+        "hold '/', '?' or '#' (in a password?); percent-encode them (%2F, %3F, %23)"
+    )
+
+
+def _socket_host_reason(host: str) -> str | None:
+    """Why a driver would reach ``host`` through a Unix socket, or ``None`` for a TCP host."""
+    if not host.strip():
+        return "an empty host means the local Unix socket"
+    if host.startswith(("/", "\\")):
+        return "a host that is a path names a Unix socket directory"
+    if host.startswith("@"):
+        return "a host starting with '@' names an abstract Unix socket (libpq)"
+    if (
+        len(host) > 2
+        and host[0].isascii()
+        and host[0].isalpha()
+        and host[1:2] == ":"
+        and (host[2] in "\\/")
+    ):
+        return "a host that is a Windows drive path names a Unix socket directory"
+    return None
+
+
+def refuse_socket_hosts(
+    host: str | list[str] | tuple[str, ...] | None, what: str, *, hostaddr: str | None = None
+) -> None:
+    """The one Unix-socket refusal for the database drivers: a :class:`ConfigError` when
+    ``host`` (a name, a comma-separated libpq list, or a list) is missing or empty, or any
+    entry is a path, an abstract ``@name`` or a Windows drive path: the driver would then
+    use a Unix socket, where no TLS is spoken and nothing is verified. An empty entry is a
+    TCP connection when libpq's ``hostaddr`` gives the address for it."""
+    if isinstance(host, list | tuple):
+        hosts = [str(entry) for entry in host] or [""]
+    else:
+        hosts = (host or "").split(",")
+    addresses = (hostaddr or "").split(",")
+    for index, entry in enumerate(hosts):
+        if not entry.strip() and index < len(addresses) and addresses[index].strip():
+            continue
+        reason = _socket_host_reason(entry)
+        if reason is not None:
+            shown = f"the host {entry!r}" if entry.strip() else "no host"
+            raise ConfigError(
+                f"{what}: {shown} would be reached through a Unix socket ({reason}), where "
+                "no TLS is spoken and nothing is verified; pass the service's host name "
+                "(host=..., from the service URI on its Overview page)"
+            )
 
 
 def parse_conninfo(conninfo: str) -> dict[str, str]:
@@ -93,7 +166,12 @@ def _parse_uri(uri: str) -> dict[str, str]:
     ports: list[str] = []
     if authority:
         for part in authority.split(","):
-            host, port = _split_host_port(part)
+            try:
+                host, port = _split_host_port(part)
+            except ConfigError:
+                if "@" not in authority and "@" in uri.split("://", 1)[1]:
+                    raise ConfigError(unencoded_userinfo("conninfo URI")) from None
+                raise
             hosts.append(_decode(host, "a host"))
             ports.append(port)
         # as libpq: the comma-joined lists, kept when not empty (two hosts without ports
@@ -138,6 +216,7 @@ def _split_host_port(part: str) -> tuple[str, str]:
 def _parse_keywords(text: str) -> dict[str, str]:
     result: dict[str, str] = {}
     i, n = 0, len(text)
+    previous = ""
     while i < n:
         while i < n and text[i].isspace():
             i += 1
@@ -150,10 +229,17 @@ def _parse_keywords(text: str) -> dict[str, str]:
         while i < n and text[i].isspace():
             i += 1
         if i >= n or text[i] != "=":
+            if is_secret_key(previous):
+                # The word is likely the rest of an unquoted password: never shown.
+                raise ConfigError(
+                    f"conninfo: the value of {previous!r} is followed by a word without "
+                    f"'='; quote a value that holds spaces ({previous}='...')"
+                )
             raise ConfigError(
                 f"conninfo: missing '=' after {key!r}; write key=value pairs such as "
                 '"host=... port=... dbname=...", or a postgresql:// URI'
             )
+        previous = key
         i += 1
         while i < n and text[i].isspace():
             i += 1

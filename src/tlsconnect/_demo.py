@@ -1,7 +1,8 @@
 """``tlsconnect demo``: local PostgreSQL and Kafka with a fresh project CA checked by
 :func:`tlsconnect.check`, the drivers at work (psycopg and asyncpg queries, a Kafka message
 produced and consumed over mutual TLS, a Redis ``PING`` and a MariaDB query when those
-servers are installed), then three broken setups diagnosed.
+servers are installed, psycopg and asyncpg over PostgreSQL 18's direct TLS when it is
+installed), then three broken setups diagnosed.
 
 It installs nothing: it uses PostgreSQL 15 (``/usr/lib/postgresql/15/bin``, or
 ``TLSCONNECT_PG_BIN``), ``stunnel`` and the ``tansu`` broker (``TLSCONNECT_TANSU``, or
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from . import testing
 from ._material import Credentials
 from ._pem import display_name
-from ._plan import resolve
 from ._probe import check
+from ._resolve import resolve
 from ._term import use_colour
 from .adapters import params
 
@@ -186,6 +187,7 @@ def _drivers_at_work(
         ("kafka-python", lambda: _kafka(broker.url(), good)),
         ("redis", lambda: _redis(base, pki, good, servers)),
         ("pymysql", lambda: _mariadb(base, pki, good, servers)),
+        ("direct TLS", lambda: _direct_tls(base, pki, good, servers)),
     ]
     results = []
     for name, step in steps:
@@ -337,4 +339,56 @@ def _mariadb(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) 
         conn.close()
     return f"SELECT CURRENT_USER() -> {user} (REQUIRE X509) over {version}; " + _verified(
         "mysql", good
+    )
+
+
+def _direct_tls(base: Path, pki: PKI, good: Credentials, servers: list[Stoppable]) -> str:
+    """psycopg and asyncpg with ``sslnegotiation="direct"`` against PostgreSQL 18, through
+    a proxy that records each connection's first bytes: a TLS ClientHello offering ALPN
+    "postgresql", where the classic negotiation sends the 8-byte SSLRequest."""
+    _require("psycopg", "postgres")
+    _require("asyncpg", "asyncpg")
+    problems = testing.PostgresServer.missing(version=18)
+    if problems:
+        raise _Skipped(str(problems[0]))
+    server = testing.PostgresServer(
+        *pki.dnsonly.pair, pki.ca_pem, name="demo-pg18", directory=base, version=18
+    )
+    servers.append(server)
+    server.start()
+    proxy = testing.RecordingProxy(server.port, delay=0.02)
+    servers.append(proxy)
+    proxy.start()
+    import asyncio
+
+    import asyncpg
+    import psycopg
+
+    url = f"postgresql://avnadmin@localhost:{proxy.port}/postgres"
+    trips = {}
+    for negotiation in ("postgres", "direct"):
+        p = params("psycopg", url, credentials=good, sslnegotiation=negotiation)
+        with psycopg.connect(**p, connect_timeout=10):
+            trips[negotiation] = proxy.connections[-1].round_trips
+    first = proxy.connections[-1]
+
+    async def direct_asyncpg() -> Any:
+        p = params("asyncpg", url, credentials=good, sslnegotiation="direct")
+        conn = await asyncpg.connect(**p, timeout=10)
+        try:
+            return await conn.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        finally:
+            await conn.close()
+
+    if not asyncio.run(direct_asyncpg()):
+        raise RuntimeError("asyncpg's direct connection is not over TLS")
+    for connection in (first, proxy.connections[-1]):  # psycopg's, asyncpg's
+        alpn = testing.client_hello_alpn(connection.first_bytes)
+        if not (connection.starts_with_tls and alpn == ["postgresql"]):
+            raise RuntimeError(f"not a direct TLS start: {connection.first_bytes[:8].hex(' ')}")
+    return (
+        f"psycopg and asyncpg to PostgreSQL 18: first bytes {first.first_bytes[:3].hex(' ')} "
+        f"(a TLS ClientHello offering ALPN 'postgresql', not the SSLRequest); "
+        f"{trips['direct']} round trips to a ready connection instead of "
+        f"{trips['postgres']} (20 ms each way); {_verified('postgresql', good)}"
     )

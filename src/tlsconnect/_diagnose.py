@@ -12,6 +12,7 @@ import ssl
 
 from ._model import ErrorClass
 from ._pem import display_name, san_strings
+from ._term import printable
 
 # This module is on the path of every context (the diagnosing socket): typing,
 # dataclasses, datetime and ipaddress are not imported at run time until needed.
@@ -108,9 +109,10 @@ class Diagnosis:
 class Expectation:
     """What the client expected of the server, which is all a diagnosis needs of a plan:
     the service type, the trust used, whether a client certificate was sent, and the CA
-    certificates given (public material only: never a key)."""
+    certificates given (public material only: never a key), and the ``server_name`` the
+    certificate was verified against instead of the host, if one was given."""
 
-    __slots__ = ("ca_certificates", "client_cert", "service", "trust")
+    __slots__ = ("ca_certificates", "client_cert", "raised_from", "server_name", "service", "trust")
 
     def __init__(
         self,
@@ -118,16 +120,24 @@ class Expectation:
         trust: str,
         client_cert: bool,
         ca_certificates: tuple[x509.Certificate, ...] = (),
+        *,
+        raised_from: str | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.service = service
         self.trust = trust
         self.client_cert = client_cert
         self.ca_certificates = ca_certificates
+        # The target's TLS word (sslmode=require) when the plan raised it to verify-full.
+        self.raised_from = raised_from
+        self.server_name = server_name
 
     def __repr__(self) -> str:
         return (
             f"Expectation(service={self.service!r}, trust={self.trust!r}, "
-            f"client_cert={self.client_cert}, cas={len(self.ca_certificates)})"
+            f"client_cert={self.client_cert}, cas={len(self.ca_certificates)}"
+            + ("" if self.server_name is None else f", server_name={self.server_name!r}")
+            + ")"
         )
 
 
@@ -150,7 +160,8 @@ def is_ip_address(host: str) -> bool:
 def _name(cert: x509.Certificate | None, which: str = "subject") -> str:
     if cert is None:
         return "(unknown)"
-    return display_name(cert.subject if which == "subject" else cert.issuer)
+    # Shown in exceptions that reach terminals: control characters escaped.
+    return printable(display_name(cert.subject if which == "subject" else cert.issuer))
 
 
 def _trust_words(expected: Expectation) -> str:
@@ -311,14 +322,24 @@ def _classify_verification(
     code = exc.verify_code
     message = exc.verify_message
     if code in _HOSTNAME_CODES:
-        names = san_strings(leaf) if leaf is not None else []
+        names = [printable(name) for name in san_strings(leaf)] if leaf is not None else []
         shown = ", ".join(names) if names else "(no subjectAltName at all)"
+        # With server_name, that name (not the host connected to) is what was verified.
+        server_name = expected.server_name
+        checked = f"'{host}'" if server_name is None else f"server_name '{server_name}'"
         error = (
-            f"the server's certificate is not valid for '{host}': it names {shown}"
+            f"the server's certificate is not valid for {checked}: it names {shown}"
             if leaf is not None
-            else f"the server's certificate is not valid for '{host}' ({message})"
+            else f"the server's certificate is not valid for {checked} ({message})"
         )
         dns_names = [n[4:] for n in names if n.startswith("DNS:")]
+        if server_name is not None:
+            fix = (
+                f"pass a server_name (--server-name) the certificate holds ({', '.join(dns_names)})"
+                if dns_names
+                else "pass the host of the service URI as server_name (--server-name)"
+            )
+            return Diagnosis(ErrorClass.HOSTNAME_MISMATCH, error, fix, "server_name")
         if is_ip_address(host) and f"IP:{_ip_text(host)}" not in names:
             error += (
                 "; connecting by IP address is the cause: the certificate does not name "
@@ -335,6 +356,15 @@ def _classify_verification(
                 "host from the service URI"
                 if dns_names
                 else "connect with the host name from the service URI"
+            )
+        if expected.raised_from is not None:
+            error += (
+                f"; the target asked only for {expected.raised_from}, which tlsconnect raised "
+                "to verify-full because the project CA is at hand"
+            )
+            fix += (
+                "; where the name cannot match (a tunnel, an IP address), pass "
+                "sslmode='verify-ca' to check the chain only"
             )
         return Diagnosis(
             ErrorClass.HOSTNAME_MISMATCH, error, fix, "ip" if is_ip_address(host) else "name"

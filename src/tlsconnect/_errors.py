@@ -17,6 +17,7 @@ __all__ = [
     "ProviderAPIError",
     "TLSConnectError",
     "TLSConnectWarning",
+    "TLSDowngradeWarning",
     "warn",
 ]
 
@@ -58,6 +59,11 @@ class CertificateExpiryWarning(TLSConnectWarning):
 
 class KeyPermissionWarning(TLSConnectWarning):
     """A key file group or others can read was replaced by a private copy for libpq."""
+
+
+class TLSDowngradeWarning(TLSConnectWarning):
+    """The driver can be talked out of TLS: a server greeting (or someone on the network
+    path rewriting it) that does not offer TLS makes it go on without TLS."""
 
 
 def _outside_package_level() -> int:

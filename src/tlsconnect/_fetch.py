@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._aiven import ProviderAPI, user_material
-from ._files import prepare_durable_dir, write_durable
+from ._files import permission_bits, prepare_durable_dir, write_durable
 from ._material import Credentials
 from ._pem import display_name
 
@@ -69,7 +68,7 @@ def fetch_credentials(
             f"user '{username}' of service '{service}' has no client certificate (it logs in "
             "with a password): only ca.pem was written"
         )
-    mode = stat.S_IMODE(out.stat().st_mode)
+    mode = permission_bits(out.stat())
     if existed and mode & 0o077:
         result.notes.append(
             f"directory '{out}' can be entered by others (mode {mode:04o}); the files are "

@@ -148,11 +148,58 @@ class DiagnosingSSLSocket(ssl.SSLSocket):
 
 class DiagnosingContext(ssl.SSLContext):
     """An :class:`ssl.SSLContext` that knows what it expects of the server, so that its
-    sockets can explain a verification failure. Everything else is ``ssl.SSLContext``."""
+    sockets can explain a verification failure, and that verifies :attr:`server_name`
+    when one is set. Everything else is ``ssl.SSLContext``."""
 
     sslsocket_class = DiagnosingSSLSocket
     #: What the plan expected; ``None`` means: explain nothing, raise OpenSSL's words.
     expectation: Expectation | None = None
+    #: The name every client connection of this context verifies (when the context checks
+    #: host names) and sends as SNI, whatever host name the driver passes: drivers pass
+    #: the host they connect to, which through a tunnel or to a private endpoint's address
+    #: is not the name in the certificate. ``None``: the driver's host name, as usual.
+    server_name: str | None = None
+
+    def _server_hostname(self, server_side: bool, given: str | bytes | None) -> str | bytes | None:
+        return given if server_side or self.server_name is None else self.server_name
+
+    # The two doors every client connection of an SSLContext goes through: wrap_socket
+    # (blocking drivers: kafka-python, redis-py, PyMySQL, httpx's sync transport) and
+    # wrap_bio (asyncio, and so asyncpg, aiokafka, redis.asyncio; anyio). Only the name
+    # changes; what is verified stays as the context was configured.
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=self._server_hostname(server_side, server_hostname),
+            session=session,
+        )
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=self._server_hostname(server_side, server_hostname),
+            session=session,
+        )
 
 
 def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCertVerificationError:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ConfigError
 from ._pem import KEY_LABELS, display_name, pem_blocks, public_key_der, read_path
 from ._report import certificate_info
+from ._term import printable
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -85,7 +86,8 @@ class Inspection:
             lines.append("relations:")
             lines.extend(f"  {relation}" for relation in self.relations)
         lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
+        # Names and labels come from the files: control characters are shown escaped.
+        return "\n".join(printable(line) for line in lines)
 
 
 def _key_type(public: object) -> str:

@@ -311,6 +311,7 @@ class Credentials:
         "_key_input",
         "_key_password",
         "_key_pem",
+        "_missing_ca_note",
         "key_encrypted",
     )
 
@@ -324,6 +325,7 @@ class Credentials:
     _key_input: Input | None
     _key_pem: bytes
     _key_password: bytes | None
+    _missing_ca_note: str | None
 
     def __init__(
         self,
@@ -399,6 +401,7 @@ class Credentials:
         object.__setattr__(self, "_key_input", key_input)
         object.__setattr__(self, "_key_pem", key_pem)
         object.__setattr__(self, "_key_password", password if encrypted else None)
+        object.__setattr__(self, "_missing_ca_note", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Credentials are immutable; make a new one")
@@ -445,12 +448,18 @@ class Credentials:
             raise ConfigError(
                 f"credentials directory '{directory}' has {have} but no {lack}; {DOWNLOAD_HINT}"
             )
-        return cls(
+        credentials = cls(
             ca=found.get("ca"),
             cert=found.get("cert"),
             key=found.get("key"),
             key_password=key_password,
         )
+        if "ca" not in found:
+            # Said when a plan needs the CA: the directory, and what it holds instead.
+            object.__setattr__(
+                credentials, "_missing_ca_note", _missing_ca_note(directory.absolute())
+            )
+        return credentials
 
     @classmethod
     def from_env(
@@ -548,6 +557,12 @@ class Credentials:
     def chain(self) -> list[x509.Certificate]:
         """The client certificate followed by any intermediates given with it."""
         return list(self._chain)
+
+    @property
+    def missing_ca_note(self) -> str | None:
+        """For credentials read from a directory without ``ca.pem``: which directory, and
+        what it holds, for the error of a plan that needs the CA."""
+        return self._missing_ca_note
 
     @property
     def has_client_cert(self) -> bool:
@@ -656,6 +671,20 @@ class Credentials:
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("Credentials cannot be pickled: they may hold a private key")
+
+
+def _missing_ca_note(directory: Path) -> str:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        names = []
+    shown = [name if name.isprintable() else repr(name) for name in names[:10]]
+    holds = ", ".join(shown) + (", ..." if len(names) > 10 else "") or "nothing"
+    return (
+        f"the credentials directory '{directory}' has no ca.pem (it holds: {holds}); put "
+        "the project CA there as ca.pem (`avn service user-creds-download` writes it), or "
+        "pass ca= as well"
+    )
 
 
 def _as_path(path: str) -> Path:

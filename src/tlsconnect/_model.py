@@ -29,6 +29,7 @@ __all__ = [
     "Driver",
     "ErrorClass",
     "SSLMode",
+    "SSLNegotiation",
     "Service",
     "Trust",
 ]
@@ -202,6 +203,22 @@ class SSLMode(_Parsable):
         return super().parse(value)
 
 
+class SSLNegotiation(_Parsable):
+    """libpq's sslnegotiation words (PostgreSQL 17+): how a PostgreSQL connection starts TLS.
+
+    ``postgres`` (libpq's default) asks with the 8-byte SSLRequest and waits for the
+    server's ``S``; ``direct`` starts the TLS handshake at once, one round trip fewer,
+    offering ALPN "postgresql" (which PostgreSQL 17+ requires of a direct connection).
+    """
+
+    POSTGRES = "postgres"
+    DIRECT = "direct"
+
+    @classmethod
+    def _what(cls) -> str:
+        return "sslnegotiation"
+
+
 class Trust(_Parsable):
     """Which issuers a client trusts."""
 
@@ -232,6 +249,7 @@ class Driver(_Parsable):
     PSYCOPG = "psycopg"
     KAFKA_PYTHON = "kafka-python"
     CONFLUENT_KAFKA = "confluent-kafka"
+    SCHEMA_REGISTRY = "schema-registry"
     AIOKAFKA = "aiokafka"
     ASYNCPG = "asyncpg"
     PG8000 = "pg8000"
@@ -240,13 +258,18 @@ class Driver(_Parsable):
     DJANGO = "django"
     REDIS = "redis"
     REDIS_ASYNCIO = "redis-asyncio"
+    VALKEY = "valkey"
+    VALKEY_ASYNCIO = "valkey-asyncio"
     PYMYSQL = "pymysql"
     AIOMYSQL = "aiomysql"
     MYSQL_CONNECTOR = "mysql-connector"
     HTTPX = "httpx"
     REQUESTS = "requests"
+    AIOHTTP = "aiohttp"
+    URLLIB3 = "urllib3"
     OPENSEARCH = "opensearch"
     CLICKHOUSE = "clickhouse"
+    CLICKHOUSE_DRIVER = "clickhouse-driver"
     CASSANDRA = "cassandra"
 
     @classmethod

@@ -10,6 +10,7 @@ import os
 import stat
 
 from ._errors import ConfigError
+from ._files import BINARY, permission_bits
 
 # typing and pathlib are not imported at run time: this module is on the path of every
 # context (re comes with ssl).
@@ -123,7 +124,7 @@ def read_path(path: str | os.PathLike[str], role: str) -> Input:
     label = f"{role} file '{path}'"
     if not str(path).strip():
         raise ConfigError(f"{role} is an empty path; pass the path of a PEM or DER file")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags = os.O_RDONLY | BINARY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -158,7 +159,8 @@ def read_path(path: str | os.PathLike[str], role: str) -> Input:
         raise ConfigError(f"{label} cannot be read: {exc.strerror}") from None
     finally:
         os.close(fd)
-    return Input(_check_size(data, label), label, path, stat.S_IMODE(info.st_mode))
+    # Absolute: a relative path in a result would name another file after a chdir.
+    return Input(_check_size(data, label), label, os.path.abspath(path), permission_bits(info))
 
 
 def _directory(label: str) -> ConfigError:

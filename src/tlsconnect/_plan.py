@@ -16,29 +16,15 @@ from ._decide import CA_HINT, decide
 from ._diagnose import Expectation
 from ._errors import ConfigError, InsecureConnectionWarning, warn
 from ._material import Credentials
-from ._model import Service, SSLMode, Trust
+from ._model import Service, SSLMode, SSLNegotiation, Trust
 
 # typing is not imported at run time: this module is on the path of the first context.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TypedDict
-
-    from typing_extensions import Unpack
+    from typing import Any
 
     from ._pem import Material
     from ._target import Target
-
-    class TLSOptions(TypedDict, total=False):
-        """The options every entry point takes: the one place they are listed (with
-        :data:`OPTION_NAMES`, which a test holds equal to these keys)."""
-
-        sslmode: str | SSLMode | None
-        trust: str | Trust | None
-        credentials: Credentials | None
-        ca: Material | None
-        cert: Material | None
-        key: Material | None
-        key_password: str | bytes | None
 
 
 __all__ = [
@@ -46,15 +32,27 @@ __all__ = [
     "OPTION_NAMES",
     "Options",
     "TLSPlan",
+    "check_server_name",
     "options_for_target",
-    "resolve",
+    "plan_for",
     "resolve_plan",
     "ssl_context",
     "warn_if_insecure",
 ]
 
-#: The keyword options every entry point takes (the keys of ``TLSOptions``).
-OPTION_NAMES = ("sslmode", "trust", "credentials", "ca", "cert", "key", "key_password")
+#: The keyword options every entry point takes, in order: the parameters of
+#: :class:`Options`, the one definition of their types and defaults.
+OPTION_NAMES = (
+    "sslmode",
+    "trust",
+    "credentials",
+    "ca",
+    "cert",
+    "key",
+    "key_password",
+    "sslnegotiation",
+    "server_name",
+)
 
 OPTIONS_DOC = """
 Options (keyword-only, shared by every entry point):
@@ -64,11 +62,23 @@ Options (keyword-only, shared by every entry point):
   ``"system"`` or ``"project+public"``.
 - ``credentials``: a :class:`tlsconnect.Credentials`; or the material itself:
 - ``ca``, ``cert``, ``key``: a path, PEM text or bytes; ``key_password``: str or bytes.
+- ``sslnegotiation``: PostgreSQL only: ``"postgres"`` (default: the SSLRequest first) or
+  ``"direct"`` (the TLS handshake at once, with ALPN "postgresql": PostgreSQL 17+ servers,
+  libpq 17+, asyncpg 0.26+).
+- ``server_name``: connect to the target's host, but verify the certificate against this
+  name and send it as SNI (an SSH tunnel, a port-forward, a private endpoint's address).
 """
 
 
 class Options:
-    """The options of one call, bundled once and passed on as one value."""
+    """The options of one call, bundled once and passed on as one value.
+
+    Its parameters are the one definition of the options every entry point takes. Each
+    public entry point (:func:`resolve`, :func:`ssl_context`, ``check``, ``params`` and the
+    named driver functions) spells them out as keyword-only parameters, with the same
+    types and defaults, so that ``help()``, ``inspect.signature`` and type checkers show
+    them; a test holds every one of those signatures to this one.
+    """
 
     __slots__ = OPTION_NAMES
 
@@ -82,6 +92,8 @@ class Options:
         cert: Material | None = None,
         key: Material | None = None,
         key_password: str | bytes | None = None,
+        sslnegotiation: str | SSLNegotiation | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.sslmode = sslmode
         self.trust = trust
@@ -90,18 +102,8 @@ class Options:
         self.cert = cert
         self.key = key
         self.key_password = key_password
-
-    @classmethod
-    def take(cls, function: str, given: dict[str, object]) -> Options:
-        """Options from a call's keyword arguments; an unknown one is a :class:`TypeError`
-        that names the function and lists the options, as Python's own would."""
-        for name in given:
-            if name not in OPTION_NAMES:
-                raise TypeError(
-                    f"{function}() got an unexpected keyword argument {name!r}; its options "
-                    f"are: {', '.join(OPTION_NAMES)}"
-                )
-        return cls(**given)  # type: ignore[arg-type]
+        self.sslnegotiation = sslnegotiation
+        self.server_name = server_name
 
     @property
     def material_given(self) -> bool:
@@ -117,7 +119,7 @@ class Options:
     def __repr__(self) -> str:
         shown = [
             f"{name}={getattr(self, name)!r}"
-            for name in ("sslmode", "trust", "credentials")
+            for name in ("sslmode", "trust", "credentials", "sslnegotiation", "server_name")
             if getattr(self, name) is not None
         ]
         shown += [f"{name}=<given>" for name in ("ca", "cert", "key") if getattr(self, name)]
@@ -139,9 +141,12 @@ class TLSPlan:
         "check_hostname",
         "client_cert",
         "credentials",
+        "raised_from",
         "reasons",
+        "server_name",
         "service",
         "sslmode",
+        "sslnegotiation",
         "trust",
         "verify_chain",
     )
@@ -154,6 +159,10 @@ class TLSPlan:
     client_cert: bool
     reasons: tuple[str, ...]
     credentials: Credentials | None
+    #: The target's TLS word (``sslmode=require``) when this plan raised it to verify-full.
+    raised_from: str | None
+    sslnegotiation: str
+    server_name: str | None
 
     def __init__(
         self,
@@ -165,6 +174,9 @@ class TLSPlan:
         client_cert: bool,
         reasons: tuple[str, ...],
         credentials: Credentials | None = None,
+        raised_from: str | None = None,
+        sslnegotiation: str = SSLNegotiation.POSTGRES.value,
+        server_name: str | None = None,
     ) -> None:
         for name, value in (
             ("service", service),
@@ -175,6 +187,9 @@ class TLSPlan:
             ("client_cert", client_cert),
             ("reasons", tuple(reasons)),
             ("credentials", credentials),
+            ("raised_from", raised_from),
+            ("sslnegotiation", sslnegotiation),
+            ("server_name", server_name),
         ):
             object.__setattr__(self, name, value)
 
@@ -188,6 +203,9 @@ class TLSPlan:
             self.client_cert,
             self.reasons,
             self.credentials,
+            self.raised_from,
+            self.sslnegotiation,
+            self.server_name,
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -214,7 +232,10 @@ class TLSPlan:
         return (
             f"TLSPlan(service={self.service!r}, sslmode={self.sslmode!r}, trust={self.trust!r}, "
             f"verify_chain={self.verify_chain!r}, check_hostname={self.check_hostname!r}, "
-            f"client_cert={self.client_cert!r}, reasons={self.reasons!r})"
+            f"client_cert={self.client_cert!r}, reasons={self.reasons!r}, "
+            f"sslnegotiation={self.sslnegotiation!r}"
+            + ("" if self.server_name is None else f", server_name={self.server_name!r}")
+            + ")"
         )
 
     def __reduce__(self) -> str | tuple[object, ...]:
@@ -223,6 +244,11 @@ class TLSPlan:
     @property
     def service_type(self) -> Service:
         return Service.parse(self.service)
+
+    @property
+    def direct_tls(self) -> bool:
+        """True when the connection starts TLS at once (``sslnegotiation=direct``)."""
+        return self.sslnegotiation == SSLNegotiation.DIRECT.value
 
     @property
     def libpq_sslmode(self) -> str:
@@ -240,6 +266,8 @@ class TLSPlan:
             self.trust,
             self.client_cert,
             tuple(credentials.ca_certificates) if credentials is not None else (),
+            raised_from=self.raised_from,
+            server_name=self.server_name,
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -259,6 +287,8 @@ class TLSPlan:
             f"{self.service} over TLS, sslmode={self.sslmode}, trust={self.trust}: {verdict}",
         ]
         lines += [f"  - {reason}" for reason in self.reasons]
+        if self.server_name is not None:
+            lines.append(f"  - {_server_name_sentence(self)}")
         if self.credentials is not None:
             lines.append(f"  material: {self.credentials.describe()}")
         return "\n".join(lines)
@@ -277,6 +307,8 @@ class TLSPlan:
             ("check host name", _yes_no(self.check_hostname)),
             ("client certificate", _yes_no(self.client_cert)),
         ]
+        if self.server_name is not None:
+            rows.append(("server name", self.server_name))
         if self.credentials is not None:
             rows.append(("material", self.credentials.describe()))
         body = "".join(
@@ -298,15 +330,112 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def resolve(service: str | Service, **options: Unpack[TLSOptions]) -> TLSPlan:
+def _server_name_sentence(plan: TLSPlan) -> str:
+    name = plan.server_name
+    what = (
+        f"verifies the certificate against server_name '{name}' and sends it as SNI"
+        if plan.check_hostname
+        else f"sends server_name '{name}' as SNI (the host name is not checked)"
+    )
+    return (
+        f"Connects to the target's host, and {what}, whatever host name the driver uses. "
+        f"libpq drivers get host={name} and hostaddr= the target's addresses: a host name "
+        "there is resolved, to every address it has, when the parameters are made (a "
+        "written-out configuration takes an IP address only)."
+    )
+
+
+def check_server_name(value: object) -> str | None:
+    """``server_name`` as given, checked: one host name or IP address, nothing else."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"server_name must be a host name (str), not {type(value).__name__}; pass the "
+            "name the server's certificate holds, e.g. server_name='pg-x.aivencloud.com'"
+        )
+    # A trailing dot spells the same name fully qualified; certificates name it without.
+    name = value.strip().removesuffix(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name:
+        raise ConfigError(
+            "server_name is empty; pass the name the server's certificate holds (the host "
+            "of the service URI), or leave server_name out"
+        )
+    if any(c in name for c in "/@?#") or any(c.isspace() for c in name):
+        raise ConfigError(
+            f"server_name {value!r} is not a host name: pass only the name the certificate "
+            "holds (e.g. 'pg-x.aivencloud.com'), without a scheme, user, path or spaces"
+        )
+    if ":" in name:
+        import ipaddress
+
+        try:
+            return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            raise ConfigError(
+                f"server_name {value!r} has a port or is not a host name; pass the name "
+                "alone (the port is the target's, where the connection goes)"
+            ) from None
+    if "*" in name:
+        raise ConfigError(
+            f"server_name {value!r} is a wildcard; a certificate may hold one, but the name "
+            "to verify is one concrete host name (e.g. 'pg-x.aivencloud.com')"
+        )
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError:
+        raise ConfigError(
+            f"server_name {value!r} is not a valid host name (each label 1 to 63 letters, "
+            "digits or hyphens)"
+        ) from None
+    if len(encoded) > 253:
+        raise ConfigError(f"server_name {value[:40]!r}... is longer than a host name can be")
+    return name
+
+
+def resolve(
+    service: str | Service,
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    server_name: str | None = None,
+) -> TLSPlan:
     """Decide how to connect to ``service``; see the API contract for every rule."""
-    plan = resolve_plan(service, Options.take("resolve", dict(options)))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        server_name=server_name,
+    )
+    plan = resolve_plan(service, options)
     warn_if_insecure(plan)
     return plan
 
 
 def ssl_context(
-    service: str | Service, *, shared: bool = False, **options: Unpack[TLSOptions]
+    service: str | Service,
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
+    shared: bool = False,
 ) -> ssl.SSLContext:
     """A new :class:`ssl.SSLContext` for ``service``: ``resolve(...).ssl_context()``.
 
@@ -314,18 +443,37 @@ def ssl_context(
     trust and material) get the same :class:`SharedSSLContext`, which refuses changes:
     the fastest choice for code that builds a context per request and uses it as it is.
     """
-    plan = resolve_plan(service, Options.take("ssl_context", dict(options)))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
+    plan = resolve_plan(service, options)
     warn_if_insecure(plan)
     if shared:
         return shared_context(plan)
     return build_context(plan)
 
 
-def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
-    """:func:`resolve` without the warning, for the entry points that warn themselves."""
+def resolve_plan(
+    service: str | Service, options: Options, *, raisable: str | None = None
+) -> TLSPlan:
+    """:func:`resolve` without the warning, for the entry points that warn themselves.
+
+    ``raisable``: the target's TLS word when it only asks for encryption and no
+    ``sslmode`` was given (see :func:`plan_for`); with the project CA at hand, ``require``
+    then becomes verify-full.
+    """
     service_type = Service.parse(service)
     mode = SSLMode.parse("verify-full" if options.sslmode is None else options.sslmode)
     chosen_trust = None if options.trust is None else Trust.parse(options.trust)
+    negotiation = _negotiation(service_type, options.sslnegotiation)
     credentials = options.credentials
     ca, cert, key, key_password = options.ca, options.cert, options.key, options.key_password
     if credentials is not None:
@@ -359,13 +507,46 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
     # The material is keyed by identity, not equality: equal PEM read from a path and
     # given as text make different file choices for drivers. (The cached plan holds the
     # object, so its id cannot be reused while the entry lives.)
-    plan_key = (service_type, mode, chosen_trust, id(credentials))
+    has_ca = credentials is not None and credentials.has_ca
+    raised_from = raisable if raisable and mode is SSLMode.REQUIRE and has_ca else None
+    if raised_from is not None:
+        mode = SSLMode.VERIFY_FULL
+    server_name = check_server_name(options.server_name)
+    plan_key = (
+        service_type,
+        mode,
+        chosen_trust,
+        negotiation,
+        id(credentials),
+        raised_from,
+        server_name,
+    )
     plan = plans.get(plan_key)
     if isinstance(plan, TLSPlan):
         return plan
-    has_ca = credentials is not None and credentials.has_ca
     has_client = credentials is not None and credentials.has_client_cert
-    decision = decide(service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client)
+    try:
+        decision = decide(
+            service_type, mode, chosen_trust, has_ca=has_ca, has_client_cert=has_client
+        )
+    except ConfigError as exc:
+        note = credentials.missing_ca_note if credentials is not None else None
+        if note is None:
+            raise
+        raise ConfigError(f"{exc}; {note}") from None
+    reasons = decision.reasons
+    if raised_from is not None:
+        reasons = (
+            *reasons,
+            f"The target's {raised_from} (the console's default) only asks for encryption; "
+            "with the project CA at hand it was raised to verify-full, so the host name is "
+            'checked too. To check the chain only, pass sslmode="verify-ca".',
+        )
+    if negotiation is SSLNegotiation.DIRECT:
+        reasons += (
+            "sslnegotiation=direct: the TLS handshake starts at once, offering ALPN "
+            "'postgresql', one round trip fewer than the SSLRequest (PostgreSQL 17+ servers)",
+        )
     plan = TLSPlan(
         service=service_type.value,
         sslmode=mode.value,
@@ -373,18 +554,50 @@ def resolve_plan(service: str | Service, options: Options) -> TLSPlan:
         verify_chain=decision.verify_chain,
         check_hostname=decision.check_hostname,
         client_cert=decision.client_cert,
-        reasons=decision.reasons,
+        reasons=reasons,
         credentials=credentials,
+        raised_from=raised_from,
+        sslnegotiation=negotiation.value,
+        server_name=server_name,
     )
     plans.put(plan_key, plan)
     return plan
+
+
+def plan_for(target: Target, options: Options) -> TLSPlan:
+    """The plan for a parsed target: the one way every entry point that reads a target
+    (``params()``, the named functions, ``check``, ``config``, ``resolve(target=)``) decides.
+
+    The options are completed from the target (:func:`options_for_target`); a TLS word in
+    the target that only asks for encryption (the console's ``sslmode=require``, MySQL's
+    ``ssl-mode=REQUIRED``) is raised to verify-full when the project CA is at hand, unless
+    ``sslmode`` was given or the target names its own root certificate (libpq's rule then
+    applies: the chain only).
+    """
+    completed = options_for_target(options, target)
+    raisable = None
+    if options.sslmode is None and not target.material.get("sslrootcert"):
+        raisable = target.asks_encryption_only
+    return resolve_plan(target.service, completed, raisable=raisable)
+
+
+def _negotiation(service: Service, given: object) -> SSLNegotiation:
+    """The sslnegotiation word, parsed; ``direct`` is PostgreSQL's alone."""
+    negotiation = SSLNegotiation.POSTGRES if given is None else SSLNegotiation.parse(given)
+    if negotiation is SSLNegotiation.DIRECT and service is not Service.POSTGRESQL:
+        raise ConfigError(
+            f"sslnegotiation='direct' is PostgreSQL's (a PostgreSQL 17+ server starts TLS at "
+            f"once); a {service.value} service negotiates TLS its own way: leave it out"
+        )
+    return negotiation
 
 
 def options_for_target(options: Options, target: Target) -> Options:
     """The options, completed from what the target itself says.
 
     The target's TLS word (``?sslmode=require``) is used only when no ``sslmode`` was
-    given: what the caller asks for always wins, so a URI never weakens it. Files a libpq
+    given: what the caller asks for always wins, so a URI never weakens it; so is a
+    PostgreSQL target's ``sslnegotiation``. Files a libpq
     target names (``sslrootcert``, ``sslcert``, ``sslkey``, ``sslpassword``) are the
     material, field by field, unless the same field was given or ``credentials=`` was.
     """
@@ -395,6 +608,13 @@ def options_for_target(options: Options, target: Target) -> Options:
         except ConfigError as exc:
             raise ConfigError(f"{target.origin}: {exc}") from None
         changes["sslmode"] = target.sslmode
+    negotiation = target.params.get("sslnegotiation")
+    if options.sslnegotiation is None and negotiation and target.service is Service.POSTGRESQL:
+        try:
+            SSLNegotiation.parse(negotiation)
+        except ConfigError as exc:
+            raise ConfigError(f"{target.origin}: {exc}") from None
+        changes["sslnegotiation"] = negotiation
     material = target.material
     if options.credentials is None and material:
         rootcert = material.get("sslrootcert") or None
@@ -424,5 +644,4 @@ def warn_if_insecure(plan: TLSPlan) -> None:
         )
 
 
-for _function in (resolve, ssl_context):
-    _function.__doc__ = (_function.__doc__ or "") + OPTIONS_DOC
+ssl_context.__doc__ = (ssl_context.__doc__ or "") + OPTIONS_DOC

@@ -8,8 +8,13 @@ TLS 1.3, where the rejection arrives after the handshake. No password is ever se
 
 The verdict on the host name is the one the driver reaches: for PostgreSQL, libpq's rule
 by default (psycopg and psycopg2 decide with it), Python's ``ssl`` with ``driver=`` one
-that uses it (asyncpg, pg8000); both rules are applied (:mod:`._hostnames`) and the report
-names the drivers that would decide otherwise.
+that uses it (asyncpg, pg8000); both rules are applied (:mod:`._hostnames`) to
+``server_name`` when one is given (else to the host), and the report names the drivers
+that would decide otherwise.
+
+The whole check (connection, handshake, round trip) ends by one deadline, ``timeout``
+seconds after it starts, however slowly the server sends; after a failed handshake the
+side connections that name its cause get at most :data:`DIAGNOSIS_WAIT` seconds more.
 
 When verification fails, further handshakes on side connections read the certificate
 the server presents, for the diagnosis; no client certificate is presented on them and
@@ -25,6 +30,7 @@ import socket
 import ssl
 import time
 
+from ._conninfo import refuse_socket_hosts
 from ._context import build_context
 from ._diagnose import is_ip_address
 from ._errors import ConfigError
@@ -40,9 +46,10 @@ from ._hostnames import (
 )
 from ._model import Driver, Service
 from ._pem import common_name
-from ._plan import OPTIONS_DOC, Options, TLSPlan, options_for_target, resolve_plan
+from ._plan import OPTIONS_DOC, Options, TLSPlan, plan_for
 from ._report import CheckReport, certificate_info, peer_certificate_info
 from ._target import Target, parse_target, redact_target
+from ._wire import tls_handshake_by
 from .probes import DEFAULT_USER, Failed, Probe, Session, probe_for
 
 # typing is not imported at run time: this module is on the path of every check.
@@ -51,9 +58,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cryptography import x509
-    from typing_extensions import Unpack
 
-    from ._plan import TLSOptions
+    from ._material import Credentials
+    from ._model import SSLMode, SSLNegotiation, Trust
+    from ._pem import Material
 
 __all__ = ["check"]
 
@@ -68,12 +76,20 @@ _EARLY_ALERT_WAIT = 0.15
 def check(
     target: str,
     *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     service: str | Service | None = None,
     timeout: float = 10.0,
     user: str | None = None,
     dbname: str | None = None,
     driver: str | Driver | None = None,
-    **options: Unpack[TLSOptions],
 ) -> CheckReport:
     """Connect to ``target`` for real and report what happened, why, and the fix.
 
@@ -81,6 +97,7 @@ def check(
     ``key=value`` string (``hostaddr`` is honoured as libpq does: connect to that
     address, verify ``host``), or ``host:port`` with ``service``. ``driver``: give that
     driver's verdict (its host-name rule); by default a PostgreSQL target gets libpq's.
+    ``timeout`` bounds the whole check.
 
     Bad input (an unknown service or driver, a malformed target or file) raises
     :class:`~tlsconnect.ConfigError`; every failure of the connection itself is in the
@@ -88,11 +105,24 @@ def check(
     """
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    given = Options.take("check", dict(options))
+    given = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
     spec = parse_target(target, service)
     chosen = None if driver is None else check_driver(driver, spec.service)
     rule = name_rule(spec.service, chosen, spec.scheme)
-    plan = resolve_plan(spec.service, options_for_target(given, spec))
+    if spec.service is Service.POSTGRESQL and spec.origin == "conninfo":
+        # libpq would take these to a Unix socket, where no TLS is spoken.
+        refuse_socket_hosts(spec.params.get("host"), "check", hostaddr=spec.params.get("hostaddr"))
+    plan = plan_for(spec, given)
     address = _connect_address(spec, plan)
     report = CheckReport(
         ok=False,
@@ -106,6 +136,7 @@ def check(
         timeout=float(timeout),
         verdict_of=chosen.value if chosen is not None else rule,
         name_rule=rule,
+        server_name=plan.server_name,
     )
     if chosen is Driver.CONFLUENT_KAFKA:
         report.notes.append(
@@ -113,7 +144,17 @@ def check(
             "which may also accept a certificate that names its host only in the CN; this "
             "verdict follows Python's ssl rule, which refuses those"
         )
-    if address != spec.host:
+    # The name verified and sent as SNI: server_name when given (the context built from
+    # the plan verifies it too), else the host, as libpq does with hostaddr.
+    verified_name = plan.server_name or spec.host.strip("[]")
+    if plan.server_name is not None:
+        report.notes.append(
+            f"connects to {address} and verifies the certificate against server_name "
+            f"'{plan.server_name}' (sent as SNI)"
+            if plan.check_hostname
+            else f"connects to {address} and sends server_name '{plan.server_name}' as SNI"
+        )
+    elif address != spec.host:
         report.notes.append(
             f"connected to {address} (hostaddr) and verified the certificate for "
             f"'{spec.host}', as libpq does"
@@ -128,8 +169,14 @@ def check(
         spec.dbname = dbname or spec.dbname or DEFAULT_PG_DBNAME
     if spec.service is Service.MYSQL:
         spec.user = user or spec.user or _default_user(plan)
-    session = Session(spec, plan, report, float(timeout), spec.host.strip("[]"))
-    _Check(session, probe_for(spec.service)(session), rule, address).run()
+    if plan.direct_tls:
+        report.notes.append(
+            "check starts TLS with the SSLRequest (the server's certificate and the verdict "
+            "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
+        )
+    session = Session(spec, plan, report, float(timeout), verified_name)
+    probe = probe_for(spec.service)(session)
+    _Check(session, probe, rule, address).run()
     return report
 
 
@@ -138,13 +185,13 @@ check.__doc__ = (check.__doc__ or "") + OPTIONS_DOC
 
 def _connect_address(spec: Target, plan: TLSPlan) -> str:
     """Where to connect: a libpq target's ``hostaddr`` (its first, as for ``host``), else
-    the host. A ``hostaddr`` without ``host`` leaves libpq nothing to verify the name
-    against: it refuses that under verify-full, and so does check."""
+    the host. A ``hostaddr`` without ``host`` (or ``server_name``) leaves libpq nothing to
+    verify the name against: it refuses that under verify-full, and so does check."""
     hostaddr = (spec.params.get("hostaddr") or "").split(",")[0].strip()
     if not hostaddr or spec.service is not Service.POSTGRESQL:
         return spec.host
     if not (spec.params.get("host") or "").strip():
-        if plan.check_hostname:
+        if plan.check_hostname and plan.server_name is None:
             raise ConfigError(
                 f"the conninfo gives hostaddr={hostaddr} but no host: libpq then has no "
                 "name to verify the certificate against and refuses verify-full; add "
@@ -187,6 +234,7 @@ class _Check:
         self.report.timings[step] = round((time.perf_counter() - started) * 1000, 3)
 
     def run(self) -> None:
+        self.session.start()
         try:
             self._run()
         except Failed as failed:
@@ -241,9 +289,9 @@ class _Check:
         session = self.session
         last: OSError | None = None
         for family, kind, proto, _, address in addresses:
-            sock = socket.socket(family, kind, proto)
-            sock.settimeout(session.timeout)
+            sock = session.connection(family, kind, proto)
             try:
+                sock.settimeout(session.left())
                 sock.connect(address)
             except OSError as exc:
                 sock.close()
@@ -259,17 +307,27 @@ class _Check:
         session = self.session
         try:
             self.probe.before_tls(raw)
-            return self.context.wrap_socket(raw, server_hostname=session.server_hostname)
+            tls = self.context.wrap_socket(
+                raw, server_hostname=session.server_hostname, do_handshake_on_connect=False
+            )
+            try:
+                tls_handshake_by(tls, session.deadline)
+            except BaseException:
+                tls.close()  # it holds the connection now: raw.close() below is a no-op
+                raise
+            return tls
         except Failed:
             raw.close()
             raise
         except ssl.SSLCertVerificationError as exc:
             raw.close()
+            session.allow_diagnosis()
             leaf, chain = self._after_verification_failure(exc)
             self._record_chain(leaf, chain)
             raise Failed(session.tls_diagnosis(exc, leaf)) from None
         except (ssl.SSLError, OSError) as exc:
             raw.close()
+            session.allow_diagnosis()
             plaintext = self.probe.plaintext(exc)
             if plaintext is not None:
                 raise Failed(plaintext) from None
@@ -309,7 +367,12 @@ class _Check:
             with self.session.side() as sock:
                 if not self.probe.before_tls_side(sock):
                     return None
-                with context.wrap_socket(sock, server_hostname=self.session.server_hostname) as tls:
+                with context.wrap_socket(
+                    sock,
+                    server_hostname=self.session.server_hostname,
+                    do_handshake_on_connect=False,
+                ) as tls:
+                    tls_handshake_by(tls, sock.deadline)
                     return load_der(tls.getpeercert(binary_form=True)), tls.getpeercert() or {}
         except (OSError, ssl.SSLError, ValueError, EOFError):
             return None
@@ -327,7 +390,7 @@ class _Check:
             postgres=session.service is Service.POSTGRESQL,
             mysql=session.service is Service.MYSQL,
             family=family,
-            timeout=min(session.timeout, READ_TIMEOUT),
+            timeout=max(min(session.deadline - time.monotonic(), READ_TIMEOUT), 0.001),
         )
 
     # -- the host name, by the driver's rule ----------------------------------------------
@@ -441,7 +504,7 @@ class _Check:
         costs the whole wait. No application data is expected before ours.
         """
         session = self.session
-        deadline = time.monotonic() + min(session.timeout, _EARLY_ALERT_WAIT)
+        deadline = min(session.deadline, time.monotonic() + _EARLY_ALERT_WAIT)
         tls.setblocking(False)
         try:
             while (left := deadline - time.monotonic()) > 0:
@@ -461,7 +524,7 @@ class _Check:
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise session.round_trip_error(exc) from None
         finally:
-            tls.settimeout(session.timeout)
+            tls.settimeout(max(session.deadline - time.monotonic(), 0.001))
 
 
 _ONLY_LEAF = (

@@ -29,6 +29,7 @@ from ._model import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, Service
 from ._pem import Input, display_name
 from ._probe import check
 from ._report import CheckReport
+from ._term import printable
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -210,25 +211,25 @@ class ProjectReport:
             f"({self.workers} at a time)",
             "",
         ]
-        endpoint_rows = self._endpoint_rows()
+        # What the API and the servers said is shown with control characters escaped.
+        endpoint_rows = [tuple(map(printable, row)) for row in self._endpoint_rows()]
         if endpoint_rows:
             lines.extend(_table(("SERVICE", "TYPE", "ENDPOINT", "RESULT"), endpoint_rows, tint))
             for item in self.endpoints:
                 report = item.report
                 if report is not None and not report.ok:
-                    lines.append(
-                        f"  {item.service_name} {item.endpoint.address if item.endpoint else ''}:"
-                    )
-                    lines.append(f"    {paint('error:', '31')} {report.error}")
+                    where = item.endpoint.address if item.endpoint else ""
+                    lines.append(f"  {printable(f'{item.service_name} {where}')}:")
+                    lines.append(f"    {paint('error:', '31')} {printable(report.error)}")
                     if report.fix:
-                        lines.append(f"    {paint('fix:', '36')}   {report.fix}")
+                        lines.append(f"    {paint('fix:', '36')}   {printable(report.fix)}")
             lines.append("")
-        cert_rows = self._certificate_rows()
+        cert_rows = [tuple(map(printable, row)) for row in self._certificate_rows()]
         if cert_rows:
             lines.extend(_table(("CERTIFICATE", "EXPIRES", "DAYS LEFT", "STATUS"), cert_rows, tint))
             lines.append("")
-        lines.extend(f"note: {note}" for note in self.notes)
-        lines.append(paint(self.summary(), "1;32" if self.ok else "1;31"))
+        lines.extend(f"note: {printable(note)}" for note in self.notes)
+        lines.append(paint(printable(self.summary()), "1;32" if self.ok else "1;31"))
         return "\n".join(lines)
 
     def __str__(self) -> str:

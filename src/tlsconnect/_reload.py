@@ -42,7 +42,7 @@ from ._errors import ConfigError, TLSConnectError
 from ._files import write_private
 from ._material import Credentials
 from ._plan import ssl_context
-from ._watch import DEFAULT_INTERVAL, EnvWatch, ProviderWatch, Watch
+from ._watch import DEFAULT_INTERVAL, RETRY_AFTER, EnvWatch, ProviderWatch, Watch
 from .adapters import aiokafka_config, confluent_kafka_config, kafka_python_config, psycopg_params
 
 if TYPE_CHECKING:
@@ -93,8 +93,10 @@ class CredentialsSource:
         self._directory: Path | None = None
         self._watch: Watch | None = None
         self._key_password = key_password
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the state below
+        self._loading = threading.Lock()  # held by the one load that runs
         self._signature: object = None
+        self._failed: object = None  # the signature whose load failed last
         self._credentials: Credentials | None = None
         self._generation = 0
         self.current()  # the first read must succeed: bad input is a ConfigError here
@@ -132,12 +134,17 @@ class CredentialsSource:
         *,
         token: str | None = None,
         interval: float = DEFAULT_INTERVAL,
+        retry_after: float = RETRY_AFTER,
     ) -> CredentialsSource:
         """Follow a service user's material through the provider's API, as
         :meth:`Credentials.from_aiven` fetches it, asked again every ``interval`` seconds
-        (one call per interval pays for the fetch; a failed fetch keeps the last good
-        material and is tried again a minute later)."""
-        watch = ProviderWatch(project, service, username, token, interval=interval)
+        (one call per interval pays for the fetch, while the other callers are served the
+        last good material at once; a failed fetch keeps the last good material and is
+        tried again ``retry_after`` seconds later, a minute by default, however many
+        callers ask meanwhile)."""
+        watch = ProviderWatch(
+            project, service, username, token, interval=interval, retry_after=retry_after
+        )
         return cls._following({}, None, None, watch)
 
     @classmethod
@@ -154,7 +161,9 @@ class CredentialsSource:
         self._watch = watch
         self._key_password = key_password
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self._signature = None
+        self._failed = None
         self._credentials = None
         self._generation = 0
         self.current()  # the first read must succeed (and is the only one): ConfigError
@@ -182,16 +191,37 @@ class CredentialsSource:
     def refresh(self) -> bool:
         """Re-read the material if it may have changed (files: a new state; environment:
         a new value; provider: the interval passed); return whether new material was
-        loaded."""
+        loaded.
+
+        One load at a time: while one runs (the provider's API may take tens of seconds
+        with its retries), other callers are served the last good material at once
+        instead of waiting; only the very first load is waited for. A provider fetch that
+        failed is not tried again before its back-off ends, however many callers ask.
+        """
         signature = self._now()
         with self._lock:
-            if signature == self._signature and self._credentials is not None:
+            if self._credentials is not None and signature in (self._signature, self._failed):
                 return False
+        # Only the first load (nothing to serve yet) waits for one that runs.
+        if not self._loading.acquire(blocking=self._credentials is None):
+            return False
+        try:
+            with self._lock:  # another caller may have loaded it meanwhile
+                if self._credentials is not None and signature in (
+                    self._signature,
+                    self._failed,
+                ):
+                    return False
             try:
-                loaded = self._load()
+                loaded = self._load()  # outside the state lock: callers are not held up
             except TLSConnectError as exc:  # bad material, or the provider's API failed
                 if self._credentials is None:
                     raise
+                if self._watch is not None:
+                    # The same signature is not loaded again: a new one comes when the
+                    # watch's back-off ends (files are tried again on every call).
+                    with self._lock:
+                        self._failed = signature
                 log.warning(
                     "tlsconnect: the new material could not be loaded (%s); the previous "
                     "material stays in use until it can",
@@ -200,15 +230,21 @@ class CredentialsSource:
                 return False
             # Files changed again while they were read: read once more next time.
             after = self._now()
-            self._signature = signature if after == signature else None
-            changed = self._credentials is None or loaded != self._credentials
-            self._credentials = loaded
-            if changed:
-                self._generation += 1
-                log.info(
-                    "tlsconnect: loaded credentials %s (generation %d)", loaded, self._generation
-                )
-            return changed
+            with self._lock:
+                self._signature = signature if after == signature else None
+                self._failed = None
+                changed = self._credentials is None or loaded != self._credentials
+                self._credentials = loaded
+                if changed:
+                    self._generation += 1
+                    log.info(
+                        "tlsconnect: loaded credentials %s (generation %d)",
+                        loaded,
+                        self._generation,
+                    )
+                return changed
+        finally:
+            self._loading.release()
 
     def current(self) -> Credentials:
         """The :class:`Credentials` for the files as they are now."""

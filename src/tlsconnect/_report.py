@@ -12,6 +12,7 @@ import ssl
 
 from ._model import ErrorClass
 from ._pem import san_strings
+from ._term import printable
 
 # typing is not imported at run time: this module is on the path of every check.
 TYPE_CHECKING = False
@@ -197,6 +198,7 @@ class CheckReport:
         verdict_of: str | None = None,
         name_rule: str | None = None,
         drivers_deciding_otherwise: list[str] | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.ok = ok
         self.target = target
@@ -229,6 +231,8 @@ class CheckReport:
         self.drivers_deciding_otherwise: list[str] = (
             [] if drivers_deciding_otherwise is None else drivers_deciding_otherwise
         )
+        #: The name the certificate was verified against instead of ``host``, when given.
+        self.server_name = server_name
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -251,6 +255,7 @@ class CheckReport:
             "port": self.port,
             "sslmode": self.sslmode,
             "trust": self.trust,
+            "server_name": self.server_name,
             "tls_version": self.tls_version,
             "cipher": self.cipher,
             "peer_subject": self.peer_subject,
@@ -291,22 +296,26 @@ class CheckReport:
             return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
         verdict_colour = "32" if self.ok and self.chain_verified else "33" if self.ok else "31"
+        # Every value is shown with control characters escaped: names, messages and
+        # replies come from the server, and a terminal acts on what they hold.
+        show = printable
         lines = [
-            f"{paint(self.verdict, '1;' + verdict_colour)}  {self.service} "
-            f"{_host_port(self.host, self.port)} (sslmode={self.sslmode}, trust={self.trust})"
+            f"{paint(self.verdict, '1;' + verdict_colour)}  {show(self.service)} "
+            f"{show(_host_port(self.host, self.port))} (sslmode={show(self.sslmode)}, "
+            f"trust={show(self.trust)})"
         ]
         if self.error:
-            lines.append(f"  {paint('error:', '31')} {self.error}")
+            lines.append(f"  {paint('error:', '31')} {show(self.error)}")
         if self.fix:
-            lines.append(f"  {paint('fix:', '36')}   {self.fix}")
+            lines.append(f"  {paint('fix:', '36')}   {show(self.fix)}")
         if self.tls_version:
-            lines.append(f"  tls:   {self.tls_version} {self.cipher or ''}".rstrip())
+            lines.append(f"  tls:   {show(self.tls_version)} {show(self.cipher or '')}".rstrip())
         if self.peer_subject is not None:
-            lines.append(f"  server certificate: {self.peer_subject}")
-            lines.append(f"    issued by: {self.peer_issuer}")
+            lines.append(f"  server certificate: {show(self.peer_subject)}")
+            lines.append(f"    issued by: {show(self.peer_issuer)}")
             if self.chain and self.chain[0].get("sans"):
-                lines.append(f"    names:     {', '.join(self.chain[0]['sans'])}")
-            lines.append(f"    valid until: {self.peer_not_after}")
+                lines.append(f"    names:     {show(', '.join(self.chain[0]['sans']))}")
+            lines.append(f"    valid until: {show(self.peer_not_after)}")
         if self.ok or self.peer_subject is not None:
             lines.append(
                 f"  chain verified: {_yes_no(self.chain_verified)}, "
@@ -314,8 +323,8 @@ class CheckReport:
                 f"client certificate sent: {_yes_no(self.client_cert_sent)}"
             )
         if self.server_message:
-            lines.append(f"  server said: {self.server_message}")
-        lines.extend(f"  note: {note}" for note in self.notes)
+            lines.append(f"  server said: {show(self.server_message)}")
+        lines.extend(f"  note: {show(note)}" for note in self.notes)
         timed = [
             f"{step.replace('_', ' ')} {value:.1f} ms"
             for step, value in self.timings.items()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ._conninfo import check_port, parse_conninfo, split_hosts, unquote
+from ._conninfo import check_port, parse_conninfo, split_hosts, unencoded_userinfo, unquote
 from ._errors import ConfigError
 from ._model import Service
 
@@ -18,6 +18,7 @@ __all__ = [
     "PG_SCHEMES",
     "SCHEMES",
     "Target",
+    "encryption_only_word",
     "parse_bootstrap",
     "parse_target",
     "pg_target",
@@ -44,6 +45,10 @@ SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
     "http": (None, 80, True),
     # The console's Cassandra URI carries the service user and password.
     "cassandra": (Service.CASSANDRA, 9042, False),
+    # ClickHouse's native protocol (clickhouse-driver's spelling, user, password and
+    # database kept): always over TLS here, on the secure port by default.
+    "clickhouse": (Service.CLICKHOUSE, 9440, False),
+    "clickhouses": (Service.CLICKHOUSE, 9440, False),
 }
 #: libpq keywords that name material files.
 PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
@@ -55,9 +60,13 @@ class Target:
     ``sslmode`` is the TLS word the target itself carries (``?sslmode=require``), if any;
     ``material`` the files a libpq target names (``sslrootcert``, ``sslcert``, ...);
     ``params`` every keyword a libpq target holds; ``servers`` a Kafka bootstrap list.
+    ``asks_encryption_only`` is the target's TLS word as written when it only asks for
+    encryption (the console's ``sslmode=require``, MySQL's ``ssl-mode=REQUIRED``): the
+    plan raises it when the project CA is at hand (see :func:`tlsconnect._plan.plan_for`).
     """
 
     __slots__ = (
+        "asks_encryption_only",
         "dbname",
         "host",
         "material",
@@ -89,6 +98,7 @@ class Target:
         origin: str = "target",
         scheme: str | None = None,
         path: str = "",
+        asks_encryption_only: str | None = None,
     ) -> None:
         self.service = service
         self.host = host
@@ -103,6 +113,7 @@ class Target:
         self.origin = origin  # how messages name it: "target" or "conninfo"
         self.scheme = scheme  # the URI's scheme, lower case, when it was a URI
         self.path = path  # a URI's path after the host (HTTP: the base path; Cassandra's)
+        self.asks_encryption_only = asks_encryption_only
 
     def __repr__(self) -> str:
         # The password is never shown.
@@ -161,7 +172,9 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
             if entry.lower().startswith(scheme):
                 entry = entry[len(scheme) :]
         entry = entry.rstrip("/")
-        server = _join_host_port(*split_host_port(entry, f"bootstrap server {raw.strip()!r}"))
+        what = f"bootstrap server {redact_target(raw.strip())!r}"
+        where = entry.rpartition("@")[2]  # user information is not where to connect
+        server = _join_host_port(*split_host_port(where, what))
         if server not in servers:
             servers.append(server)
     if not servers:
@@ -229,13 +242,19 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
                 f"target {scheme}:// is {from_scheme.value} but service={chosen.value} was given"
             )
         chosen = from_scheme
+    shown = f"target {redact_target(target)!r}"
     if chosen is None:
         raise ConfigError(
-            f"target {target!r} does not say which service it is; pass service= (--service), "
+            f"{shown} does not say which service it is; pass service= (--service), "
             "e.g. --service postgresql, or use a postgres:// or kafka:// URI"
         )
-    where = text.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-    host, port = split_host_port(where, f"target {target!r}")
+    authority = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    try:
+        host, port = split_host_port(authority.rpartition("@")[2], shown)
+    except ConfigError:
+        if "@" not in authority and "@" in text:
+            raise ConfigError(unencoded_userinfo(shown)) from None
+        raise
     return Target(chosen, host, port)
 
 
@@ -272,9 +291,12 @@ def _uri_target(text: str, service: Service | None) -> Target:
             f"target {scheme}:// does not say which service it is; pass service= "
             "(--service), e.g. service='opensearch'"
         )
+    whole = rest
     rest = rest.partition("#")[0]
     rest, _, query_text = rest.partition("?")
     authority, slash, path = rest.partition("/")
+    if "@" not in authority and "@" in whole and not _is_host_port(authority, default_port):
+        raise ConfigError(unencoded_userinfo(f"target {scheme}://"))
     user = password = None
     if "@" in authority:
         userinfo, _, authority = authority.rpartition("@")
@@ -297,7 +319,7 @@ def _uri_target(text: str, service: Service | None) -> Target:
         # redis:// and http:// name a plaintext connection; unless the caller asks for
         # a verified one (sslmode=), that is refused as sslmode=disable is.
         sslmode = "disable"
-    database = unquote(path) if slash and path and scheme in ("mysql", "mariadb") else None
+    database = unquote(path) if slash and path and scheme in _DATABASE_SCHEMES else None
     if scheme in ("redis", "rediss", "valkey", "valkeys") and slash and path:
         query.setdefault("db", unquote(path))
     return Target(
@@ -308,11 +330,23 @@ def _uri_target(text: str, service: Service | None) -> Target:
         password=password,
         dbname=database,
         sslmode=sslmode,
+        asks_encryption_only=None if plaintext else encryption_only_word(query),
         params={k: v for k, v in query.items() if k not in _TLS_WORDS},
         scheme=scheme,
         path=("/" + path if slash and scheme in ("https", "http", "cassandra") else ""),
     )
 
+
+def _is_host_port(authority: str, default_port: int | None) -> bool:
+    """Whether ``authority`` reads as host[:port] (the port, when given, a number)."""
+    host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    if not colon:
+        return bool(authority) and default_port is not None
+    return bool(host) and port.isascii() and port.isdigit()
+
+
+#: URI schemes whose path is the database.
+_DATABASE_SCHEMES = ("mysql", "mariadb", "clickhouse", "clickhouses")
 
 #: Query keys that carry TLS settings in the URIs drivers and consoles write.
 _TLS_WORDS = frozenset(
@@ -323,6 +357,7 @@ _TLS_WORDS = frozenset(
         "sslMode",
         "ssl",
         "tls",
+        "secure",
         "ssl_cert_reqs",
         "ssl_check_hostname",
         "verify",
@@ -354,7 +389,7 @@ def uri_sslmode(query: dict[str, str]) -> str | None:
     """The sslmode a URI's own TLS words mean, or ``None`` when it says nothing.
 
     ``sslmode`` (libpq), ``ssl-mode`` (MySQL: ``REQUIRED``, ``VERIFY_CA``,
-    ``VERIFY_IDENTITY``), ``ssl_cert_reqs``/``ssl_check_hostname`` (redis-py), ``ssl``
+    ``VERIFY_IDENTITY``), ``ssl_cert_reqs``/``ssl_check_hostname`` (redis-py), ``ssl``, ``secure``
     and ``verify``/``verify_certs``. What the caller asks for always wins over this.
     """
     lowered = {key.lower(): value.strip().lower() for key, value in query.items()}
@@ -374,14 +409,42 @@ def uri_sslmode(query: dict[str, str]) -> str | None:
         return "verify-ca"
     if lowered.get("verify") in _FALSE or lowered.get("verify_certs") in _FALSE:
         return "require"
-    for key in ("ssl", "tls"):
+    for key in ("ssl", "tls", "secure"):
         if key in lowered:
             return "disable" if lowered[key] in _FALSE else "require"
     return None
 
 
+def encryption_only_word(query: dict[str, str]) -> str | None:
+    """The TLS word of a URI's query, as written, when it asks for encryption and for
+    nothing about verification (``sslmode=require``, ``ssl-mode=REQUIRED``, ``ssl=true``);
+    ``None`` otherwise. Read in :func:`uri_sslmode`'s order, so it is the word that decided."""
+    lowered = {key.lower(): (key, value) for key, value in query.items()}
+    if "sslmode" in lowered:
+        key, value = lowered["sslmode"]
+        return f"{key}={value}" if value.strip().lower() == "require" else None
+    for name in ("ssl-mode", "ssl_mode"):
+        if name in lowered:
+            key, value = lowered[name]
+            return f"{key}={value}" if value.strip().lower() == "required" else None
+    if {"ssl_cert_reqs", "ssl_check_hostname", "verify", "verify_certs"} & set(lowered):
+        return None
+    for name in ("ssl", "tls"):
+        if name in lowered:
+            key, value = lowered[name]
+            return None if value.strip().lower() in _FALSE else f"{key}={value}"
+    return None
+
+
 def pg_target(params: dict[str, str]) -> Target:
     """A PostgreSQL target from libpq keywords (its first host is the one checked)."""
+    gss = str(params.get("gssencmode", "")).strip().lower()
+    if gss in ("require", "prefer"):
+        raise ConfigError(
+            f"gssencmode={gss} asks libpq for GSSAPI encryption, which replaces TLS and every "
+            "check the TLS plan makes; leave gssencmode out (tlsconnect sets "
+            "gssencmode=disable)"
+        )
     where = {name: str(params[name]) for name in ("host", "port") if params.get(name)}
     host, port = split_hosts(where)[0]
     return Target(
@@ -392,30 +455,64 @@ def pg_target(params: dict[str, str]) -> Target:
         password=params.get("password"),
         dbname=params.get("dbname"),
         sslmode=params.get("sslmode"),
+        asks_encryption_only=encryption_only_word(
+            {"sslmode": params["sslmode"]} if "sslmode" in params else {}
+        ),
         material={k: params[k] for k in PG_MATERIAL_KEYS if k in params},
         params=params,
         origin="conninfo",
     )
 
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
 #: The start of a libpq ``key=value`` conninfo.
 _CONNINFO = re.compile(r"^[A-Za-z_]+\s*=")
-_KEYWORD_PASSWORD = re.compile(
-    r"""((?:^|[\s?&])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)""", re.IGNORECASE
+#: A keyword whose value is a secret (``password=``, ``sslpassword=``, ``sasl_password=``):
+#: in a URI's query the value ends at ``&`` or ``#``; in a libpq ``key=value`` string it
+#: is quoted, or ends at the next ``key=`` (words after an unquoted value that libpq would
+#: refuse may be the rest of the password).
+_SECRET_KEY = r"(?:^|(?<=[\s?&;]))[\w.-]*pass(?:word|wd)\s*=\s*"
+_QUERY_SECRET = re.compile(rf"({_SECRET_KEY})([^&#]*)", re.IGNORECASE)
+_KEYWORD_SECRET = re.compile(
+    rf"""({_SECRET_KEY})('(?:[^'\\]|\\.)*'?|(?:\\.|\\$|[^\s\\])*(?:\s+[^\s=]+(?=\s|$))*)""",
+    re.IGNORECASE | re.DOTALL,
 )
+#: What a redacted secret is shown as.
+REDACTED = "***"
 
 
 def redact_target(text: str) -> str:
-    """``text`` with any password in it (a URI's ``user:password@``, a conninfo's or a
-    query's ``password=``) replaced by ``****``, for reports and messages."""
+    """``text`` with every password in it shown as ``***`` (the user is kept), for every
+    message and report made from a target: a URI's ``user:password@`` (any scheme), a
+    ``user:password@host:port`` without one, and ``password=``, ``sslpassword=`` (and
+    other ``*password=`` keywords) in a query or a libpq ``key=value`` string.
+
+    Where the target is malformed (a password holding ``/``, ``?`` or ``@`` that was not
+    percent-encoded) more is hidden rather than less: everything up to the last ``@``
+    before the host.
+    """
+    if not isinstance(text, str):
+        return text
     scheme = _SCHEME.match(text)
     if scheme is not None:
-        rest = text[scheme.end() :]
-        cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-        authority, tail = rest[:cut], rest[cut:]
-        userinfo, at, host = authority.rpartition("@")
-        if at and ":" in userinfo:
-            authority = f"{userinfo.split(':', 1)[0]}:****@{host}"
-        text = scheme.group(0) + authority + tail
-    return _KEYWORD_PASSWORD.sub(r"\1****", text)
+        head, rest = text[: scheme.end()], text[scheme.end() :]
+        return head + _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", _redact_userinfo(rest))
+    first_at = text.find("@")
+    if first_at >= 0 and not re.search(r"[=\s]", text[:first_at]):
+        return _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", _redact_userinfo(text))
+    return _KEYWORD_SECRET.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _redact_userinfo(rest: str) -> str:
+    """``user:password@host...`` (a URI after its scheme) as ``user:***@host...``."""
+    first = rest.find("@")
+    if first < 0:
+        return rest
+    # The host ends at the first '/', '?' or '#' after the first '@'; the user
+    # information at the last '@' before that (a password may hold an '@').
+    ends = [i for i in (rest.find(c, first) for c in "/?#") if i >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    user, colon, _ = rest[:at].partition(":")
+    if not colon:
+        return rest
+    return f"{user}:{REDACTED}{rest[at:]}"

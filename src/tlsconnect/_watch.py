@@ -110,8 +110,9 @@ class ProviderWatch:
                 self._project, self._service, self._username, token=self._token
             )
         except TLSConnectError:
-            with self._lock:  # forget this try: the next is after retry_after
-                self._epoch -= 1
+            # The next try is after retry_after: the signature stays as it is until then
+            # (the source does not load a signature whose load failed), and then moves on.
+            with self._lock:
                 self._due = self._clock() + self._retry_after
             raise
 

@@ -11,14 +11,18 @@ connects.
 from __future__ import annotations
 
 import re
+import select
 import socket
+import ssl
 import struct
+import time
 
 __all__ = [
     "KAFKA_CORRELATION_ID",
     "MYSQL_CLIENT_SSL",
     "PG_SSL_REQUEST",
     "REDIS_PING",
+    "Bounded",
     "MySQLAnswer",
     "MySQLGreeting",
     "api_versions_request",
@@ -33,6 +37,7 @@ __all__ = [
     "read_http_status",
     "read_redis_line",
     "recv_exact",
+    "tls_handshake_by",
 ]
 
 #: PostgreSQL's SSLRequest: length 8, code 80877103; the server answers b"S" or b"N".
@@ -40,6 +45,54 @@ PG_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
 _PG_PROTOCOL_3 = 196608
 KAFKA_CORRELATION_ID = 0x746C73  # "tls"
 _KAFKA_CLIENT_ID = b"tlsconnect-check"
+
+
+class Bounded:
+    """A socket whose reads end by one deadline (``time.monotonic()``), in total: each
+    ``recv`` is given only the time left, so a peer that sends a byte now and then cannot
+    hold a reader past it. The readers below take it where they take a socket."""
+
+    __slots__ = ("deadline", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def recv(self, count: int) -> bytes:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.sock.settimeout(left)
+        return self.sock.recv(count)
+
+    def sendall(self, data: bytes) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.sock.settimeout(left)
+        self.sock.sendall(data)
+
+
+def tls_handshake_by(tls: ssl.SSLSocket, deadline: float) -> None:
+    """Complete the handshake of a socket wrapped with ``do_handshake_on_connect=False``
+    by ``deadline``, in total (a blocking handshake waits the socket's timeout per read,
+    which a server sending a byte at a time can stretch); :class:`TimeoutError` after it.
+    The socket is left blocking, with the time left as its timeout."""
+    tls.setblocking(False)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                select.select([tls], [], [], left)
+            except ssl.SSLWantWriteError:
+                select.select([], [tls], [], left)
+    finally:
+        tls.settimeout(max(deadline - time.monotonic(), 0.001))
 
 
 def pg_startup_message(user: str, database: str, application_name: str) -> bytes:
@@ -64,7 +117,7 @@ def pg_error_fields(payload: bytes) -> dict[str, str]:
     return fields
 
 
-def recv_exact(sock: socket.socket, count: int) -> bytes:
+def recv_exact(sock: socket.socket | Bounded, count: int) -> bytes:
     """Exactly ``count`` bytes; :class:`EOFError` when the peer closes first."""
     data = b""
     while len(data) < count:
@@ -82,7 +135,7 @@ def api_versions_request() -> bytes:
     return struct.pack("!i", len(body)) + body
 
 
-def read_api_versions(sock: socket.socket) -> int | None:
+def read_api_versions(sock: socket.socket | Bounded) -> int | None:
     """The error code of an ApiVersions v0 answer; ``None`` if the peer closed.
 
     :class:`ValueError` when the answer is not Kafka's.
@@ -106,7 +159,7 @@ def read_api_versions(sock: socket.socket) -> int | None:
 REDIS_PING = b"*1\r\n$4\r\nPING\r\n"
 
 
-def read_redis_line(sock: socket.socket, limit: int = 4096) -> bytes:
+def read_redis_line(sock: socket.socket | Bounded, limit: int = 4096) -> bytes:
     """One RESP line without its CRLF; :class:`EOFError` when the peer closes first,
     :class:`ValueError` when no line ends within ``limit`` bytes."""
     data = b""
@@ -173,7 +226,7 @@ class MySQLAnswer:
         return "OK: logged in without a password"
 
 
-def _mysql_packet(sock: socket.socket) -> tuple[int, bytes]:
+def _mysql_packet(sock: socket.socket | Bounded) -> tuple[int, bytes]:
     """(sequence id, payload) of one packet; :class:`ValueError` when it is too large to
     be a greeting or an answer (not MySQL)."""
     header = recv_exact(sock, 4)
@@ -192,7 +245,7 @@ def _mysql_error(payload: bytes) -> MySQLAnswer:
     return MySQLAnswer("error", code, sqlstate, rest.decode("utf-8", "replace"))
 
 
-def mysql_greeting(sock: socket.socket) -> MySQLGreeting | MySQLAnswer:
+def mysql_greeting(sock: socket.socket | Bounded) -> MySQLGreeting | MySQLAnswer:
     """The server's greeting, or the error it sent instead (``Host ... is blocked``, ``Too
     many connections``). :class:`ValueError` when it is not MySQL's protocol 10,
     :class:`EOFError` when the server closed first."""
@@ -252,7 +305,7 @@ def mysql_handshake_response(greeting: MySQLGreeting, user: str) -> bytes:
     return _mysql_frame(2, body)
 
 
-def mysql_answer(sock: socket.socket) -> MySQLAnswer | None:
+def mysql_answer(sock: socket.socket | Bounded) -> MySQLAnswer | None:
     """The answer to a handshake response; ``None`` when the server closed first,
     :class:`ValueError` when it is not MySQL's."""
     try:
@@ -289,7 +342,7 @@ def http_head_request(host: str, port: int) -> bytes:
     )
 
 
-def read_http_status(sock: socket.socket) -> tuple[int, str] | None:
+def read_http_status(sock: socket.socket | Bounded) -> tuple[int, str] | None:
     """The status code and reason phrase of an HTTP answer; ``None`` if the peer closed
     without a byte.
 

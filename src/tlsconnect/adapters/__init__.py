@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingDependencyError
 from .._model import Driver, Service
-from .._plan import OPTIONS_DOC, Options, options_for_target, resolve_plan, warn_if_insecure
+from .._plan import OPTIONS_DOC, Options, plan_for, warn_if_insecure
 from . import (
     _http,
     _kafka,
     _mysql,
+    aiohttp,
     aiokafka,
     aiomysql,
     asyncpg,
     cassandra,
     clickhouse,
+    clickhouse_driver,
     confluent_kafka,
     django,
     httpx,
@@ -36,25 +38,19 @@ from . import (
     pymysql,
     redis_py,
     requests,
+    schema_registry,
     sqlalchemy,
+    urllib3,
+    valkey_py,
 )
 from ._base import Adapter, Request, installed
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from typing_extensions import Unpack
-
     from .._material import Credentials
+    from .._model import SSLMode, SSLNegotiation, Trust
     from .._pem import Material
-    from .._plan import TLSOptions
-
-    class KafkaOptions(TLSOptions, total=False):
-        """The options of the Kafka configuration functions: TLS, and SASL."""
-
-        sasl_mechanism: str | None
-        sasl_username: str | None
-        sasl_password: str | None
 
 
 __all__ = [
@@ -93,6 +89,14 @@ ADAPTERS: dict[Driver, Adapter] = {
         parse=_kafka.parse,
         build=confluent_kafka.build,
         function="confluent_kafka_config",
+    ),
+    Driver.SCHEMA_REGISTRY: Adapter(
+        Driver.SCHEMA_REGISTRY,
+        module="confluent_kafka",
+        extra="schema-registry",
+        parse=_http.parse_for(Service.SCHEMA_REGISTRY),
+        build=schema_registry.build,
+        usage=schema_registry.USAGE,
     ),
     Driver.AIOKAFKA: Adapter(
         Driver.AIOKAFKA,
@@ -157,6 +161,22 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=redis_py.build_asyncio,
         usage=redis_py.USAGE_ASYNCIO,
     ),
+    Driver.VALKEY: Adapter(
+        Driver.VALKEY,
+        module="valkey",
+        extra="valkey",
+        parse=valkey_py.parse,
+        build=valkey_py.build,
+        usage=valkey_py.USAGE,
+    ),
+    Driver.VALKEY_ASYNCIO: Adapter(
+        Driver.VALKEY_ASYNCIO,
+        module="valkey",
+        extra="valkey",
+        parse=valkey_py.parse,
+        build=valkey_py.build_asyncio,
+        usage=valkey_py.USAGE_ASYNCIO,
+    ),
     Driver.PYMYSQL: Adapter(
         Driver.PYMYSQL,
         module="pymysql",
@@ -195,6 +215,22 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=requests.build,
         usage=requests.USAGE,
     ),
+    Driver.AIOHTTP: Adapter(
+        Driver.AIOHTTP,
+        module="aiohttp",
+        extra="aiohttp",
+        parse=_http.parse_generic,
+        build=aiohttp.build,
+        usage=aiohttp.USAGE,
+    ),
+    Driver.URLLIB3: Adapter(
+        Driver.URLLIB3,
+        module="urllib3",
+        extra="urllib3",
+        parse=_http.parse_generic,
+        build=urllib3.build,
+        usage=urllib3.USAGE,
+    ),
     Driver.OPENSEARCH: Adapter(
         Driver.OPENSEARCH,
         module="opensearchpy",
@@ -210,6 +246,13 @@ ADAPTERS: dict[Driver, Adapter] = {
         build=clickhouse.build,
         usage=clickhouse.USAGE,
     ),
+    Driver.CLICKHOUSE_DRIVER: Adapter(
+        Driver.CLICKHOUSE_DRIVER,
+        module="clickhouse_driver",
+        extra="clickhouse-driver",
+        parse=clickhouse_driver.parse,
+        build=clickhouse_driver.build,
+    ),
     Driver.CASSANDRA: Adapter(
         Driver.CASSANDRA,
         module="cassandra",
@@ -220,8 +263,6 @@ ADAPTERS: dict[Driver, Adapter] = {
     ),
 }
 
-_SASL_NAMES = ("sasl_mechanism", "sasl_username", "sasl_password")
-
 
 def drivers() -> tuple[str, ...]:
     """The names :func:`params` accepts, sorted."""
@@ -231,9 +272,9 @@ def drivers() -> tuple[str, ...]:
 def require_driver(adapter: Adapter) -> None:
     """Raise :class:`MissingDependencyError` when the driver is not installed (no import)."""
     if not installed(adapter.module):
-        name = adapter.function or f"params({adapter.driver.value!r})"
+        name = f"{adapter.function}()" if adapter.function else f"params({adapter.driver.value!r})"
         raise MissingDependencyError(
-            f"{name}() writes parameters for {adapter.driver.value}, which is not "
+            f"{name} writes parameters for {adapter.driver.value}, which is not "
             f'installed; install it with: pip install "tlsconnect[{adapter.extra}]"'
         )
 
@@ -258,7 +299,7 @@ def build_params(
     if not durable:
         require_driver(adapter)
     spec = adapter.parse(target, dict(driver_options))
-    plan = resolve_plan(spec.service, options_for_target(options, spec))
+    plan = plan_for(spec, options)
     request = Request(
         adapter.driver,
         plan,
@@ -274,16 +315,18 @@ def build_params(
 
 
 def params(
-    driver: str,
+    driver: str | Driver,
     target: object = "",
     *,
-    sslmode: str | None = None,
-    trust: str | None = None,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
     credentials: Credentials | None = None,
     ca: Material | None = None,
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     **driver_options: Any,
 ) -> dict[str, Any]:
     """A new dict of ``driver``'s parameters for ``target``, verifying what the plan says.
@@ -301,6 +344,8 @@ def params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     return build_params(driver, target, options, driver_options)
 
@@ -308,13 +353,15 @@ def params(
 def psycopg_params(
     conninfo: str = "",
     *,
-    sslmode: str | None = None,
-    trust: str | None = None,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
     credentials: Credentials | None = None,
     ca: Material | None = None,
     cert: Material | None = None,
     key: Material | None = None,
     key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
     """A new dict for ``psycopg.connect(**params)``: ``params("psycopg", conninfo, ...)``.
@@ -332,38 +379,126 @@ def psycopg_params(
         cert=cert,
         key=key,
         key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
     )
     return build_params(Driver.PSYCOPG, conninfo, options, overrides)
 
 
 def _kafka_config(
-    driver: Driver, bootstrap_servers: object, given: dict[str, Any]
+    driver: Driver, bootstrap_servers: object, options: Options, sasl: dict[str, str | None]
 ) -> dict[str, Any]:
-    sasl = {name: given.pop(name) for name in _SASL_NAMES if name in given}
-    options = Options.take(ADAPTERS[driver].function or driver.value, given)
-    return build_params(driver, bootstrap_servers, options, sasl)
+    given = {name: value for name, value in sasl.items() if value is not None}
+    return build_params(driver, bootstrap_servers, options, given)
 
 
 def kafka_python_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new dict for ``KafkaProducer(**cfg)``, ``KafkaConsumer(topic, **cfg)`` and
     ``KafkaAdminClient(**cfg)``: ``SSL`` with a client certificate, ``SASL_SSL`` with SASL."""
-    return _kafka_config(Driver.KAFKA_PYTHON, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.KAFKA_PYTHON, bootstrap_servers, options, sasl)
 
 
 def confluent_kafka_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new librdkafka property dict for ``Producer(cfg)`` / ``Consumer({**cfg, ...})``."""
-    return _kafka_config(Driver.CONFLUENT_KAFKA, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.CONFLUENT_KAFKA, bootstrap_servers, options, sasl)
 
 
 def aiokafka_config(
-    bootstrap_servers: str | list[str], **options: Unpack[KafkaOptions]
+    bootstrap_servers: str | list[str],
+    *,
+    sslmode: str | SSLMode | None = None,
+    trust: str | Trust | None = None,
+    credentials: Credentials | None = None,
+    ca: Material | None = None,
+    cert: Material | None = None,
+    key: Material | None = None,
+    key_password: str | bytes | None = None,
+    sslnegotiation: str | SSLNegotiation | None = None,
+    server_name: str | None = None,
+    sasl_mechanism: str | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
 ) -> dict[str, Any]:
     """A new dict for ``AIOKafkaProducer(**cfg)`` and ``AIOKafkaConsumer(topic, **cfg)``."""
-    return _kafka_config(Driver.AIOKAFKA, bootstrap_servers, dict(options))
+    options = Options(
+        sslmode=sslmode,
+        trust=trust,
+        credentials=credentials,
+        ca=ca,
+        cert=cert,
+        key=key,
+        key_password=key_password,
+        sslnegotiation=sslnegotiation,
+        server_name=server_name,
+    )
+    sasl = {
+        "sasl_mechanism": sasl_mechanism,
+        "sasl_username": sasl_username,
+        "sasl_password": sasl_password,
+    }
+    return _kafka_config(Driver.AIOKAFKA, bootstrap_servers, options, sasl)
 
 
 _SASL_DOC = """- ``sasl_mechanism`` (``SCRAM-SHA-256`` by default, ``SCRAM-SHA-512``, ``PLAIN``),

@@ -13,10 +13,11 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
+from .._cadir import certifi_file
 from .._errors import ConfigError
 from .._files import write_durable
 from .._model import Trust
-from .._trust import certifi_file, trust_file
+from .._trust import trust_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -26,7 +27,75 @@ if TYPE_CHECKING:
     from .._plan import TLSPlan
     from .._target import Target
 
-__all__ = ["Adapter", "Request", "installed", "password_text", "plan_trust_file"]
+__all__ = [
+    "TRUST_OPTIONS",
+    "Adapter",
+    "Request",
+    "installed",
+    "password_text",
+    "plan_trust_file",
+    "refuse_plan_server_name",
+    "refuse_server_name",
+]
+
+#: Driver options (lower case) that add trust, present other material or weaken
+#: verification, in the words of every driver tlsconnect writes for: never passed through,
+#: whether or not the adapter set the same key (librdkafka takes ``ssl.ca.location`` beside
+#: ``ssl.ca.pem`` and trusts both).
+TRUST_OPTIONS = frozenset(
+    {
+        # librdkafka
+        "ssl.ca.location",
+        "ssl.ca.pem",
+        "ssl.ca.certificate.stores",
+        "ssl.certificate.location",
+        "ssl.certificate.pem",
+        "ssl.key.location",
+        "ssl.key.pem",
+        "ssl.keystore.location",
+        "ssl.keystore.password",
+        "ssl.engine.location",
+        "ssl.providers",
+        "enable.ssl.certificate.verification",
+        "ssl.endpoint.identification.algorithm",
+        "ssl_engine_callback_data",
+        # Python drivers (kafka-python, aiokafka, PyMySQL, redis-py, HTTP clients, ...)
+        "ssl",
+        "ssl_context",
+        "ssl_cafile",
+        "ssl_capath",
+        "ssl_ca",
+        "ssl_ca_certs",
+        "ssl_ca_data",
+        "ssl_ca_path",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_cert_reqs",
+        "ssl_check_hostname",
+        "ssl_verify_cert",
+        "ssl_verify_identity",
+        "ssl_disabled",
+        "ssl_assert_hostname",
+        "ssl_assert_fingerprint",
+        "cafile",
+        "capath",
+        "cadata",
+        "ca_certs",
+        "ca_cert",
+        "cert_reqs",
+        "check_hostname",
+        "verify",
+        "verify_certs",
+        "assert_hostname",
+        "assert_fingerprint",
+        "server_hostname",
+        # libpq
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+    }
+)
 
 
 class Request:
@@ -66,14 +135,22 @@ class Request:
 
     def finish(self, result: dict[str, Any], *, tls_keys: Iterable[str] = ()) -> dict[str, Any]:
         """``result`` with the driver options not consumed added, refusing any that would
-        replace what tlsconnect set for TLS (``tls_keys``, and every key it set)."""
+        replace what tlsconnect set for TLS (``tls_keys``, and every key it set), or that
+        would add trust or weaken verification beside it (:data:`TRUST_OPTIONS`)."""
         protected = set(result) | set(tls_keys)
         clashes = sorted(name for name in self._options if name in protected)
         if clashes:
             raise ConfigError(
                 f"{', '.join(clashes)} {'is' if len(clashes) == 1 else 'are'} set by tlsconnect "
-                f"for {self.driver.value} from the plan; pass sslmode=, trust= or the material "
-                "instead of overriding TLS settings"
+                f"for {self.driver.value} from the plan; pass sslmode=, trust=, sslnegotiation= "
+                "or the material instead of overriding TLS settings"
+            )
+        adding = sorted(name for name in self._options if name.lower() in TRUST_OPTIONS)
+        if adding:
+            raise ConfigError(
+                f"{', '.join(adding)} would add trust or change what is verified for "
+                f"{self.driver.value}, beside what tlsconnect set from the plan; pass "
+                "sslmode=, trust= or the material (ca=, cert=, key=) to tlsconnect instead"
             )
         return {**result, **self._options}
 
@@ -124,6 +201,26 @@ def password_text(password: bytes, driver: str) -> str:
             "re-encrypt the key with a text password "
             "(`openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD -out NEW`)"
         ) from None
+
+
+def refuse_server_name(request: Request, why: str) -> None:
+    """A :class:`ConfigError` when the plan has a ``server_name`` that ``request``'s driver
+    cannot be made to verify; ``why`` says what it lacks. Never ignored: the driver would
+    verify the host it connects to instead."""
+    where = " written out (tlsconnect config)" if request.durable else ""
+    refuse_plan_server_name(request.plan, f"{request.driver.value}{where}", why)
+
+
+def refuse_plan_server_name(plan: TLSPlan, what: str, why: str) -> None:
+    """:func:`refuse_server_name` for code that has the plan and names the driver itself."""
+    name = plan.server_name
+    if name is None:
+        return
+    raise ConfigError(
+        f"server_name={name!r} cannot be applied to {what}: {why}. Connect to a host name "
+        "the certificate holds instead (an /etc/hosts entry that points it at the tunnel or "
+        "the address works with every driver), or use a driver that takes an SSLContext"
+    )
 
 
 def plan_trust_file(request: Request) -> str:

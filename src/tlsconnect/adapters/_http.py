@@ -9,6 +9,8 @@ context-taking adapters share.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
@@ -25,6 +27,7 @@ __all__ = [
     "TUPLES_RECIPE",
     "base_url",
     "basic_auth",
+    "basic_auth_headers",
     "client_files",
     "parse_for",
     "parse_generic",
@@ -85,6 +88,24 @@ def basic_auth(target: Target) -> tuple[str, str] | None:
     if not target.user:
         return None
     return (target.user, target.password or "")
+
+
+def basic_auth_headers(target: Target, headers: object = None) -> dict[str, str] | None:
+    """``headers`` (the caller's, if any) with an ``Authorization: Basic`` header of the
+    URI's user and password, for clients that take headers rather than a credential; ``None``
+    when there is neither."""
+    auth = basic_auth(target)
+    if auth is None and headers is None:
+        return None
+    if headers is not None and not isinstance(headers, Mapping):
+        raise ConfigError(
+            f"headers= must be a mapping of names to values, not {type(headers).__name__}"
+        )
+    merged: dict[str, str] = dict(headers or {})
+    if auth is not None:
+        token = base64.b64encode(":".join(auth).encode("utf-8")).decode("ascii")
+        merged["Authorization"] = f"Basic {token}"
+    return merged
 
 
 def refuse_query(target: Target, driver: str) -> None:

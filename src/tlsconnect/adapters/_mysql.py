@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
@@ -13,7 +14,7 @@ from .._target import Target, parse_target
 if TYPE_CHECKING:
     from ._base import Request
 
-__all__ = ["MYSQL_PORT", "connection_keywords", "parse"]
+__all__ = ["MYSQL_PORT", "connection_keywords", "parse", "refuse_mysql_socket"]
 
 MYSQL_PORT = 3306
 #: Where the target may be given as options instead (they win over the target's).
@@ -48,10 +49,7 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     if options.get("host"):
         spec.host = str(options["host"])
     if options.get("port") is not None:
-        try:
-            spec.port = int(str(options["port"]))
-        except ValueError:
-            raise ConfigError(f"port must be a number, not {options['port']!r}") from None
+        spec.port = check_port(str(options["port"]), "port=")
     if options.get("user") is not None:
         spec.user = str(options["user"])
     if options.get("password") is not None:
@@ -62,12 +60,25 @@ def parse(target: object, options: dict[str, Any]) -> Target:
     return spec
 
 
+def refuse_mysql_socket(target: Target, what: str, unix_socket: object = None) -> None:
+    """Refuse what makes a MySQL driver use a Unix socket: a host that is empty or a path
+    (:func:`~tlsconnect._conninfo.refuse_socket_hosts`), or ``unix_socket`` given as an
+    option or in the target's query."""
+    if unix_socket is not None or "unix_socket" in target.params:
+        raise ConfigError(
+            f"{what}: unix_socket= makes the driver use a local Unix socket, where no TLS is "
+            "spoken and nothing is verified; leave it out and connect to the service's host"
+        )
+    refuse_socket_hosts(target.host, what)
+
+
 def connection_keywords(request: Request, *, database_keyword: str) -> dict[str, Any]:
     """host, port, user, password, the database (as ``database_keyword``), and the
     target's known query keys."""
     for name in _WHERE:
         request.take(name)
     spec = request.target
+    refuse_mysql_socket(spec, request.driver.value, request.take("unix_socket"))
     keywords: dict[str, Any] = {"host": spec.host, "port": spec.port}
     if spec.user is not None:
         keywords["user"] = spec.user

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError
 from .._model import Trust
 from .._trust import trust_file
+from ._base import refuse_plan_server_name
 
 if TYPE_CHECKING:
     from .._plan import TLSPlan
@@ -33,7 +34,8 @@ __all__ = ["TLS_KEYS", "check_host", "mysqlclient_tls"]
 
 #: The keywords that carry TLS for mysqlclient (``sslmode`` is libpq's: a TypeError there,
 #: as Django and dj-database-url users meet it, dj-database-url #280).
-TLS_KEYS = ("ssl", "ssl_mode", "sslmode")
+#: ``unix_socket`` would bypass TLS altogether.
+TLS_KEYS = ("ssl", "ssl_mode", "sslmode", "unix_socket")
 
 
 def check_host(host: str, what: str) -> None:
@@ -49,6 +51,9 @@ def check_host(host: str, what: str) -> None:
 
 def mysqlclient_tls(plan: TLSPlan, *, durable: bool, what: str) -> dict[str, Any]:
     """``ssl`` and ``ssl_mode`` for ``MySQLdb.connect`` that verify what the plan says."""
+    refuse_plan_server_name(
+        plan, what, "mysqlclient takes files and has no option for the name to verify"
+    )
     credentials = plan.credentials
     ssl: dict[str, str] = {}
     if not plan.verify_chain:

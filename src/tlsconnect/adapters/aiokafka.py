@@ -7,7 +7,12 @@ cannot hold, the configuration gives the keyword arguments of
     cfg = json.load(open("aiokafka.json"))
     context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context"))
     context.check_hostname = cfg.pop("check_hostname")
+    context.hostname_checks_common_name = False  # and the rest of tlsconnect's floor
     producer = AIOKafkaProducer(**cfg, ssl_context=context)
+
+``create_ssl_context`` is Python's ``create_default_context``: it falls back on the common
+name, and on 3.13 accepts partial chains; :data:`USAGE` holds the floor's lines
+(:data:`._recipe.FLOOR_LINES`) that undo that.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 from ._kafka import kafka_setup, sasl_keywords
+from ._recipe import FLOOR_LINES
 
 if TYPE_CHECKING:
     from ._base import Request
@@ -27,6 +33,7 @@ __all__ = ["USAGE", "build"]
 USAGE = (
     'use: context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context")); '
     'context.check_hostname = cfg.pop("check_hostname"); '
+    f"import ssl; {'; '.join(FLOOR_LINES)}; "
     "AIOKafkaProducer(**cfg, ssl_context=context)"
 )
 
@@ -39,6 +46,11 @@ def build(request: Request) -> dict[str, Any]:
         "security_protocol": setup.protocol,
     }
     if request.durable:
+        refuse_server_name(
+            request,
+            "aiokafka.helpers.create_ssl_context builds a context that verifies each "
+            "broker's own host name, and aiokafka has no option for another name",
+        )
         credentials = plan.credentials
         files: dict[str, Any] = {"cafile": trust_file(Trust(plan.trust), credentials)}
         if credentials is not None and credentials.has_client_cert:

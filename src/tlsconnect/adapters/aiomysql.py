@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._errors import TLSDowngradeWarning, warn
 from ._mysql import connection_keywords
 from ._recipe import CONTEXT_LINES, context_files
 
 if TYPE_CHECKING:
     from ._base import Request
 
-__all__ = ["USAGE", "build"]
+__all__ = ["DOWNGRADE_WARNING", "USAGE", "build"]
 
 USAGE = "\n  ".join(
     (
@@ -35,7 +36,18 @@ USAGE = "\n  ".join(
 )
 
 
+#: Given on every call: the risk is in every connection made with these parameters.
+DOWNGRADE_WARNING = (
+    "aiomysql uses TLS only when the server's greeting offers it: a server, or anyone on "
+    "the network path who rewrites the greeting without the SSL flag, makes it log in and "
+    "go on WITHOUT TLS, and nothing in connect()'s arguments can stop that. Use PyMySQL "
+    "(1.2 or later refuses instead), or run `tlsconnect check` to see that the server "
+    "offers TLS."
+)
+
+
 def build(request: Request) -> dict[str, Any]:
+    warn(DOWNGRADE_WARNING, TLSDowngradeWarning)
     keywords = connection_keywords(request, database_keyword="db")
     plan = request.plan
     if request.durable:

@@ -49,10 +49,11 @@ def build(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {
         "contact_points": [host],
         "port": target.port,
-        "ssl_options": {"server_hostname": host},
+        # With server_name, that name is verified (and sent) on every connection instead.
+        "ssl_options": {"server_hostname": plan.server_name or host},
     }
     if request.durable:
-        params["ssl_context"] = context_files(request, "cassandra-driver")
+        params["ssl_context"] = context_files(request, "cassandra-driver", names_server=True)
     else:
         params["ssl_context"] = plan.ssl_context()
     if target.user:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 from ._kafka import kafka_setup
 
 if TYPE_CHECKING:
@@ -21,6 +21,11 @@ __all__ = ["build"]
 
 
 def build(request: Request) -> dict[str, Any]:
+    refuse_server_name(
+        request,
+        "librdkafka verifies (and sends as SNI) each broker's own host name and has no "
+        "property for another one",
+    )
     setup = kafka_setup(request)
     plan = request.plan
     credentials = plan.credentials

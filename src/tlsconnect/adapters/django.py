@@ -24,14 +24,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import check_port, refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
-from ._base import installed
+from ._base import installed, refuse_server_name
+from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._sql import require_module, sql_target
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
-from .psycopg2 import check_libpq, libpq_version
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls, libpq_where
+from .psycopg2 import check_psycopg2_libpq
 
 if TYPE_CHECKING:
     from .._target import Target
@@ -86,10 +88,28 @@ def build(request: Request) -> dict[str, Any]:
         "HOST": spec.host,
         "PORT": str(spec.port),
     }
+    if spec.service is Service.POSTGRESQL and not spec.params.get("host"):
+        # pg_target reads a missing host as libpq's default; Django passes HOST on as it is.
+        settings["HOST"] = ""
+    given_host = request.take("HOST")
+    if given_host is not None:
+        settings["HOST"] = given_host
+    elif spec.service is Service.POSTGRESQL:
+        given_host = spec.params.get("host")
+    what = f"Django's {spec.service.value} engine"
+    if spec.service is Service.MYSQL:
+        refuse_mysql_socket(spec, what)
+    refuse_socket_hosts(
+        str(given_host if given_host is not None else settings["HOST"]),
+        what,
+        hostaddr=spec.params.get("hostaddr"),
+    )
     for name in _SETTINGS:
         given = request.take(name)
         if given is not None:
             settings[name] = given
+    if "PORT" in settings:
+        check_port(str(settings["PORT"]), "PORT")
     settings = {name: value for name, value in settings.items() if value is not None}
     options: dict[str, Any]
     if spec.service is Service.POSTGRESQL:
@@ -100,10 +120,28 @@ def build(request: Request) -> dict[str, Any]:
             if k not in _PG_SETTINGS and k not in LIBPQ_TLS_KEYS
         }
         options.update(libpq_tls(plan, durable=request.durable))
+        if plan.server_name is not None:
+            tls_keys = (*tls_keys, "hostaddr")
+            # Where to connect is the HOST and PORT settings (the caller's win over the
+            # target's), or the target's own hostaddr.
+            address = {"host": str(settings.get("HOST", "")), "port": str(settings["PORT"])}
+            if spec.params.get("hostaddr"):
+                address["hostaddr"] = spec.params["hostaddr"]
+            where = libpq_where(address, plan.server_name, durable=request.durable)
+            settings["HOST"] = where.pop("host")
+            settings["PORT"] = where.pop("port", settings["PORT"])
+            options.update(where)
         if psycopg2:
-            check_libpq(options, libpq_version(), "Django's PostgreSQL engine (psycopg2)")
+            check_psycopg2_libpq(
+                options,
+                durable=request.durable,
+                driver="Django's PostgreSQL engine (psycopg2)",
+            )
+        else:
+            check_psycopg_libpq(options, durable=request.durable)
     else:
         tls_keys = MYSQLCLIENT_TLS_KEYS
+        refuse_server_name(request, "mysqlclient has no option for the name to verify")
         check_host(str(settings["HOST"]), "Django's MySQL engine (mysqlclient)")
         options = dict(spec.params)
         options.update(mysqlclient_tls(plan, durable=request.durable, what="Django's MySQL engine"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 from ._kafka import kafka_setup, sasl_keywords
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ def build(request: Request) -> dict[str, Any]:
         "ssl_check_hostname": plan.check_hostname,
     }
     if request.durable:
+        refuse_server_name(
+            request,
+            "from ssl_cafile and its kin kafka-python builds a context that verifies each "
+            "broker's own host name, and it has no option for another name",
+        )
         credentials = plan.credentials
         config["ssl_cafile"] = trust_file(Trust(plan.trust), credentials)
         if credentials is not None and credentials.has_client_cert:

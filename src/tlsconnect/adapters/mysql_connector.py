@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError, InsecureConnectionWarning, warn
 from .._model import Trust
 from .._trust import trust_file
+from ._base import refuse_plan_server_name
 from ._mysql import connection_keywords
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ TLS_KEYS = (
 def mysql_connector_tls(plan: TLSPlan, *, durable: bool, what: str) -> dict[str, Any]:
     """mysql-connector's TLS keywords that verify what the plan says, with the warnings
     for what its pure-Python TLS does besides."""
+    refuse_plan_server_name(
+        plan,
+        what,
+        "its TLS builds its own context, takes none, and has no option for the name to verify",
+    )
     credentials = plan.credentials
     if credentials is not None and credentials.has_client_cert and credentials.key_password:
         raise ConfigError(

@@ -5,13 +5,16 @@ for some of them), so with a context nothing else that looks like a TLS setting 
 ``hosts`` (with the target's path as ``url_prefix``), ``use_ssl=True``, ``http_auth`` from
 the URI's user and password, and the plan's context.
 
-One plan cannot go through a context: verify-ca. With a context whose ``check_hostname``
-is off, urllib3 checks the host name itself unless told ``assert_hostname=False``, which
-opensearch-py does not pass on with a context. verify-ca (and every written-out
-configuration, which JSON cannot give a context) therefore uses opensearch-py's file
-options instead: ``verify_certs``, ``ca_certs`` (only that file is trusted),
-``client_cert``/``client_key`` and ``ssl_assert_hostname=False``. Those have no key
-password: an encrypted key is refused there, with the fix.
+verify-ca needs one more step: with a context whose ``check_hostname`` is off, urllib3
+checks the host name itself unless told ``assert_hostname=False``, which opensearch-py
+does not pass on with a context. So verify-ca gets, as ``connection_class``, a subclass of
+``Urllib3HttpConnection`` (or of the one given) whose pool is told
+``assert_hostname=False``; the context, and its floor, stay the plan's. (From files,
+urllib3 would build a context of its own, which on Python 3.13 accepts partial chains.)
+Every written-out configuration, which JSON cannot give a context, uses opensearch-py's
+file options instead: ``verify_certs``, ``ca_certs`` (only that file is trusted),
+``client_cert``/``client_key`` and ``ssl_assert_hostname=False`` for verify-ca. Those have
+no key password: an encrypted key is refused there, with the fix.
 
 Only ``Urllib3HttpConnection`` (the default) uses ``ssl_context``; another
 ``connection_class`` (``RequestsHttpConnection``) would drop it silently, and is refused.
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._base import plan_trust_file
+from ._base import plan_trust_file, refuse_server_name
 from ._http import basic_auth, client_files, refuse_query
 
 if TYPE_CHECKING:
@@ -56,18 +59,45 @@ def build(request: Request) -> dict[str, Any]:
     if auth is not None:
         params["http_auth"] = auth
     connection_class = request.take("connection_class")
-    uses_files = request.durable or (plan.verify_chain and not plan.check_hostname)
     if connection_class is not None:
         _check_connection_class(connection_class)
         params["connection_class"] = connection_class
-    if uses_files:
+    if request.durable:
         params.update(_file_options(request))
-    else:
-        params["ssl_context"] = plan.ssl_context()
+        return request.finish(params, tls_keys=_TLS_KEYS)
+    params["ssl_context"] = plan.ssl_context()
+    if plan.verify_chain and not plan.check_hostname:
+        params["connection_class"] = _chain_only_connection(connection_class)
     return request.finish(params, tls_keys=_TLS_KEYS)
 
 
+def _chain_only_connection(given: Any) -> type:
+    """A subclass of ``given`` (``Urllib3HttpConnection`` by default) whose pool does not
+    check the host name itself: the context (check_hostname off) decides, as verify-ca
+    asks. Without opensearch-py's pool hook the pool keeps checking: stricter, never
+    weaker."""
+    from opensearchpy import Urllib3HttpConnection
+
+    base = given if given is not None else Urllib3HttpConnection
+
+    class ChainOnlyConnection(base):  # type: ignore[misc, valid-type]
+        def _create_urllib3_pool(self) -> None:
+            super()._create_urllib3_pool()
+            self.pool.assert_hostname = False
+
+    ChainOnlyConnection.__name__ = ChainOnlyConnection.__qualname__ = (
+        f"ChainOnly{getattr(base, '__name__', 'Connection')}"
+    )
+    return ChainOnlyConnection
+
+
 def _file_options(request: Request) -> dict[str, Any]:
+    refuse_server_name(
+        request,
+        "it goes through opensearch-py's file options (see tlsconnect.adapters.opensearch), "
+        "which have no option for the name to send"
+        + ("" if request.durable else "; use sslmode='verify-full', which takes a context"),
+    )
     plan = request.plan
     credentials = plan.credentials
     if credentials is not None and credentials.key_password is not None:

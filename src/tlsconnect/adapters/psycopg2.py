@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError
 from . import psycopg
+from ._libpq import check_libpq, libpq_requirements, warn_libpq_requirements
 
 if TYPE_CHECKING:
     from ._base import Request
 
-__all__ = ["build", "check_libpq", "libpq_version", "parse"]
+__all__ = ["build", "check_psycopg2_libpq", "libpq_version", "parse"]
 
 parse = psycopg.parse
 
-#: libpq parameter values and the libpq version (``PQlibVersion()``) each needs.
-_NEEDS: tuple[tuple[str, str, int], ...] = (("sslrootcert", "system", 160000),)
+_PSYCOPG2_UPGRADE = "upgrade it (pip install -U psycopg2-binary) or the system libpq it loads"
 
 
 def libpq_version() -> int:
@@ -35,29 +34,21 @@ def libpq_version() -> int:
     return int(extensions.libpq_version())
 
 
-def version_text(version: int) -> str:
-    """``170002`` as ``17.2`` (libpq 10 and later), ``90624`` as ``9.6.24``."""
-    if version >= 100000:
-        return f"{version // 10000}.{version % 10000}"
-    return f"{version // 10000}.{version // 100 % 100}.{version % 100}"
-
-
-def check_libpq(params: dict[str, Any], version: int, what: str) -> None:
-    """A :class:`ConfigError` when ``params`` hold a value the libpq of ``version`` cannot
-    read; ``what`` names the driver that loads that libpq."""
-    for name, value, needed in _NEEDS:
-        if params.get(name) == value and version < needed:
-            raise ConfigError(
-                f"{name}={value} needs libpq {needed // 10000} or later, and {what} "
-                f"loads libpq {version_text(version)}; upgrade it (pip install -U "
-                "psycopg2-binary), or give the CA file explicitly (ca=..., or install the "
-                "operating system's ca-certificates package)"
-            )
+def check_psycopg2_libpq(
+    params: dict[str, Any], *, durable: bool, driver: str = "psycopg2"
+) -> None:
+    """The libpq psycopg2 loads must read ``params`` (see :mod:`._libpq`); written out, the
+    requirements are warnings. ``driver`` names what loads it (Django, SQLAlchemy)."""
+    if not libpq_requirements(params):
+        return  # nothing to ask of libpq: psycopg2 is not even imported
+    if durable:
+        warn_libpq_requirements(params)
+        return
+    check_libpq(params, libpq_version(), driver, _PSYCOPG2_UPGRADE)
 
 
 def build(request: Request) -> dict[str, Any]:
     """psycopg's parameters, checked against the libpq psycopg2 loads."""
-    params = psycopg.build(request)
-    if not request.durable:
-        check_libpq(params, libpq_version(), "psycopg2")
+    params = psycopg.libpq_params(request)
+    check_psycopg2_libpq(params, durable=request.durable)
     return params

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._model import Trust
 from .._trust import trust_file
-from ._base import password_text
+from ._base import password_text, refuse_server_name
 from ._mysql import connection_keywords
 
 if TYPE_CHECKING:
@@ -50,6 +50,11 @@ def build(request: Request) -> dict[str, Any]:
     if not request.durable:
         keywords["ssl"] = plan.ssl_context()
         return request.finish(keywords, tls_keys=TLS_KEYS)
+    refuse_server_name(
+        request,
+        "from ssl_ca and its kin PyMySQL builds a context that verifies the host it "
+        "connects to, and it has no option for another name",
+    )
     credentials = plan.credentials
     pair = credentials is not None and credentials.has_client_cert
     if plan.verify_chain:

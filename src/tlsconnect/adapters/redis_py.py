@@ -20,53 +20,98 @@ ignore next to a pool is a :class:`~tlsconnect.ConfigError`. The pool is the cal
 
 Written out (``tlsconnect config``), the connection keywords are the pool's, and
 ``tls`` names the files the context is built from; :data:`USAGE` gives the lines.
+
+valkey-py is a fork of redis-py 5 with the same classes and hooks under other names
+(``valkey.Valkey``, ``valkey.SSLConnection``, ...): :class:`Library` names them, and
+:mod:`.valkey_py` builds with this module's functions.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from .._conninfo import check_port
 from .._errors import ConfigError
 from .._model import Service
 from .._target import Target, parse_target
 from ._recipe import CONTEXT_LINES, context_files
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._base import Request
 
-__all__ = ["USAGE", "USAGE_ASYNCIO", "build", "build_asyncio", "parse"]
+__all__ = [
+    "REDIS",
+    "USAGE",
+    "USAGE_ASYNCIO",
+    "Library",
+    "build",
+    "build_asyncio",
+    "build_asyncio_for",
+    "build_for",
+    "parse",
+    "parse_for",
+    "usage_for",
+]
 
-_NOTE = (
-    "use (redis-py takes no SSLContext, and its ssl_ca_certs= would add the CA to the "
-    "system store; this context trusts tls['cafiles'] alone):"
-)
-USAGE = "\n  ".join(
-    (
-        _NOTE,
-        'cfg = json.loads(pathlib.Path("redis.json").read_text()); tls = cfg.pop("tls")',
-        *CONTEXT_LINES,
-        "class Connection(redis.SSLConnection):",
-        "    def _connect(self):",
-        "        return context.wrap_socket(redis.Connection._connect(self), "
-        "server_hostname=self.host)",
-        "client = redis.Redis(connection_pool=redis.ConnectionPool("
-        "connection_class=Connection, **cfg))",
+
+class Library:
+    """Where one redis-py-shaped library keeps what the adapter uses: its import name,
+    its client class's name, the module of its URL query parsers, the service a target
+    that does not say means, and how it is spelled in messages."""
+
+    __slots__ = ("client", "module", "name", "parsers_module", "service")
+
+    def __init__(
+        self, module: str, client: str, parsers_module: str, service: Service, name: str
+    ) -> None:
+        self.module = module
+        self.client = client
+        self.parsers_module = parsers_module
+        self.service = service
+        self.name = name
+
+
+REDIS = Library("redis", "Redis", "redis.connection", Service.REDIS, "redis-py")
+
+
+def usage_for(library: Library, *, asyncio: bool) -> str:
+    """The lines that build the client from a written-out configuration."""
+    lib = library.module
+    flavour = f"{lib}.asyncio" if asyncio else lib
+    json_name = f"{lib}-asyncio.json" if asyncio else f"{lib}.json"
+    if asyncio:
+        hook = (
+            "    def _connection_arguments(self):",
+            f"        return {{**{flavour}.Connection._connection_arguments(self), "
+            '"ssl": context}',
+        )
+    else:
+        hook = (
+            "    def _connect(self):",
+            f"        return context.wrap_socket({lib}.Connection._connect(self), "
+            "server_hostname=self.host)",
+        )
+    return "\n  ".join(
+        (
+            f"use ({library.name} takes no SSLContext, and its ssl_ca_certs= would add the CA "
+            "to the system store; this context trusts tls['cafiles'] alone):",
+            f'cfg = json.loads(pathlib.Path("{json_name}").read_text()); tls = cfg.pop("tls")',
+            *CONTEXT_LINES,
+            f"class Connection({flavour}.SSLConnection):",
+            *hook,
+            f"client = {flavour}.{library.client}(connection_pool={flavour}.ConnectionPool("
+            "connection_class=Connection, **cfg))",
+        )
     )
-)
-USAGE_ASYNCIO = "\n  ".join(
-    (
-        _NOTE,
-        'cfg = json.loads(pathlib.Path("redis-asyncio.json").read_text()); tls = cfg.pop("tls")',
-        *CONTEXT_LINES,
-        "class Connection(redis.asyncio.SSLConnection):",
-        "    def _connection_arguments(self):",
-        '        return {**redis.asyncio.Connection._connection_arguments(self), "ssl": context}',
-        "client = redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool("
-        "connection_class=Connection, **cfg))",
-    )
-)
+
+
+USAGE = usage_for(REDIS, asyncio=False)
+USAGE_ASYNCIO = usage_for(REDIS, asyncio=True)
 
 #: Options redis.Redis reads itself even when it is given a pool.
 _CLIENT_OPTIONS = frozenset({"single_connection_client", "event_dispatcher"})
@@ -99,51 +144,51 @@ _TLS_KEYS = (
 )
 
 
-def parse(target: object, options: dict[str, Any]) -> Target:
-    """``rediss://[user:password@]host[:port][/db]``, ``valkeys://...``, ``host:port``,
-    or nothing with ``host=`` (and ``port=``) among the options; ``service="valkey"``
-    names a Valkey service where the target does not say."""
-    service = Service.parse(options.get("service") or "redis")
-    if service not in (Service.REDIS, Service.VALKEY):
-        raise ConfigError(f"redis-py connects to redis or valkey, not service={service.value}")
-    if target is None or target == "":
-        if not options.get("host"):
+def parse_for(library: Library) -> Callable[[object, dict[str, Any]], Target]:
+    """``parse`` for ``library``: ``rediss://[user:password@]host[:port][/db]``,
+    ``valkeys://...``, ``host:port``, or nothing with ``host=`` (and ``port=``) among the
+    options; ``service=`` names the service type where the target does not say."""
+
+    def parse(target: object, options: dict[str, Any]) -> Target:
+        service = Service.parse(options.get("service") or library.service)
+        if service not in (Service.REDIS, Service.VALKEY):
             raise ConfigError(
-                "redis needs a target: the service URI (rediss://user:password@host:port) "
-                "or host:port, or host= and port="
+                f"{library.name} connects to redis or valkey, not service={service.value}"
             )
-        spec = Target(service, str(options["host"]), 6379)
-    elif not isinstance(target, str):
-        raise ConfigError(f"target must be a string, not {type(target).__name__}")
-    else:
-        text = target.strip()
-        if "://" not in text and ":" not in text:
-            text = f"{text}:6379"
-        spec = parse_target(text, service)
-        if "service" not in options and spec.scheme in ("valkeys", "valkey"):
-            service = Service.VALKEY
-        spec.service = service
-    if options.get("host"):
-        spec.host = str(options["host"])
-    if options.get("port") is not None:
-        spec.port = _port(options["port"])
-    if options.get("username") is not None:
-        spec.user = str(options["username"])
-    if options.get("password") is not None:
-        spec.password = str(options["password"])
-    if options.get("db") is not None:
-        spec.params["db"] = str(options["db"])
-    return spec
+        if target is None or target == "":
+            if not options.get("host"):
+                raise ConfigError(
+                    f"{library.module} needs a target: the service URI "
+                    "(rediss://user:password@host:port) or host:port, or host= and port="
+                )
+            spec = Target(service, str(options["host"]), 6379)
+        elif not isinstance(target, str):
+            raise ConfigError(f"target must be a string, not {type(target).__name__}")
+        else:
+            text = target.strip()
+            if "://" not in text and ":" not in text:
+                text = f"{text}:6379"
+            spec = parse_target(text, service)
+            if "service" not in options and spec.scheme in ("valkeys", "valkey"):
+                service = Service.VALKEY
+            spec.service = service
+        if options.get("host"):
+            spec.host = str(options["host"])
+        if options.get("port") is not None:
+            spec.port = check_port(str(options["port"]), "port=")
+        if options.get("username") is not None:
+            spec.user = str(options["username"])
+        if options.get("password") is not None:
+            spec.password = str(options["password"])
+        if options.get("db") is not None:
+            spec.params["db"] = str(options["db"])
+        return spec
+
+    parse.__doc__ = parse_for.__doc__
+    return parse
 
 
-def _port(value: object) -> int:
-    try:
-        port = int(str(value))
-    except ValueError:
-        raise ConfigError(f"port must be a number, not {value!r}") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"port {port} is out of range")
-    return port
+parse = parse_for(REDIS)
 
 
 #: How the target's query values are typed when redis-py is not imported (``config``),
@@ -190,11 +235,15 @@ def _durable(request: Request) -> dict[str, Any]:
     return request.finish(keywords, tls_keys=_TLS_KEYS)
 
 
-def _parsers() -> dict[str, Any]:
-    import redis.connection
-
-    found = getattr(redis.connection, "URL_QUERY_ARGUMENT_PARSERS", None)
-    return dict(found) if isinstance(found, dict) else dict(_QUERY_TYPES)
+def _parsers(library: Library) -> dict[str, Any]:
+    """The library's own URL query parsers (redis-py's and valkey-py's URL reader types the
+    same keys alike), or :data:`_QUERY_TYPES` where a version keeps them elsewhere."""
+    try:
+        module = importlib.import_module(library.parsers_module)
+    except ImportError:
+        return dict(_QUERY_TYPES)
+    found = getattr(module, "URL_QUERY_ARGUMENT_PARSERS", None)
+    return dict(found) if found is not None else dict(_QUERY_TYPES)
 
 
 def _parameters(*functions: Any) -> set[str]:
@@ -238,69 +287,91 @@ def _split_options(
     return for_pool, for_client
 
 
-def build(request: Request) -> dict[str, Any]:
-    """``{"connection_pool": ...}`` for ``redis.Redis(**p)``."""
+def build_for(request: Request, library: Library) -> dict[str, Any]:
+    """``{"connection_pool": ...}`` for ``library``'s client (``redis.Redis(**p)``)."""
     if request.durable:
         return _durable(request)
-    import redis
-
-    keywords = _connection_keywords(request, _parsers())
-    connection_class = _sync_connection_class(request.plan.ssl_context())
-    for_pool, for_client = _split_options(
-        request, redis.Redis, redis.ConnectionPool, connection_class
+    lib = importlib.import_module(library.module)
+    connection = importlib.import_module(f"{library.module}.connection")
+    keywords = _connection_keywords(request, _parsers(library))
+    connection_class = _sync_connection_class(
+        request.plan.ssl_context(), connection.Connection, connection.SSLConnection
     )
-    pool = redis.ConnectionPool(connection_class=connection_class, **keywords, **for_pool)
+    client = getattr(lib, library.client)
+    for_pool, for_client = _split_options(request, client, lib.ConnectionPool, connection_class)
+    pool = lib.ConnectionPool(connection_class=connection_class, **keywords, **for_pool)
     return {"connection_pool": pool, **for_client}
+
+
+def build_asyncio_for(request: Request, library: Library) -> dict[str, Any]:
+    """``{"connection_pool": ...}`` for ``library``'s asyncio client
+    (``redis.asyncio.Redis(**p)``)."""
+    if request.durable:
+        return _durable(request)
+    lib = importlib.import_module(f"{library.module}.asyncio")
+    connection = importlib.import_module(f"{library.module}.asyncio.connection")
+    keywords = _connection_keywords(request, _parsers(library))
+    connection_class = _asyncio_connection_class(
+        request.plan.ssl_context(), connection.Connection, connection.SSLConnection
+    )
+    client = getattr(lib, library.client)
+    for_pool, for_client = _split_options(request, client, lib.ConnectionPool, connection_class)
+    pool = lib.ConnectionPool(connection_class=connection_class, **keywords, **for_pool)
+    return {"connection_pool": pool, **for_client}
+
+
+def build(request: Request) -> dict[str, Any]:
+    """``{"connection_pool": ...}`` for ``redis.Redis(**p)``."""
+    return build_for(request, REDIS)
 
 
 def build_asyncio(request: Request) -> dict[str, Any]:
     """``{"connection_pool": ...}`` for ``redis.asyncio.Redis(**p)``."""
-    if request.durable:
-        return _durable(request)
-    import redis.asyncio
+    return build_asyncio_for(request, REDIS)
 
-    keywords = _connection_keywords(request, _parsers())
-    connection_class = _asyncio_connection_class(request.plan.ssl_context())
-    for_pool, for_client = _split_options(
-        request, redis.asyncio.Redis, redis.asyncio.ConnectionPool, connection_class
+
+def _sync_connection_class(context: ssl.SSLContext, connection: type, ssl_connection: type) -> type:
+    """The library's ``SSLConnection``, wrapping its TCP socket with ``context`` alone
+    (``connection``: the plain ``Connection`` whose ``_connect`` makes the TCP socket)."""
+
+    def _connect(self: Any) -> Any:
+        sock = connection._connect(self)  # type: ignore[attr-defined]
+        try:
+            return self.tls_context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+    return type(
+        "TLSConnectSSLConnection",
+        (ssl_connection,),
+        {
+            "__doc__": "An ``SSLConnection`` that uses tlsconnect's context (and nothing else).",
+            "__module__": __name__,
+            "tls_context": context,
+            "_connect": _connect,
+        },
     )
-    pool = redis.asyncio.ConnectionPool(connection_class=connection_class, **keywords, **for_pool)
-    return {"connection_pool": pool, **for_client}
 
 
-def _sync_connection_class(context: ssl.SSLContext) -> type:
-    """redis-py's ``SSLConnection``, wrapping its TCP socket with ``context`` alone."""
-    from redis.connection import Connection, SSLConnection
+def _asyncio_connection_class(
+    context: ssl.SSLContext, connection: type, ssl_connection: type
+) -> type:
+    """The library's asyncio ``SSLConnection``, opening its stream with ``context`` alone."""
 
-    class TLSConnectSSLConnection(SSLConnection):
-        """An ``SSLConnection`` that uses tlsconnect's context (and nothing else)."""
+    def _connection_arguments(self: Any) -> Any:
+        arguments = dict(connection._connection_arguments(self))  # type: ignore[attr-defined]
+        arguments["ssl"] = self.tls_context
+        return arguments
 
-        tls_context = context
-
-        def _connect(self) -> Any:
-            # The TCP connection, as redis-py makes it (untyped in redis-py).
-            sock = Connection._connect(self)  # type: ignore[no-untyped-call]
-            try:
-                return self.tls_context.wrap_socket(sock, server_hostname=self.host)
-            except BaseException:
-                sock.close()
-                raise
-
-    return TLSConnectSSLConnection
-
-
-def _asyncio_connection_class(context: ssl.SSLContext) -> type:
-    """redis-py's asyncio ``SSLConnection``, opening its stream with ``context`` alone."""
-    from redis.asyncio.connection import Connection, SSLConnection
-
-    class TLSConnectSSLConnection(SSLConnection):
-        """An asyncio ``SSLConnection`` that uses tlsconnect's context (and nothing else)."""
-
-        tls_context = context
-
-        def _connection_arguments(self) -> Any:
-            arguments = dict(Connection._connection_arguments(self))
-            arguments["ssl"] = self.tls_context
-            return arguments
-
-    return TLSConnectSSLConnection
+    return type(
+        "TLSConnectSSLConnection",
+        (ssl_connection,),
+        {
+            "__doc__": "An asyncio ``SSLConnection`` that uses tlsconnect's context (and nothing "
+            "else).",
+            "__module__": __name__,
+            "tls_context": context,
+            "_connection_arguments": _connection_arguments,
+        },
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
-from ._base import plan_trust_file
+from ._base import plan_trust_file, refuse_server_name
 from ._http import TUPLES_RECIPE, basic_auth, client_files
 
 if TYPE_CHECKING:
@@ -31,6 +31,11 @@ _TLS_KEYS = ("verify", "cert")
 
 def build(request: Request) -> dict[str, Any]:
     request.take("service")  # read by parse
+    refuse_server_name(
+        request,
+        "requests takes no SSLContext and no option for the name to verify (use httpx, "
+        "whose verify= takes the context that verifies server_name)",
+    )
     target, plan = request.target, request.plan
     if plan.verify_chain and not plan.check_hostname:
         how = (

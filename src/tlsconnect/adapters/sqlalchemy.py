@@ -8,19 +8,7 @@ anything. Here the URL carries no TLS word: user, password, host, port and datab
 the target's other keys) go into it, and TLS into ``connect_args``, in each driver's own
 terms:
 
-========================  ========================================================
-dialect                   ``connect_args``
-========================  ========================================================
-``postgresql+psycopg``    libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``
-``postgresql+psycopg2``   the same (checked against the libpq psycopg2 loads)
-``postgresql+asyncpg``    ``ssl=`` the plan's ``SSLContext``
-``postgresql+pg8000``     ``ssl_context=`` the plan's ``SSLContext`` (always: see ``pg8000``)
-``mysql+pymysql``         ``ssl=`` the plan's ``SSLContext`` (PyMySQL uses it as it is)
-``mysql+mysqldb``         mysqlclient's ``ssl`` files and ``ssl_mode`` (see ``_mysqlclient``)
-``mysql+mysqlconnector``  ``ssl_ca``, ``ssl_verify_cert``, ``ssl_verify_identity``, ...,
-                          ``use_pure=True`` (see ``mysql_connector``)
-========================  ========================================================
-
+========================  =================================================
 The dialect is the URI's ``+driver`` (``postgresql+asyncpg://``), else the ``dialect=``
 option, else, for PostgreSQL, the driver the installed SQLAlchemy maps a plain
 ``postgresql://`` to (2.0: psycopg2; 2.1: psycopg), and PyMySQL for MySQL. Written out
@@ -35,21 +23,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
+from .._conninfo import refuse_socket_hosts
 from .._errors import ConfigError
 from .._model import Service
 from ._base import installed
+from ._mysql import refuse_mysql_socket
 from ._mysqlclient import TLS_KEYS as MYSQLCLIENT_TLS_KEYS
 from ._mysqlclient import check_host, mysqlclient_tls
 from ._recipe import context_files, usage
 from ._sql import require_module, sql_target, variant
 from .asyncpg import TLS_KEYS as ASYNCPG_TLS_KEYS
-from .asyncpg import asyncpg_keywords
+from .asyncpg import asyncpg_keywords, asyncpg_negotiation
 from .mysql_connector import TLS_KEYS as MYSQL_CONNECTOR_TLS_KEYS
 from .mysql_connector import mysql_connector_tls
 from .pg8000 import TLS_KEYS as PG8000_TLS_KEYS
 from .pg8000 import pg8000_keywords
-from .psycopg import LIBPQ_TLS_KEYS, libpq_tls
-from .psycopg2 import check_libpq, libpq_version
+from .psycopg import LIBPQ_TLS_KEYS, check_psycopg_libpq, libpq_tls, libpq_where
+from .psycopg2 import check_psycopg2_libpq
 from .pymysql import TLS_KEYS as PYMYSQL_TLS_KEYS
 
 if TYPE_CHECKING:
@@ -68,7 +58,7 @@ USAGE = usage(
 
 #: PyMySQL's TLS keywords in connect_args (``ssl_ca`` alone turns verification off): the
 #: pymysql adapter's, and the words a written-out or libpq-minded configuration adds.
-_PYMYSQL_TLS_KEYS = (*PYMYSQL_TLS_KEYS, "tls", "sslmode")
+_PYMYSQL_TLS_KEYS = (*PYMYSQL_TLS_KEYS, "tls", "sslmode", "unix_socket")
 
 
 class Dialect(NamedTuple):
@@ -212,6 +202,7 @@ def build(request: Request) -> dict[str, Any]:
         raise ConfigError("pass the URL as the target, not as url=")
     spec, plan = request.target, request.plan
     if spec.service is Service.POSTGRESQL:
+        refuse_socket_hosts(spec.params.get("host"), "SQLAlchemy")
         if "," in spec.params.get("host", ""):
             raise ConfigError(
                 "a SQLAlchemy URL names one host; pass one host of the service (its "
@@ -219,6 +210,7 @@ def build(request: Request) -> dict[str, Any]:
             )
         extras = {k: v for k, v in spec.params.items() if k not in _PG_URL_KEYS + LIBPQ_TLS_KEYS}
     else:
+        refuse_mysql_socket(spec, "SQLAlchemy")
         extras = dict(spec.params)
     query: dict[str, str] = {}
     connect_args: dict[str, Any]
@@ -226,11 +218,20 @@ def build(request: Request) -> dict[str, Any]:
     if name in _LIBPQ_DIALECTS:
         query = extras
         connect_args = libpq_tls(plan, durable=request.durable)
-        if name == "postgresql+psycopg2" and not request.durable:
-            check_libpq(connect_args, libpq_version(), f"SQLAlchemy's {name} dialect (psycopg2)")
+        if plan.server_name is not None:
+            # connect_args win over the URL's host and port (SQLAlchemy's rule): libpq
+            # then verifies host= the name and connects to hostaddr=.
+            connect_args.update(libpq_where(spec.params, plan.server_name, durable=request.durable))
+        if name == "postgresql+psycopg2":
+            check_psycopg2_libpq(
+                connect_args, durable=request.durable, driver=f"SQLAlchemy's {name} dialect"
+            )
+        else:
+            check_psycopg_libpq(connect_args, durable=request.durable)
     elif name == "postgresql+asyncpg":
         connect_args = asyncpg_keywords(extras)
         connect_args.update(_context(request))
+        connect_args.update(asyncpg_negotiation(request))
     elif name == "postgresql+pg8000":
         connect_args = pg8000_keywords({**extras, "host": spec.host})
         del connect_args["host"], connect_args["port"]  # the URL holds them
@@ -258,7 +259,10 @@ def build(request: Request) -> dict[str, Any]:
             plan, durable=request.durable, what="SQLAlchemy's mysql+mysqldb dialect"
         )
     given = dict(request.take("connect_args") or {})
-    clashes = sorted(set(given) & set(dialect.tls_keys))
+    protected = set(dialect.tls_keys)
+    if plan.server_name is not None:
+        protected |= {"host", "hostaddr", "server_hostname"}
+    clashes = sorted(set(given) & protected)
     if clashes:
         raise ConfigError(
             f"connect_args {', '.join(clashes)} would replace what tlsconnect set for TLS "

@@ -7,9 +7,15 @@ before TLS, its one round trip after the handshake, and how its port answers whe
 speaks no TLS at all. The base class is the probe of a service whose protocol check does
 not speak: it waits briefly for a TLS alert after the handshake.
 
-Every connection besides the checked one goes through :meth:`Session.side`: a new socket
-to the same address, bounded in total (every send and every read together) by
-:data:`SIDE_LIMIT` seconds or the check's timeout, whichever is shorter.
+The whole check ends by one deadline (:attr:`Session.deadline`, the check's timeout
+after it starts), in total, however slowly a server sends: the checked connection is a
+socket whose every send and read gets only the time left (:meth:`Session.connection`),
+its handshake is bounded by the same deadline, and reads over TLS go through
+:meth:`Session.bounded`. Every connection besides the checked one goes through
+:meth:`Session.side`: a new socket to the same address, bounded in total (every send and
+every read together) by :data:`SIDE_LIMIT` seconds or the check's deadline, whichever
+comes first. After a failed handshake, :meth:`Session.allow_diagnosis` gives the side
+connections that name its cause at most :data:`DIAGNOSIS_WAIT` seconds past the deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from .._diagnose import (
     classify_unreachable,
 )
 from .._model import ErrorClass, Service
+from .._wire import Bounded
 
 # typing is not imported at run time: this module is on the path of every check.
 TYPE_CHECKING = False
@@ -40,7 +47,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALERT_WAIT",
+    "DIAGNOSIS_WAIT",
     "SIDE_LIMIT",
+    "DeadlineSocket",
     "Failed",
     "Probe",
     "Session",
@@ -52,6 +61,9 @@ __all__ = [
 ALERT_WAIT = 0.5
 #: The most time one side connection may take, all of it (connect, sends and reads).
 SIDE_LIMIT = 3.0
+#: After a failed handshake: the most the side connections that name its cause (a
+#: plaintext port, the certificate presented) may add to the check's timeout.
+DIAGNOSIS_WAIT = 3.0
 #: OpenSSL's reasons for a handshake that met bytes that are not TLS (a plaintext port).
 PLAINTEXT_REASONS = frozenset(
     {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"}
@@ -84,15 +96,16 @@ def looks_plaintext(exc: BaseException) -> bool:
     return str(getattr(exc, "reason", "") or "") in PLAINTEXT_REASONS
 
 
-class _DeadlineSocket(socket.socket):
-    """A socket whose every send and read gets only the time left until its deadline."""
+class DeadlineSocket(socket.socket):
+    """A socket whose every send and read gets only the time left until its deadline
+    (``time.monotonic()``)."""
 
     deadline = 0.0
 
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("the side connection ran out of time")
+            raise TimeoutError("timed out")
         return left
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
@@ -114,7 +127,11 @@ class Session:
         self.plan = plan
         self.report = report
         self.timeout = timeout
-        #: The name verified and sent as SNI (the target's host, without IPv6 brackets).
+        #: When every step of the check must have ended (``time.monotonic()``); set again
+        #: by :meth:`start`.
+        self.deadline = time.monotonic() + timeout
+        #: The name verified and sent as SNI: ``server_name`` when given, else the
+        #: target's host (without IPv6 brackets).
         self.server_hostname = host
         #: (family, type, proto, sockaddr) of the first connection, once made.
         self.address: tuple[int, int, int, Any] | None = None
@@ -123,22 +140,51 @@ class Session:
     def service(self) -> Service:
         return self.spec.service
 
+    # -- time ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """The check starts now: it must end by the timeout from here."""
+        self.deadline = time.monotonic() + self.timeout
+
+    def left(self) -> float:
+        """The time left before the deadline; :class:`TimeoutError` once it has passed."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        return left
+
+    def allow_diagnosis(self) -> None:
+        """After a failed handshake, the side connections that name its cause get a short
+        time of their own, even when the deadline has passed."""
+        self.deadline = max(self.deadline, time.monotonic() + min(self.timeout, DIAGNOSIS_WAIT))
+
+    def connection(self, family: int, kind: int, proto: int) -> socket.socket:
+        """The socket of the checked connection: each send and read before TLS gets only
+        the time left before the deadline."""
+        sock = DeadlineSocket(family, kind, proto)
+        sock.deadline = self.deadline
+        return sock
+
+    def bounded(self, tls: ssl.SSLSocket) -> Bounded:
+        """``tls`` read and written by the check's deadline, in total."""
+        return Bounded(tls, self.deadline)
+
     # -- the one helper for connections besides the checked one --------------------------
 
     @contextmanager
-    def side(self) -> Iterator[socket.socket]:
+    def side(self) -> Iterator[DeadlineSocket]:
         """A new connection to the address the check reached, closed on exit.
 
-        Bounded in total by :data:`SIDE_LIMIT` or the check's timeout (the shorter): each
-        send and read waits only for the time left, and the TLS handshake of a socket
-        wrapped from it gets the time left when it starts. :class:`OSError` when it
-        cannot be made (or the first connection never was).
+        Bounded in total by :data:`SIDE_LIMIT` or the check's deadline (the sooner): each
+        send and read waits only for the time left; a TLS handshake on it is bounded by
+        its ``deadline`` with :func:`~tlsconnect._wire.tls_handshake_by`. :class:`OSError`
+        when it cannot be made (or the first connection never was).
         """
         if self.address is None:
             raise OSError("the first connection was never made")
         family, kind, proto, address = self.address
-        sock = _DeadlineSocket(family, kind, proto)
-        sock.deadline = time.monotonic() + min(self.timeout, SIDE_LIMIT)
+        sock = DeadlineSocket(family, kind, proto)
+        sock.deadline = min(self.deadline, time.monotonic() + SIDE_LIMIT)
         try:
             sock.settimeout(sock._left())
             sock.connect(address)
@@ -246,8 +292,8 @@ class Probe:
         """One exchange of the protocol over TLS, filling the report; :class:`Failed`
         when it shows a problem."""
         session = self.session
-        tls.settimeout(min(session.timeout, ALERT_WAIT))
         try:
+            tls.settimeout(min(session.left(), ALERT_WAIT))
             tls.recv(1)
         except TimeoutError:
             return

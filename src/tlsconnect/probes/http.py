@@ -29,8 +29,8 @@ class HTTPProbe(Probe):
     def round_trip(self, tls: ssl.SSLSocket) -> None:
         session = self.session
         try:
-            tls.sendall(self._request())
-            answer = read_http_status(tls)
+            self.session.bounded(tls).sendall(self._request())
+            answer = read_http_status(self.session.bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise session.round_trip_error(exc) from None
         except ValueError as exc:

@@ -20,8 +20,8 @@ class KafkaProbe(Probe):
     def round_trip(self, tls: ssl.SSLSocket) -> None:
         session = self.session
         try:
-            tls.sendall(api_versions_request())
-            answer = read_api_versions(tls)
+            self.session.bounded(tls).sendall(api_versions_request())
+            answer = read_api_versions(self.session.bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise session.round_trip_error(exc) from None
         except ValueError as exc:

@@ -83,8 +83,8 @@ class MySQLProbe(Probe):
             raise _not_mysql("no greeting was read")
         user = session.spec.user or DEFAULT_USER
         try:
-            tls.sendall(mysql_handshake_response(greeting, user))
-            answer = mysql_answer(tls)
+            self.session.bounded(tls).sendall(mysql_handshake_response(greeting, user))
+            answer = mysql_answer(self.session.bounded(tls))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise session.round_trip_error(exc) from None
         except ValueError as exc:

@@ -59,10 +59,10 @@ class PostgreSQLProbe(Probe):
         spec, report = session.spec, session.report
         message = pg_startup_message(spec.user or "", spec.dbname or "", "tlsconnect-check")
         try:
-            tls.sendall(message)
-            head = recv_exact(tls, 5)
+            self.session.bounded(tls).sendall(message)
+            head = recv_exact(self.session.bounded(tls), 5)
             kind, length = head[:1], struct.unpack("!i", head[1:])[0]
-            payload = recv_exact(tls, min(max(length - 4, 0), 65536))
+            payload = recv_exact(self.session.bounded(tls), min(max(length - 4, 0), 65536))
         except (OSError, ssl.SSLError, EOFError) as exc:
             raise session.round_trip_error(exc) from None
         if kind == b"R":

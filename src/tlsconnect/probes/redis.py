@@ -23,8 +23,8 @@ class RedisProbe(Probe):
     def round_trip(self, tls: ssl.SSLSocket) -> None:
         session = self.session
         try:
-            tls.sendall(REDIS_PING)
-            line = read_redis_line(tls)
+            self.session.bounded(tls).sendall(REDIS_PING)
+            line = read_redis_line(self.session.bounded(tls))
         except EOFError:
             raise Failed(session.closed_after_handshake()) from None
         except (OSError, ssl.SSLError) as exc:

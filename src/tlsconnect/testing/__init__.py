@@ -13,8 +13,9 @@ manager that stops every process it started, by PID::
         creds = tlsconnect.Credentials.from_directory(pki.creds_dir)
         assert tlsconnect.check(pg.url(user="avnadmin"), credentials=creds).ok
 
-* :class:`PostgresServer` / :class:`PostgresFarm` - PostgreSQL 15, ``ssl=on``,
-  client-certificate login for ``avnadmin``.
+* :class:`PostgresServer` / :class:`PostgresFarm` - PostgreSQL 15 (or 18 with
+  ``version=18``, which accepts direct TLS), ``ssl=on``, client-certificate login for
+  ``avnadmin``.
 * :class:`KafkaServer` / :class:`KafkaFarm` - a Kafka-protocol broker (tansu) behind
   stunnel, which requires client certificates.
 * :class:`RedisServer` - ``redis-server`` on a TLS port only.
@@ -24,6 +25,8 @@ manager that stops every process it started, by PID::
 * :func:`make_zoo` - a certificate zoo (root and intermediate CA; servers named only in
   the common name, by wildcard DNS names, by IP addresses, by no name; client keys in
   PEM, DER and encrypted forms) on which libpq and Python's ``ssl`` disagree.
+* :class:`RecordingProxy` - a loopback TCP proxy that records each connection's first
+  bytes and round trips, optionally adding a delay each way.
 
 A missing program is a :class:`MissingBinaryError` naming the package that provides it.
 With pytest, the plugin :mod:`tlsconnect.testing.pytest_plugin` offers all of these as
@@ -58,11 +61,14 @@ _EXPORTS: dict[str, str] = {
     "PostgresFarm": "._postgres",
     "PostgresServer": "._postgres",
     "PrivateKey": "._pki",
+    "ProxiedConnection": "._proxy",
+    "RecordingProxy": "._proxy",
     "RedisServer": "._redis",
     "ServerError": "._process",
     "TLSServer": "._tls",
     "ca_key_usage": "._pki",
     "cert_pem": "._pki",
+    "client_hello_alpn": "._proxy",
     "find_binary": "._process",
     "free_port": "._process",
     "ipv6_loopback_available": "._process",
@@ -101,12 +107,15 @@ __all__ = [
     "PostgresFarm",
     "PostgresServer",
     "PrivateKey",
+    "ProxiedConnection",
+    "RecordingProxy",
     "RedisServer",
     "ServerError",
     "TLSServer",
     "Zoo",
     "ca_key_usage",
     "cert_pem",
+    "client_hello_alpn",
     "find_binary",
     "free_port",
     "ipv6_loopback_available",
@@ -155,6 +164,7 @@ if TYPE_CHECKING:
         quiet_resource_leaks,
         wait_for_port,
     )
+    from ._proxy import ProxiedConnection, RecordingProxy, client_hello_alpn
     from ._redis import RedisServer
     from ._tls import Handler, Handshake, HTTPRequest, HTTPResponse, HTTPSServer, TLSServer
     from ._zoo import ZOO_SERVERS, Zoo, make_zoo

@@ -153,7 +153,7 @@ def _name(common_name: str, organization: str | None) -> x509.Name:
     return x509.Name(attributes)
 
 
-@dataclass
+@dataclass(repr=False)
 class CA:
     """A certificate authority: its certificate and key, and their PEM files."""
 
@@ -171,8 +171,11 @@ class CA:
     def common_name(self) -> str:
         return str(self.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 
+    def __repr__(self) -> str:
+        return f"CA({self.name!r}, CN={self.common_name!r}, cert_path='{self.cert_path}')"
 
-@dataclass
+
+@dataclass(repr=False)
 class Issued:
     """A leaf certificate and its key, issued by a :class:`CA`, and their PEM files."""
 
@@ -205,8 +208,14 @@ class Issued:
         """``(cert_path, key_path)``, what a server is started with."""
         return (self.cert_path, self.key_path)
 
+    def __repr__(self) -> str:
+        return (
+            f"Issued({self.name!r}, CN={self.common_name!r}, issuer={self.issuer.name!r}, "
+            f"cert_path='{self.cert_path}')"
+        )
 
-@dataclass
+
+@dataclass(repr=False)
 class PKI:
     """Everything :func:`make_pki` produced. All paths are absolute."""
 
@@ -226,6 +235,15 @@ class PKI:
     notyetvalid: Issued | None = None  # localhost/IPs, valid from 30 days on
     key_type: KeyType = "rsa"
     extra: dict[str, Issued] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """One short line: where it lives, its key type and what it holds (each part has its
+        own repr; the client key's password is never shown)."""
+        leaves = len(self.server_pairs) + 2 + len(self.extra)  # + the two client certificates
+        return (
+            f"PKI('{self.directory}', key_type={self.key_type!r}, "
+            f"ca={self.ca.common_name!r}, {leaves} leaf certificates)"
+        )
 
     # -- convenience shortcuts ---------------------------------------------
     @property

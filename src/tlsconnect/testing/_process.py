@@ -196,13 +196,13 @@ class RunAs:
     and MariaDB refuse to run as root), else ourselves."""
 
     def __init__(self, user: str | None) -> None:
-        self.user = user if os.geteuid() == 0 else None
+        self.user = user if os.geteuid() == 0 else None  # type: ignore[attr-defined,unused-ignore]
         if self.user is None:
-            self.uid, self.gid = os.geteuid(), os.getegid()
+            self.uid, self.gid = os.geteuid(), os.getegid()  # type: ignore[attr-defined,unused-ignore]
             self.home = os.environ.get("HOME", "/")
         else:
             try:
-                entry = pwd.getpwnam(self.user)
+                entry = pwd.getpwnam(self.user)  # type: ignore[attr-defined,unused-ignore]
             except KeyError:
                 raise ServerError(
                     f"the OS user {self.user!r} does not exist (the server's Debian package "
@@ -228,7 +228,7 @@ class RunAs:
     def own(self, path: pathlib.Path, mode: int | None = None) -> None:
         """Give ``path`` to this user (when that is not us), then set ``mode``."""
         if self.user is not None:
-            os.chown(path, self.uid, self.gid)
+            os.chown(path, self.uid, self.gid)  # type: ignore[attr-defined,unused-ignore]
         if mode is not None:
             os.chmod(path, mode)
 
@@ -237,9 +237,9 @@ class RunAs:
         if self.user is None:
             return
         for current, _dirs, files in os.walk(root):
-            os.chown(current, self.uid, self.gid)
+            os.chown(current, self.uid, self.gid)  # type: ignore[attr-defined,unused-ignore]
             for name in files:
-                os.chown(os.path.join(current, name), self.uid, self.gid, follow_symlinks=False)
+                os.chown(os.path.join(current, name), self.uid, self.gid, follow_symlinks=False)  # type: ignore[attr-defined,unused-ignore]
 
     def check_reachable(self, path: pathlib.Path) -> None:
         """Raise unless this user may traverse every parent of ``path``: a server running
@@ -247,7 +247,7 @@ class RunAs:
         (such as pytest's ``tmp_path``)."""
         if self.user is None:
             return
-        groups = set(os.getgrouplist(self.user, self.gid))
+        groups = set(os.getgrouplist(self.user, self.gid))  # type: ignore[attr-defined,unused-ignore]
         for parent in path.resolve().parents:
             st = parent.stat()
             if st.st_uid == self.uid:

@@ -188,7 +188,8 @@ class TLSServer:
                         if not chunk:
                             break
                         buf += chunk
-                    record.received = buf
+                        # kept as it comes: a read that then times out loses nothing
+                        record.received = buf
                     if buf:
                         tls.sendall(buf)
                     with contextlib.suppress(OSError, ValueError):

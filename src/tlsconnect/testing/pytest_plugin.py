@@ -9,6 +9,8 @@ the session.
 * ``tlsconnect_pki`` - the session's :class:`~tlsconnect.testing.PKI`.
 * ``tlsconnect_postgres`` - PostgreSQL with the good server certificate
   (``tlsconnect_postgres_farm["expired"]``, ``["wronghost"]``, ... for the others).
+* ``tlsconnect_postgres18_farm`` - the same instances of PostgreSQL 18, which also accepts
+  direct TLS (``sslnegotiation=direct``).
 * ``tlsconnect_kafka`` - the Kafka-protocol broker behind TLS with client certificates
   required (``tlsconnect_kafka_farm`` for the other certificates).
 * ``tlsconnect_redis`` - Redis on a TLS port, password ``tlsconnect_redis.password``,
@@ -58,6 +60,20 @@ def tlsconnect_postgres_farm(tlsconnect_pki: PKI) -> Iterator[PostgresFarm]:
     from . import PostgresFarm
 
     farm = PostgresFarm(tlsconnect_pki.ca_pem, tlsconnect_pki.server_certs())
+    yield farm
+    farm.stop()
+
+
+@pytest.fixture(scope="session")
+def tlsconnect_postgres18_farm(tlsconnect_pki: PKI) -> Iterator[PostgresFarm]:
+    """PostgreSQL 18 instances by server-certificate name, started on first use (the
+    binaries: ``scripts/install.sh`` or ``$TLSCONNECT_PG18_BIN``)."""
+    from . import PostgresFarm
+
+    # No prefetch: direct TLS tests use an instance or two, not every certificate.
+    farm = PostgresFarm(
+        tlsconnect_pki.ca_pem, tlsconnect_pki.server_certs(), prefetch=False, version=18
+    )
     yield farm
     farm.stop()
 
