@@ -16,7 +16,14 @@ import pytest
 import tlsconnect
 from tlsconnect import ErrorClass
 from tlsconnect._cli import main
-from tlsconnect.testing import ZOO_SERVERS, PostgresFarm, ipv6_loopback_available, make_zoo
+from tlsconnect.testing import (
+    ZOO_SERVERS,
+    PostgresFarm,
+    RecordingProxy,
+    client_hello_alpn,
+    ipv6_loopback_available,
+    make_zoo,
+)
 
 HOSTS = ["localhost", "127.0.0.1"] + (["::1"] if ipv6_loopback_available() else [])
 USER = "tlsuser"  # trusted over hostssl by the test servers: the verdict is TLS's alone
@@ -43,7 +50,9 @@ def _uri_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def psycopg_outcome(zoo, port: int, host: str, hostaddr: str | None = None) -> bool:
+def psycopg_outcome(
+    zoo, port: int, host: str, hostaddr: str | None = None, sslnegotiation: str = "postgres"
+) -> bool:
     """Whether libpq (psycopg) connects; a refusal must be for the host name."""
     try:
         with psycopg.connect(
@@ -54,6 +63,7 @@ def psycopg_outcome(zoo, port: int, host: str, hostaddr: str | None = None) -> b
             dbname="defaultdb",
             sslmode="verify-full",
             sslrootcert=str(zoo.root.cert_path),
+            sslnegotiation=sslnegotiation,
             connect_timeout=10,
         ) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -66,13 +76,14 @@ def psycopg_outcome(zoo, port: int, host: str, hostaddr: str | None = None) -> b
     return True
 
 
-def asyncpg_outcome(zoo, port: int, host: str) -> bool:
-    """Whether asyncpg connects with tlsconnect's parameters; a refusal must be OpenSSL's
-    host name (or address) mismatch."""
+def asyncpg_outcome(zoo, port: int, host: str, **options: str) -> bool:
+    """Whether asyncpg connects with tlsconnect's parameters (and ``options``: direct TLS,
+    a server_name); a refusal must be OpenSSL's host name (or address) mismatch."""
     params = tlsconnect.params(
         "asyncpg",
         f"postgresql://{USER}@{_uri_host(host)}:{port}/defaultdb",
         ca=zoo.root.cert_path,
+        **options,
     )
 
     async def connect() -> None:
@@ -90,8 +101,10 @@ def asyncpg_outcome(zoo, port: int, host: str) -> bool:
     return True
 
 
-def check_verdict(zoo, target: str, driver: str | None = None) -> tlsconnect.CheckReport:
-    report = tlsconnect.check(target, ca=zoo.root.cert_path, user=USER, driver=driver)
+def check_verdict(
+    zoo, target: str, driver: str | None = None, **options: str
+) -> tlsconnect.CheckReport:
+    report = tlsconnect.check(target, ca=zoo.root.cert_path, user=USER, driver=driver, **options)
     if not report.ok:
         # a refusal of check's is for the host name, after a chain that verified
         assert report.error_class == ErrorClass.HOSTNAME_MISMATCH.value, str(report)
@@ -193,3 +206,118 @@ def test_check_driver_of_another_service_is_refused(zoo, zoo_pg):
 def test_hostaddr_without_host_is_refused_as_libpq_refuses_it(zoo):
     with pytest.raises(tlsconnect.ConfigError, match="hostaddr=127.0.0.1 but no host"):
         tlsconnect.check("hostaddr=127.0.0.1 port=5432", ca=zoo.root.cert_path)
+
+
+# -- server_name: the name judged is server_name, by the driver's rule ------------------------
+
+
+def psycopg_server_name_outcome(zoo, port: int, server_name: str) -> bool:
+    """Whether psycopg connects with tlsconnect's parameters for 127.0.0.1 and
+    ``server_name`` (libpq: host = the name, hostaddr = the address); a refusal must be
+    libpq's host-name mismatch."""
+    params = tlsconnect.params(
+        "psycopg",
+        f"postgresql://{USER}@127.0.0.1:{port}/defaultdb",
+        ca=zoo.root.cert_path,
+        server_name=server_name,
+    )
+    try:
+        with psycopg.connect(**params, connect_timeout=10) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.OperationalError as exc:
+        assert "does not match host name" in str(exc), str(exc)
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("name", "server_name"),
+    [
+        ("cn_only", "localhost"),  # libpq reads the CN; Python's ssl does not
+        ("dns_wildcard", "db.example.test"),  # both accept
+        ("dns_wildcard", "a.b.example.test"),  # both refuse: the wildcard is one label
+        ("cn_only", "db.example.test"),  # both refuse
+    ],
+)
+def test_check_judges_server_name_by_the_drivers_rule(zoo, zoo_pg, name, server_name):
+    """Connected to 127.0.0.1, the name judged is server_name (not the address): libpq's
+    rule by default, Python's ssl with --driver asyncpg, each held to the real driver."""
+    server = zoo_pg[name]
+    target = f"postgresql://{USER}@127.0.0.1:{server.port}/defaultdb"
+    libpq = psycopg_server_name_outcome(zoo, server.port, server_name)
+    python_ssl = asyncpg_outcome(zoo, server.port, "127.0.0.1", server_name=server_name)
+
+    default = check_verdict(zoo, target, server_name=server_name)
+    assert default.ok is libpq, str(default)
+    assert default.server_name == server_name
+    as_asyncpg = check_verdict(zoo, target, "asyncpg", server_name=server_name)
+    assert as_asyncpg.ok is python_ssl, str(as_asyncpg)
+    for report in (default, as_asyncpg):
+        if not report.ok:
+            assert f"server_name '{server_name}'" in (report.error or ""), str(report)
+    if libpq != python_ssl:
+        assert "it names its host only in the CN" in " ".join(default.notes)
+
+
+def test_check_honours_hostaddr_with_server_name(zoo, zoo_pg):
+    """hostaddr gives the address, server_name the name: no host is needed."""
+    server = zoo_pg["cn_only"]
+    report = check_verdict(zoo, f"hostaddr=127.0.0.1 port={server.port}", server_name="localhost")
+    assert report.ok, str(report)
+    assert any("connects to 127.0.0.1" in note for note in report.notes), report.notes
+    refused = check_verdict(
+        zoo, f"hostaddr=127.0.0.1 port={server.port}", server_name="db.example.test"
+    )
+    assert not refused.ok and "server_name 'db.example.test'" in (refused.error or "")
+
+
+# -- direct TLS (PostgreSQL 18): the same verdicts, with TLS at once ---------------------------
+
+DIRECT_CASES = ["cn_only", "cn_ip", "ip_in_dns", "dns_wildcard"]
+
+
+@pytest.fixture(scope="module")
+def zoo_pg18(zoo):
+    """PostgreSQL 18 with the zoo's certificates, each behind a proxy that records the
+    first bytes of every connection."""
+    certs = {name: zoo.server_pair(name) for name in DIRECT_CASES}
+    farm = PostgresFarm(zoo.root.cert_path, certs, prefetch=False, version=18)
+    proxies: dict[str, RecordingProxy] = {}
+
+    def proxied(name: str) -> RecordingProxy:
+        if name not in proxies:
+            proxies[name] = RecordingProxy(farm[name].port).start()
+        proxies[name].clear()
+        return proxies[name]
+
+    yield proxied
+    for proxy in proxies.values():
+        proxy.stop()
+    farm.stop()
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+@pytest.mark.parametrize("name", DIRECT_CASES)
+def test_check_over_direct_tls_reaches_each_drivers_verdict(zoo, zoo_pg18, name, host):
+    """sslnegotiation=direct: psycopg (libpq 17+) and asyncpg (direct_tls) connect for real,
+    and check, speaking direct TLS itself, gives each one's verdict by its name rule."""
+    proxy = zoo_pg18(name)
+    libpq = psycopg_outcome(zoo, proxy.port, host, sslnegotiation="direct")
+    python_ssl = asyncpg_outcome(zoo, proxy.port, host, sslnegotiation="direct")
+    proxy.clear()
+    if (name, host) == ("cn_only", "localhost"):  # the table is not degenerate
+        assert libpq and not python_ssl
+
+    target = f"host={host} port={proxy.port} dbname=defaultdb sslnegotiation=direct"
+    default = check_verdict(zoo, target)
+    assert default.ok is libpq, str(default)
+    assert default.verdict_of == "libpq"
+    as_asyncpg = check_verdict(zoo, target, "asyncpg")
+    assert as_asyncpg.ok is python_ssl, str(as_asyncpg)
+    if libpq != python_ssl:
+        assert default.drivers_deciding_otherwise == ["asyncpg", "pg8000"]
+    # check's own connections were direct: a TLS ClientHello offering ALPN "postgresql"
+    # first (side connections that read a refused certificate may use the SSLRequest).
+    first = proxy.clear()[0]
+    assert first.starts_with_tls and not first.starts_with_ssl_request
+    assert client_hello_alpn(first.first_bytes) == ["postgresql"]

@@ -97,7 +97,8 @@ def check(
     ``key=value`` string (``hostaddr`` is honoured as libpq does: connect to that
     address, verify ``host``), or ``host:port`` with ``service``. ``driver``: give that
     driver's verdict (its host-name rule); by default a PostgreSQL target gets libpq's.
-    ``timeout`` bounds the whole check.
+    ``timeout`` bounds the whole check. With ``sslnegotiation="direct"`` a PostgreSQL
+    target is checked as libpq 17+ connects then: TLS at once, offering ALPN "postgresql".
 
     Bad input (an unknown service or driver, a malformed target or file) raises
     :class:`~tlsconnect.ConfigError`; every failure of the connection itself is in the
@@ -171,11 +172,11 @@ def check(
         spec.user = user or spec.user or _default_user(plan)
     if plan.direct_tls:
         report.notes.append(
-            "check starts TLS with the SSLRequest (the server's certificate and the verdict "
-            "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
+            "direct TLS (sslnegotiation=direct): TLS at once, offering ALPN 'postgresql', as "
+            "libpq 17+ does; the server must be PostgreSQL 17 or newer"
         )
     session = Session(spec, plan, report, float(timeout), verified_name)
-    probe = probe_for(spec.service)(session)
+    probe = probe_for(spec.service, direct=plan.direct_tls)(session)
     _Check(session, probe, rule, address).run()
     return report
 
