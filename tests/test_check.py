@@ -376,7 +376,8 @@ def test_report_html_is_a_table_and_escapes(pg, pki):
         ("localhost", "pg", "has no port"),
         ("localhost:99999", "pg", "not a number from 1 to 65535"),
         ("kafka://localhost:9092", "postgresql", "is Kafka"),
-        ("nosuch://localhost:1", None, "unknown service"),
+        ("nosuch://localhost:1", None, "scheme 'nosuch://' is not one tlsconnect knows"),
+        ("postgress://localhost:1/db", None, "did you mean postgres://"),
     ],
 )
 def test_bad_targets_are_config_errors(target, service, message, pki):

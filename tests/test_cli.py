@@ -105,7 +105,7 @@ def test_cert_without_key_exits_2(pki, capsys):
         ]
     )
     assert code == 2
-    assert "without key=" in capsys.readouterr().err
+    assert "without --key;" in capsys.readouterr().err
 
 
 def test_help_exits_0(capsys):

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import ssl
 import stat
 import subprocess
 import time
@@ -223,15 +224,18 @@ def test_confluent_json_refuses_the_wrong_host_for_real(kafka, pki, capsys):
 
 def test_aiokafka_json_starts_and_sends(kafka, pki, capsys):
     from aiokafka import AIOKafkaProducer
-    from aiokafka.helpers import create_ssl_context
+
+    from tlsconnect.adapters._recipe import CONTEXT_LINES
 
     code, out, err = run(capsys, "--driver", "aiokafka", kafka_target(kafka.good), *mtls(pki))
-    assert code == 0 and "create_ssl_context" in err
+    assert code == 0 and 'tls = cfg.pop("tls")' in err
     cfg = json.loads(out)
 
     async def produce() -> None:
-        context = create_ssl_context(**cfg.pop("create_ssl_context"))
-        context.check_hostname = cfg.pop("check_hostname")
+        recipe: dict = {"tls": cfg.pop("tls")}
+        exec("\n".join(CONTEXT_LINES), recipe)
+        context = recipe["context"]
+        assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
         producer = AIOKafkaProducer(**cfg, ssl_context=context, request_timeout_ms=15000)
         await producer.start()
         try:

@@ -142,8 +142,8 @@ def test_written_configuration_connects_with_the_client_certificate(
     assert "PRIVATE KEY" not in out
     cfg = json.loads(out)
     if driver in ("httpx", "urllib3", "aiohttp"):  # a context's recipe: CA and certifi, two files
-        assert cfg["ssl_context"]["cafiles"][0] == str(tmp_path / "ca.pem")
-        assert len(cfg["ssl_context"]["cafiles"]) == 2
+        assert cfg["tls"]["cafiles"][0] == str(tmp_path / "ca.pem")
+        assert len(cfg["tls"]["cafiles"]) == 2
     else:  # a driver that takes one CA file: the project CA and the public CAs in one
         assert (tmp_path / "ca-bundle.pem").exists()
         assert f"wrote {tmp_path / 'ca-bundle.pem'}" in err
@@ -172,7 +172,7 @@ def test_a_contexts_recipe_names_the_ca_and_certifi_and_needs_no_output_dir(
 
     code, out, err = run(capsys, "--driver", driver, uri(https), "--ca", str(pki.ca_pem))
     assert code == 0, err
-    assert json.loads(out)["ssl_context"]["cafiles"] == [str(pki.ca_pem), certifi.where()]
+    assert json.loads(out)["tls"]["cafiles"] == [str(pki.ca_pem), certifi.where()]
 
 
 @pytest.mark.parametrize("driver", ["httpx", "urllib3", "aiohttp", "opensearch", "clickhouse"])

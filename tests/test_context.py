@@ -321,3 +321,34 @@ def test_a_postgresql_context_explains_failures_of_protocol_drivers_too(pg, pki)
         with pytest.raises(ssl.SSLCertVerificationError) as info:
             ctx.wrap_socket(raw, server_hostname="localhost")
     assert "DNS:wrong.example.com" in str(info.value) and "'localhost'" in str(info.value)
+
+
+def test_a_contexts_repr_says_what_it_trusts_and_verifies(pki, tls_server):
+    public = tlsconnect.ssl_context("redis")
+    # The public CAs are read from a CA directory when a handshake needs them: the store
+    # counts none of them, and the repr says what it trusts instead.
+    assert public.cert_store_stats()["x509_ca"] == 0
+    assert repr(public) == (
+        "<tlsconnect context: trust=public (certifi, loaded on demand), verify-full, "
+        "client cert: no>"
+    )
+    assert "x509_ca: 0" in tlsconnect.resolve("redis").explain()
+    both = tlsconnect.ssl_context("opensearch", ca=pki.ca_pem)
+    assert "trust=project+public (1 project CA + certifi, loaded on demand)" in repr(both)
+    mutual = tlsconnect.ssl_context("kafka", credentials=Credentials.from_directory(pki.creds_dir))
+    assert repr(mutual) == (
+        "<tlsconnect context: trust=project (1 project CA), verify-full, client cert: yes>"
+    )
+    system = tlsconnect.ssl_context("pg", trust="system")
+    assert "trust=system (the operating system's store)" in repr(system)
+    with pytest.warns(InsecureConnectionWarning):
+        nothing = tlsconnect.ssl_context("pg", sslmode="require")
+    assert repr(nothing) == "<tlsconnect context: trust=none, verifies NOTHING, client cert: no>"
+    # What it verifies is read from the context as it is now: a caller who turns the host
+    # name check off sees it, and so does the handshake.
+    chain_only = tlsconnect.ssl_context("pg", ca=pki.ca_pem)
+    chain_only.check_hostname = False
+    assert "verify-ca" in repr(chain_only)
+    assert talk(chain_only, tls_server("wronghost"), "localhost")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        talk(tlsconnect.ssl_context("pg", ca=pki.ca_pem), tls_server("wronghost"), "localhost")

@@ -327,7 +327,7 @@ def test_valkey_uri_and_service_option(kv, pki, driver):
 @pytest.mark.parametrize("driver", REDIS_DRIVERS)
 def test_redis_plaintext_url_is_refused_unless_verification_is_asked(kv, pki, driver):
     server = kv.redis("plaintext")
-    with pytest.raises(ConfigError, match="without TLS"):
+    with pytest.raises(ConfigError, match=r"redis:// is plaintext .* use rediss://"):
         tlsconnect.params(driver, server.url())
     # Asking for verification turns redis:// into TLS, which a plaintext server cannot do.
     p = tlsconnect.params(

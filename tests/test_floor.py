@@ -166,8 +166,9 @@ def test_the_context_recipe_carries_the_floor(pki):
 
 
 def test_aiokafka_recipe_carries_the_floor(pki):
-    """aiokafka's create_ssl_context is create_default_context: the CN fallback on every
-    Python, partial chains and X509_STRICT on 3.13; the usage note's lines undo them."""
+    """aiokafka's written-out context is built by the recipe's lines, with the floor
+    (not by create_ssl_context, which is create_default_context: the CN fallback on every
+    Python, partial chains and X509_STRICT on 3.13)."""
     import aiokafka.helpers
 
     cfg = json.loads(

@@ -33,9 +33,11 @@ def test_inspect_server_cert_names_and_expiry(pki, capsys):
     assert "EXPIRED" in out and "DNS:localhost, IP:127.0.0.1, IP:::1" in out
 
 
-def test_key_of_another_certificate_matches_none(pki, capsys):
-    assert main(["inspect", str(pki.client.cert_path), str(pki.other_client.key_path)]) == 0
-    assert "matches none of the certificates" in capsys.readouterr().out
+def test_key_of_another_certificate_matches_none_and_exits_1(pki, capsys):
+    assert main(["inspect", str(pki.client.cert_path), str(pki.other_client.key_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "matches none of the certificates" in out
+    assert f"{pki.other_client.key_path} #1 matches none of the certificates given" in err
 
 
 def test_encrypted_key_is_not_decrypted_without_password_env(pki, capsys):

@@ -2,22 +2,23 @@
 ``demo``).
 
 Exit codes: 0 success; 1 the connection or verification failed (``check``; with
-``--project`` also a certificate expiring within ``--warn-days``), or the provider's API
-failed; 2 bad usage or input. Colour only on a terminal, and never when ``NO_COLOR`` is
-set.
+``--project`` also a certificate expiring within ``--warn-days``), a key matches none of
+the certificates given (``inspect``), or the provider's API failed; 2 bad usage or input.
+Colour only on a terminal, and never when ``NO_COLOR`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 
 from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSConnectWarning
 from ._files import write_private
-from ._material import Credentials
+from ._material import Credentials, note_missing_ca
 from ._model import CONFIG_DRIVERS, DEFAULT_WARN_DAYS, DEFAULT_WORKERS, JAVA_FORMATS
 from ._pem import looks_like_pem
 from ._probe import check
@@ -37,12 +38,15 @@ if TYPE_CHECKING:
     from . import _fetch as fetching
     from . import _inspect as inspecting
     from . import _project as project
+    from ._report import CheckReport
 
 __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: --trust's words (Trust's, but "none": verifying nothing is sslmode=require's).
+TRUST_CHOICES = ("project", "public", "system", "project+public")
 
 
 class _OnUse:
@@ -161,6 +165,100 @@ def _add_material(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# -- The command line's words -------------------------------------------------------------
+#
+# Messages shared with the library name its keywords (``pass ca='ca.pem'``); the command
+# line says its own flags instead, through this one table, for everything it prints: errors,
+# warnings, notes, and the text of check's reports.
+
+#: The library's keyword and the flag (with its metavar) the command line takes for it.
+FLAGS: dict[str, tuple[str, str]] = {
+    "ca": ("--ca", "FILE"),
+    "cert": ("--cert", "FILE"),
+    "key": ("--key", "FILE"),
+    "key_password": ("--password-env", "NAME"),
+    "service": ("--service", "SERVICE"),
+    "sslmode": ("--sslmode", "MODE"),
+    "trust": ("--trust", "TRUST"),
+    "username": ("--username", "USER"),
+    "convention": ("--env-convention", "NAME"),
+    "server_name": ("--server-name", "NAME"),
+}
+#: Whole phrases of the library that speak of Python, and what the command line says.
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"Credentials\(ca=\.\.\., cert=\.\.\., key=\.\.\.\)", "--ca, --cert and --key"),
+        (r"Credentials\.from_directory\((?:path)?\)", "--credentials-dir DIR"),
+        (r"Credentials\.from_env\((?:\.\.\.)?\)", "--from-env"),
+        # "--ca ca.pem, or ca='ca.pem' in Python": the Python half goes.
+        (r",? or [^,;()]*? in Python", ""),
+        (
+            r"\(convention=\.\.\., (one of: [^;]*); on the command line --env-convention NAME\)",
+            r"(--env-convention NAME, \1)",
+        ),
+        (r"pass token=\.\.\., set", "set"),
+        (r"pass token= or set", "set"),
+        (r" or pass user=\.\.\.", ""),
+        # MissingDependencyError names the Python call: the command line's is --driver.
+        (
+            r"(?:\w+\(\)|params\('[\w-]+'\)) writes parameters for ([\w-]+), which is not",
+            r"--driver \1 needs \1, which is not",
+        ),
+        (
+            r"\(sasl_username=\.\.\., sasl_password=\.\.\.\)",
+            "(in Python; the command line takes a client certificate only)",
+        ),
+        (
+            r"\bno key_password was given; pass key_password=\.\.\.",
+            "no password was given; pass --password-env NAME (the variable that holds it)",
+        ),
+        (r"\bno key_password was given", "no password was given (--password-env NAME)"),
+        (r"\bthe key_password given", "the password given (--password-env NAME)"),
+        (r"\bkey_password is\b", "the key's password (--password-env NAME) is"),
+    )
+)
+_KEYWORD = re.compile(
+    r"(?<![\w.-])(" + "|".join(FLAGS) + r")="
+    r"(?:'([^'\n]*)'|\"([^\"\n]*)\"|(\.\.\.)|(?=[\s,;)]|$)"
+    # service=kafka, as in "but service=kafka was given"
+    r"|(?<=service=)([a-z][\w+-]*))"
+)
+#: "--ca ca.pem (--ca ca.pem)" once translated: said once.
+_TWICE = re.compile(r"(--[\w-]+(?: [\w.+/-]+)?) \(\1\)")
+
+
+def _flag(match: re.Match[str]) -> str:
+    flag, metavar = FLAGS[match.group(1)]
+    value = next((g for g in match.group(2, 3, 5) if g is not None), None)
+    if match.group(4) is not None or (value is not None and match.group(1) == "key_password"):
+        return f"{flag} {metavar}"
+    return flag if value is None else f"{flag} {value}"
+
+
+def cli_words(text: str) -> str:
+    """``text`` (a message of the library) with the command line's flags for its keywords."""
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    return _TWICE.sub(r"\1", _KEYWORD.sub(_flag, text))
+
+
+def _said(message: object) -> str:
+    """A message as the command line prints it: its flags, control characters escaped."""
+    return printable(cli_words(str(message)))
+
+
+def _report_words(report: CheckReport) -> CheckReport:
+    """The report with its own text (not the server's) in the command line's words. The
+    report is the command line's own, made to be printed: changed in place."""
+    for name in ("error", "fix"):
+        value = getattr(report, name)
+        if isinstance(value, str):
+            setattr(report, name, cli_words(value))
+    report.notes = [cli_words(note) for note in report.notes]
+    return report
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tlsconnect",
@@ -186,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
     _add_material(check)
-    check.add_argument("--trust", choices=("project", "public", "system", "project+public"))
+    check.add_argument("--trust", choices=TRUST_CHOICES)
     check.add_argument(
         "--json", action="store_true", help="print one JSON object (with --project: a list)"
     )
@@ -228,9 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="show what certificate and key files hold, and how they relate",
         description="Subject, issuer, SANs, validity, SHA-256 fingerprint, key type and size, "
         "CA flag; which key matches which certificate and which certificate issued which. "
-        "Key material is never printed.",
+        "Key material is never printed. Exit 0 when every file was read, 1 when a key "
+        "matches none of the certificates given, 2 for a file that cannot be read.",
     )
-    inspect.add_argument("files", metavar="FILE", nargs="+")
+    inspect.add_argument(
+        "files",
+        metavar="FILE",
+        nargs="+",
+        help="a PEM or DER file, a directory (its ca.pem, service.cert, service.key and other "
+        "files), or - for standard input",
+    )
     inspect.add_argument(
         "--password-env",
         metavar="NAME",
@@ -245,8 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
         "copies written there (mode 0600).",
     )
     config.add_argument("--driver", required=True, choices=CONFIG_DRIVERS)
-    config.add_argument("target", metavar="TARGET", help="postgres://… or kafka://host:port")
+    config.add_argument(
+        "target",
+        metavar="TARGET",
+        help="postgres://…, kafka://host:port, rediss://…, or host:port with --service",
+    )
+    config.add_argument("--service", help="service type, e.g. postgresql, kafka, opensearch")
     _add_material(config)
+    config.add_argument("--trust", choices=TRUST_CHOICES)
     config.add_argument(
         "--format",
         dest="fmt",
@@ -310,14 +421,14 @@ def main(argv: list[str] | None = None) -> int:
                 # Said also when an error follows: an expiring CA read before a bad key
                 # is still worth knowing.
                 for warning in caught:
-                    print(f"warning: {printable(warning.message)}", file=sys.stderr)
+                    print(f"warning: {_said(warning.message)}", file=sys.stderr)
     # Messages may quote what a server, the provider's API or a file said: control
     # characters in them are shown escaped.
     except (ConfigError, MissingDependencyError) as exc:
-        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
+        print(f"tlsconnect: {_said(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except TLSConnectError as exc:
-        print(f"tlsconnect: {printable(exc)}", file=sys.stderr)
+        print(f"tlsconnect: {_said(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("tlsconnect: interrupted", file=sys.stderr)
@@ -375,7 +486,8 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
         ca, cert, key = configgen.directory_paths(
             args.credentials_dir, args.ca, args.cert, args.key, password
         )
-        return Credentials(ca=ca, cert=cert, key=key, key_password=password)
+        credentials = Credentials(ca=ca, cert=cert, key=key, key_password=password)
+        return credentials if ca is not None else note_missing_ca(credentials, args.credentials_dir)
     if any(v is not None for v in (args.ca, args.cert, args.key)):
         return Credentials(ca=args.ca, cert=args.cert, key=args.key, key_password=password)
     if password is not None:
@@ -413,6 +525,7 @@ def _check(args: argparse.Namespace) -> int:
         driver=args.driver,
         server_name=args.server_name,
     )
+    report = _report_words(report)
     if args.json:
         print(_json(report.to_dict(), indent=2))
     else:
@@ -461,6 +574,11 @@ def _check_project(args: argparse.Namespace) -> int:
         workers=DEFAULT_WORKERS if args.workers is None else args.workers,
         progress=progress,
     )
+    for item in report.items:
+        if item.report is not None:
+            item.report = _report_words(item.report)
+        if item.reason is not None:
+            item.reason = cli_words(item.reason)
     if args.json:
         print(_json(report.to_list(), indent=2))
     else:
@@ -474,20 +592,30 @@ def _fetch(args: argparse.Namespace) -> int:
     print(f"wrote {names} to {result.directory} (files 0600)")
     print(f"expiry: {result.summary}")
     for note in result.notes:
-        print(f"note: {printable(note)}", file=sys.stderr)
+        print(f"note: {_said(note)}", file=sys.stderr)
     return EXIT_OK
 
 
 def _inspect(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
-    result = inspecting.inspect_files(args.files, password=password.encode() if password else None)
+    result = inspecting.inspect_files(
+        args.files, password=password.encode() if password else None, stdin=sys.stdin.buffer
+    )
     if args.json:
         print(_json(result.to_dict(), indent=2))
     elif result.items:
         print(result.render())
     for error in result.errors:
-        print(f"tlsconnect: {printable(error)}", file=sys.stderr)
-    return EXIT_USAGE if result.errors else EXIT_OK
+        print(f"tlsconnect: {_said(error)}", file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    for key in result.unmatched_keys:
+        print(
+            f"tlsconnect: {_said(key.label)} matches none of the certificates given: it is "
+            "not the key of any of them (a key and a certificate from different downloads?)",
+            file=sys.stderr,
+        )
+    return EXIT_FAILED if result.unmatched_keys else EXIT_OK
 
 
 def _env_files(args: argparse.Namespace, password: str | None) -> list[str | None]:
@@ -532,6 +660,8 @@ def _config(args: argparse.Namespace) -> int:
         sslmode=args.sslmode,
         sslnegotiation=args.sslnegotiation,
         server_name=args.server_name,
+        trust=args.trust,
+        service=args.service,
         fmt=args.fmt,
         output_dir=args.output_dir,
         java_format=args.java_format,
@@ -539,7 +669,7 @@ def _config(args: argparse.Namespace) -> int:
     sys.stdout.write(result.text)
     for note in result.notes:
         for line in note.splitlines():  # a usage note may be several lines of code
-            print(f"# {printable(line)}", file=sys.stderr)
+            print(f"# {_said(line)}", file=sys.stderr)
     for path in result.files:
         print(f"# wrote {path} (mode 0600)", file=sys.stderr)
     return EXIT_OK

@@ -8,12 +8,13 @@ and named there. Nothing is ever written anywhere else.
 No password is ever printed: a key's password and a database password go to 0600 files
 in ``--output-dir`` (required then), named in the configuration (see :class:`_Secrets`).
 
-aiokafka takes an ``ssl.SSLContext``, which JSON cannot hold; its JSON gives the
-keyword arguments of ``aiokafka.helpers.create_ssl_context`` instead::
+A driver that takes only an ``ssl.SSLContext`` (asyncpg, aiokafka, redis-py, httpx, ...)
+gets the context's files and switches under one key, ``tls``, whatever the driver, and a
+note whose lines build the context from them (see :mod:`tlsconnect.adapters._recipe`)::
 
     cfg = json.load(open("aiokafka.json"))
-    context = aiokafka.helpers.create_ssl_context(**cfg.pop("create_ssl_context"))
-    context.check_hostname = cfg.pop("check_hostname")
+    tls = cfg.pop("tls")
+    ...  # the note's lines build ``context``
     producer = AIOKafkaProducer(**cfg, ssl_context=context)
 """
 
@@ -30,8 +31,8 @@ from typing import Any
 from ._conninfo import format_conninfo, is_secret_key
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
-from ._material import Credentials
-from ._model import JAVA_FORMATS, TEXT_DRIVERS, Driver
+from ._material import Credentials, note_missing_ca
+from ._model import JAVA_FORMATS, TEXT_DRIVERS, Driver, Service
 from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
@@ -117,11 +118,20 @@ def directory_paths(
 
 
 def _durable_credentials(
-    paths: _Paths, key_password: str | None, output_dir: Path | None, written: list[Path]
+    paths: _Paths,
+    key_password: str | None,
+    output_dir: Path | None,
+    written: list[Path],
+    credentials_dir: str | None = None,
 ) -> Credentials | None:
-    """Credentials whose files outlive this process: the user's own, or copies in DIR."""
+    """Credentials whose files outlive this process: the user's own, or copies in DIR.
+    From a credentials directory without ``ca.pem`` (and no CA given), they say so when a
+    plan needs the CA."""
     if paths.ca is None and paths.cert is None and paths.key is None:
         return None
+    if credentials_dir is not None and paths.ca is None:
+        made = _durable_credentials(paths, key_password, output_dir, written)
+        return None if made is None else note_missing_ca(made, credentials_dir)
     loaded = Credentials(ca=paths.ca, cert=paths.cert, key=paths.key, key_password=key_password)
     if output_dir is not None:
         ca = cert = key = None
@@ -161,6 +171,8 @@ def generate_config(
     sslmode: str | None = None,
     sslnegotiation: str | None = None,
     server_name: str | None = None,
+    trust: str | None = None,
+    service: str | None = None,
     fmt: str | None = None,
     output_dir: str | None = None,
     java_format: str = "pkcs12",
@@ -184,13 +196,15 @@ def generate_config(
     paths = _given_paths(credentials_dir, ca, cert, key, key_password)
     out = prepare_durable_dir(output_dir, "--output-dir") if output_dir is not None else None
     written: list[Path] = []
-    credentials = _durable_credentials(paths, key_password, out, written)
+    credentials = _durable_credentials(paths, key_password, out, written, credentials_dir)
     options = Options(
         sslmode=sslmode,
+        trust=trust,
         credentials=credentials,
         sslnegotiation=sslnegotiation,
         server_name=server_name,
     )
+    driver_options = _service_option(driver, target, service)
     vault = _Secrets(out, written, key_password)
     vault.seen |= _target_secrets(driver, target)
     if driver == "java-properties":
@@ -204,7 +218,7 @@ def generate_config(
             _refuse_unverified_kafka(target, options)
         made: list[Path] = []
         built = build_params(
-            driver, target, options, {}, durable=True, output_dir=out, written=made
+            driver, target, options, driver_options, durable=True, output_dir=out, written=made
         )
         written += made
         if driver in ("psycopg", "psycopg2"):
@@ -347,10 +361,37 @@ class _Secrets:
             )
 
 
+def _service_option(driver: str, target: str, service: str | None) -> dict[str, Any]:
+    """The driver options that carry ``--service``: ``{"service": ...}`` for a driver
+    whose target may leave the service type open (HTTP clients, redis-py), nothing for a
+    driver that speaks to one service type, which must then be the one asked for."""
+    if service is None:
+        return {}
+    wanted = Service.parse(service)
+    adapter = ADAPTERS[Driver.parse(_BASE_DRIVER.get(driver, driver))]
+    with_service = adapter.parse(target, {"service": wanted.value}).service
+    try:
+        without = adapter.parse(target, {}).service
+    except ConfigError:  # the target says no service: the option is what names it
+        without = None
+    if with_service is not without:
+        return {"service": wanted.value}
+    if with_service is not wanted:
+        raise ConfigError(
+            f"--driver {driver} connects to {with_service.value} here, not --service "
+            f"{wanted.value}; leave --service out, or pick the driver for {wanted.value}"
+        )
+    return {}
+
+
+#: The formats that are not a driver's keyword arguments, and the driver they are made by.
+_BASE_DRIVER = {"libpq-env": "psycopg", "java-properties": "kafka-python"}
+
+
 def _target_secrets(driver: str, target: str) -> set[str]:
     """The password the target carries, if any: for the last guard. A target that does
     not parse fails later, with the message that says why."""
-    name = {"libpq-env": "psycopg", "java-properties": "kafka-python"}.get(driver, driver)
+    name = _BASE_DRIVER.get(driver, driver)
     try:
         spec = ADAPTERS[Driver.parse(name)].parse(target, {})
     except ConfigError:

@@ -241,6 +241,7 @@ def build_context(
         # not offer ALPN "postgresql"; libpq 17+ offers it on every connection, and so does
         # every PostgreSQL context (older servers ignore it).
         context.set_alpn_protocols(["postgresql"])
+    trusts = []  # in words, for the context's repr
     if plan.verify_chain:
         # verify_mode before check_hostname: CERT_NONE with check_hostname is refused.
         context.verify_mode = ssl.CERT_REQUIRED
@@ -250,13 +251,22 @@ def build_context(
             if credentials is None or not credentials.has_ca:
                 raise ConfigError(f"trust='{trust.value}' needs the project CA; pass ca='ca.pem'")
             context.load_verify_locations(cadata=credentials.ca_pem.decode("utf-8"))
+            count = credentials.ca_pem.count(b"-----BEGIN CERTIFICATE-----")
+            trusts.append(f"{count} project CA{'s' if count != 1 else ''}")
         if trust in (Trust.PUBLIC, Trust.PROJECT_AND_PUBLIC):
-            (public or public_trust()).load_into(context)
+            location = public or public_trust()
+            location.load_into(context)
+            # A CA directory is read by OpenSSL when a handshake needs it: until then
+            # cert_store_stats() counts none of it.
+            trusts.append("certifi, loaded on demand" if location.capath else "certifi")
         if trust is Trust.SYSTEM and not through_os:
             context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+            trusts.append("the operating system's store")
+        context.trusts = f"{trust.value} ({' + '.join(trusts)})"
     else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        context.trusts = "none"
     # Verification errors then name the host, the certificate's names or issuer, and
     # the fix; they stay ssl.SSLCertVerificationError (see _handshake).
     if isinstance(context, DiagnosingContext) and not through_os:
@@ -270,6 +280,7 @@ def build_context(
         try:
             with MemoryFiles(credentials.cert_chain_pem, credentials.key_pem) as files:
                 context.load_cert_chain(files[0], files[1], credentials.key_password)
+            context.client_cert = True
         except (ssl.SSLError, OSError) as exc:
             detail = getattr(exc, "reason", None) or type(exc).__name__
             raise ConfigError(

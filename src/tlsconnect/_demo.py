@@ -76,12 +76,19 @@ def run_demo() -> int:
     base = Path(tempfile.mkdtemp(prefix="tlsconnect-demo-"))
     # The postgres user must reach its data directory; nothing secret lies directly here.
     os.chmod(base, 0o755)  # noqa: S103
-    previous: Callable[[int, FrameType | None], Any] | int | None = None
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        # From the first Ctrl-C (or SIGTERM) on, a second one is ignored: it must not cut
+        # the clean-up short and leave servers running. Ignoring it here, not only once
+        # the clean-up starts, closes the window in which a second signal arrives before
+        # the first one's KeyboardInterrupt has reached the handler below (while the main
+        # thread waits in a call that Python interrupts only when it returns).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous_int = signal.signal(signal.SIGINT, on_interrupt)
+    previous_term = signal.signal(signal.SIGTERM, on_interrupt)
     # Each server is listed before it starts, so that the clean-up below also stops one
     # that Ctrl-C interrupted half-way (stop() is safe on any of them, more than once).
     servers: list[Stoppable] = []
@@ -155,14 +162,15 @@ def run_demo() -> int:
         return 1
     finally:
         # A second Ctrl-C must not cut the clean-up short and leave servers running.
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             for server in reversed(servers):
                 server.stop()
             shutil.rmtree(base, ignore_errors=True)
         finally:
             signal.signal(signal.SIGINT, previous_int)
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 # -- the drivers at work -------------------------------------------------------------------

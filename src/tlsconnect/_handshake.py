@@ -201,6 +201,24 @@ class DiagnosingContext(ssl.SSLContext):
             session=session,
         )
 
+    #: What the factory made it trust, in words, for :meth:`__repr__`.
+    trusts: str = "what was loaded into it"
+    #: Whether the factory loaded a client certificate into it.
+    client_cert: bool = False
+
+    def __repr__(self) -> str:
+        """What it trusts, what it verifies (read from the context as it is now) and
+        whether it holds a client certificate: ``<tlsconnect context: trust=public
+        (certifi, loaded on demand), verify-full, client cert: no>``."""
+        if self.verify_mode == ssl.CERT_NONE:
+            verifies = "verifies NOTHING"
+        elif self.check_hostname:
+            verifies = "verify-full"
+        else:
+            verifies = "verify-ca"
+        client = "yes" if self.client_cert else "no"
+        return f"<tlsconnect context: trust={self.trusts}, {verifies}, client cert: {client}>"
+
 
 def _richer(exc: ssl.SSLCertVerificationError, sock: ssl.SSLSocket) -> ssl.SSLCertVerificationError:
     """The same error with a message that says what failed and the fix; the original

@@ -4,6 +4,10 @@ For each certificate: subject, issuer, SANs, validity and days left, SHA-256 fin
 key type and size, CA flag. For each key: type and size, and whether it is encrypted.
 Then which key matches which certificate and which certificate issued which. Key material
 is never shown: a key is described by its type, its size and the certificate it matches.
+
+A directory stands for the files in it (``ca.pem``, ``service.cert``, ``service.key`` first,
+as ``avn service user-creds-download`` writes them, then the others by name); ``-`` for
+standard input.
 """
 
 from __future__ import annotations
@@ -13,10 +17,17 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._errors import ConfigError
-from ._pem import KEY_LABELS, display_name, pem_blocks, public_key_der, read_path
+from ._pem import (
+    KEY_LABELS,
+    MAX_INPUT_BYTES,
+    display_name,
+    pem_blocks,
+    public_key_der,
+    read_path,
+)
 from ._report import certificate_info
 from ._term import printable
 
@@ -48,6 +59,14 @@ class Inspection:
     errors: list[str] = field(default_factory=list)
     relations: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def unmatched_keys(self) -> list[InspectedItem]:
+        """Keys that match none of the certificates inspected with them (a key alone, or
+        one not decrypted, is not counted: there was nothing to match it against)."""
+        if not any(i.kind == "certificate" for i in self.items):
+            return []
+        return [i for i in self.items if i.kind == "private key" and i.info.get("matches") == []]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,12 +183,54 @@ def _key_item(
     return InspectedItem(name, index, "private key", info, None, public_key_der(public))
 
 
+#: A credentials directory's files, in the order they are shown.
+_DIRECTORY_FILES = ("ca.pem", "service.cert", "service.key")
+#: The end of the message for a file that is no certificate or key.
+_NEITHER = " is neither a PEM file nor a DER certificate or key"
+#: Standard input's name in messages and in the report.
+STDIN_NAME = "<stdin>"
+
+
+def _read_stdin(stdin: BinaryIO) -> bytes:
+    data = stdin.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"standard input is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB, far "
+            "larger than any certificate, key or CA bundle"
+        )
+    if not data.strip():
+        raise ConfigError("standard input is empty; pipe a certificate or key into it")
+    return data
+
+
+def _directory_files(directory: Path, notes: list[str]) -> list[Path]:
+    """The files a directory stands for: the credentials' own first, then every other
+    regular file (hidden ones left out), by name."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise ConfigError(f"directory '{directory}' cannot be read: {exc.strerror}") from None
+    known = [name for name in _DIRECTORY_FILES if name in names]
+    others = [n for n in names if n not in _DIRECTORY_FILES and not n.startswith(".")]
+    files = [directory / name for name in known + others if (directory / name).is_file()]
+    if not files:
+        raise ConfigError(
+            f"directory '{directory}' holds no files to inspect; pass the certificate and "
+            "key files, or the directory `avn service user-creds-download` wrote"
+        )
+    if not known:
+        notes.append(f"{directory} has none of {', '.join(_DIRECTORY_FILES)}")
+    return files
+
+
 def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
+    return _inspect_data(str(path), read_path(path, "inspected").data, password)
+
+
+def _inspect_data(name: str, data: bytes, password: bytes | None) -> list[InspectedItem]:
     from cryptography import x509 as _x509
     from cryptography.hazmat.primitives import serialization
 
-    name = str(path)
-    data = read_path(path, "inspected").data
     items: list[InspectedItem] = []
     if b"-----BEGIN" in data:
         blocks = pem_blocks(data)
@@ -211,28 +272,54 @@ def _inspect_one(path: Path, password: bytes | None) -> list[InspectedItem]:
     try:
         serialization.load_der_public_key(data)
     except ValueError:
-        raise ConfigError(f"{name} is neither a PEM file nor a DER certificate or key") from None
+        raise ConfigError(f"{name}{_NEITHER}") from None
     return [InspectedItem(name, 1, "other", {"label": "DER public key"})]
 
 
 def inspect_files(
-    paths: list[str | os.PathLike[str]], *, password: bytes | None = None
+    paths: list[str | os.PathLike[str]],
+    *,
+    password: bytes | None = None,
+    stdin: BinaryIO | None = None,
 ) -> Inspection:
-    """Inspect every file; unreadable or malformed files are listed in ``errors``."""
+    """Inspect every file; unreadable or malformed files are listed in ``errors``. A
+    directory stands for its files; ``-`` reads ``stdin`` when it is given."""
     from cryptography.utils import CryptographyDeprecationWarning
 
     result = Inspection()
+    # (path, whether a directory named it); None: standard input.
+    expanded: list[tuple[Path | None, bool]] = []
+    for raw in paths:
+        if stdin is not None and os.fspath(raw) == "-":
+            expanded.append((None, False))
+            continue
+        path = Path(os.fspath(raw))
+        if path.is_dir():
+            try:
+                expanded.extend((file, True) for file in _directory_files(path, result.notes))
+            except ConfigError as exc:
+                result.errors.append(str(exc))
+        else:
+            expanded.append((path, False))
     with warnings.catch_warnings():
         # cryptography warns once per certificate whose serial number is not positive
         # (several of certifi's roots); it is said once below, as a note naming them.
         warnings.filterwarnings(
             "ignore", message="Parsed a serial number", category=CryptographyDeprecationWarning
         )
-        for raw in paths:
+        for source, in_directory in expanded:
             try:
-                result.items.extend(_inspect_one(Path(os.fspath(raw)), password))
+                if source is None and stdin is not None:
+                    data = _read_stdin(stdin)
+                    result.items.extend(_inspect_data(STDIN_NAME, data, password))
+                elif source is not None:
+                    result.items.extend(_inspect_one(source, password))
             except ConfigError as exc:
-                result.errors.append(str(exc))
+                if in_directory and str(exc).endswith(_NEITHER):
+                    # A directory's other files need not be certificates: said, not failed.
+                    result.notes.append(f"{source} skipped: not a certificate or key")
+                else:
+                    result.errors.append(str(exc))
         odd_serials = [
             item.label
             for item in result.items

@@ -39,7 +39,13 @@ if TYPE_CHECKING:
 
     from ._pem import Material
 
-__all__ = ["EXPIRY_WARNING_DAYS", "MAX_INPUT_BYTES", "MIN_RSA_BITS", "Credentials"]
+__all__ = [
+    "EXPIRY_WARNING_DAYS",
+    "MAX_INPUT_BYTES",
+    "MIN_RSA_BITS",
+    "Credentials",
+    "note_missing_ca",
+]
 
 #: Material expiring within this many days gets a :class:`CertificateExpiryWarning`.
 EXPIRY_WARNING_DAYS = 30
@@ -455,10 +461,7 @@ class Credentials:
             key_password=key_password,
         )
         if "ca" not in found:
-            # Said when a plan needs the CA: the directory, and what it holds instead.
-            object.__setattr__(
-                credentials, "_missing_ca_note", _missing_ca_note(directory.absolute())
-            )
+            note_missing_ca(credentials, directory)
         return credentials
 
     @classmethod
@@ -671,6 +674,15 @@ class Credentials:
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("Credentials cannot be pickled: they may hold a private key")
+
+
+def note_missing_ca(credentials: Credentials, directory: str | os.PathLike[str]) -> Credentials:
+    """``credentials`` (returned), noted as read from ``directory``, which has no
+    ``ca.pem``: a plan that needs the CA then names the directory and what it holds."""
+    if not credentials.has_ca:
+        note = _missing_ca_note(_as_path(os.fspath(directory)).absolute())
+        object.__setattr__(credentials, "_missing_ca_note", note)
+    return credentials
 
 
 def _missing_ca_note(directory: Path) -> str:

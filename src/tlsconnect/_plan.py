@@ -289,6 +289,12 @@ class TLSPlan:
         lines += [f"  - {reason}" for reason in self.reasons]
         if self.server_name is not None:
             lines.append(f"  - {_server_name_sentence(self)}")
+        if self.verify_chain and self.trust in (Trust.PUBLIC.value, Trust.PROJECT_AND_PUBLIC.value):
+            lines.append(
+                "  - certifi's CAs are read from a hashed CA directory when a handshake needs "
+                "them, so the context's cert_store_stats() reports x509_ca: 0 for them: its "
+                "repr() says what it trusts"
+            )
         if self.credentials is not None:
             lines.append(f"  material: {self.credentials.describe()}")
         return "\n".join(lines)
@@ -602,6 +608,9 @@ def options_for_target(options: Options, target: Target) -> Options:
     material, field by field, unless the same field was given or ``credentials=`` was.
     """
     changes: dict[str, Any] = {}
+    refusal = target.plaintext_refusal()
+    if options.sslmode is None and refusal is not None:
+        raise ConfigError(refusal)
     if options.sslmode is None and target.sslmode is not None:
         try:
             SSLMode.parse(target.sslmode)

@@ -16,6 +16,7 @@ from ._model import Service
 __all__ = [
     "KAFKA_SCHEMES",
     "PG_SCHEMES",
+    "PLAINTEXT_SCHEMES",
     "SCHEMES",
     "Target",
     "encryption_only_word",
@@ -50,6 +51,8 @@ SCHEMES: dict[str, tuple[Service | None, int | None, bool]] = {
     "clickhouse": (Service.CLICKHOUSE, 9440, False),
     "clickhouses": (Service.CLICKHOUSE, 9440, False),
 }
+#: The plaintext schemes and their TLS spelling (every managed service speaks only TLS).
+PLAINTEXT_SCHEMES = {"redis": "rediss", "valkey": "valkeys", "http": "https"}
 #: libpq keywords that name material files.
 PG_MATERIAL_KEYS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
 
@@ -120,6 +123,20 @@ class Target:
         return (
             f"Target(service={self.service.value!r}, host={self.host!r}, port={self.port}, "
             f"user={self.user!r}, dbname={self.dbname!r}, sslmode={self.sslmode!r})"
+        )
+
+    def plaintext_refusal(self) -> str | None:
+        """For a plaintext scheme (``redis://``, ``valkey://``, ``http://``): why it is
+        refused and the TLS scheme to use; ``None`` for every other target."""
+        secure = PLAINTEXT_SCHEMES.get(self.scheme or "")
+        if secure is None:
+            return None
+        # http://host means port 80, which https:// does not: the port only when written.
+        default = SCHEMES[self.scheme or ""][1]
+        where = self.host if self.port == default else _join_host_port(self.host, self.port)
+        return (
+            f"target {self.scheme}:// is plaintext (no TLS), and every managed service speaks "
+            f"only TLS; use {secure}://{where} (the service URI in the console starts with it)"
         )
 
 
@@ -236,7 +253,7 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
         if scheme in SCHEMES:
             return _uri_target(text, chosen)
         text = text.split("://", 1)[1]
-        from_scheme = Service.parse(scheme)
+        from_scheme = _scheme_service(scheme)
         if chosen is not None and chosen is not from_scheme:
             raise ConfigError(
                 f"target {scheme}:// is {from_scheme.value} but service={chosen.value} was given"
@@ -256,6 +273,27 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
             raise ConfigError(unencoded_userinfo(shown)) from None
         raise
     return Target(chosen, host, port)
+
+
+def _scheme_service(scheme: str) -> Service:
+    """The service a ``SERVICE://`` scheme names; an unknown scheme is refused with the
+    nearest known spellings (``postgress://``: did you mean ``postgres://``?)."""
+    try:
+        return Service.parse(scheme)
+    except ConfigError:
+        import difflib  # only for this message
+
+        known = sorted(
+            {s.split("://")[0] for s in (*PG_SCHEMES, *KAFKA_SCHEMES)}
+            | (set(SCHEMES) - set(PLAINTEXT_SCHEMES))
+            | {service.value for service in Service}
+        )
+        close = difflib.get_close_matches(scheme, known, n=2, cutoff=0.7)
+        guess = f"did you mean {' or '.join(f'{c}://' for c in close)}? " if close else ""
+        raise ConfigError(
+            f"target scheme '{scheme}://' is not one tlsconnect knows; {guess}"
+            f"use one of: {', '.join(f'{k}://' for k in known)}"
+        ) from None
 
 
 def _driver_variant(text: str) -> tuple[str, str] | None:

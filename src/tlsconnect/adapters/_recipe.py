@@ -1,5 +1,6 @@
 """The written-out form of an ``ssl.SSLContext``, for drivers that take only a context
-(asyncpg, SQLAlchemy with asyncpg or PyMySQL, aiomysql, redis-py, httpx, cassandra-driver).
+(asyncpg, pg8000, SQLAlchemy with asyncpg or PyMySQL, aiomysql, redis-py, httpx,
+cassandra-driver, aiokafka), always under the one key ``tls``.
 
 JSON cannot hold a context, so ``tlsconnect config`` writes what builds it, as one block:
 the plan's CA files (``cafiles``: none when nothing is verified; for ``project+public`` the

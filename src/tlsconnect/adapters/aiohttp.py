@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["USAGE", "build"]
 
 USAGE = usage(
-    'cfg.pop("ssl_context")',
+    'cfg.pop("tls")',
     'import base64; auth = cfg.pop("auth", None); session = aiohttp.ClientSession(**cfg, '
     'headers={"Authorization": "Basic " + base64.b64encode(":".join(auth).encode()).decode()} '
     "if auth else None, connector=aiohttp.TCPConnector(ssl=context))",
@@ -47,6 +47,7 @@ _TLS_KEYS = (
     "connector",
     "ssl",
     "ssl_context",
+    "tls",
     "verify_ssl",
     "fingerprint",
     "connector_owner",
@@ -70,7 +71,7 @@ def build(request: Request) -> dict[str, Any]:
         auth = basic_auth(target)
         if auth is not None:
             params["auth"] = list(auth)
-        params["ssl_context"] = context_files(request, "aiohttp")
+        params["tls"] = context_files(request, "aiohttp")
         return request.finish(params, tls_keys=_TLS_KEYS)
     headers = basic_auth_headers(target, request.take("headers"))
     if headers is not None:

@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 __all__ = ["USAGE", "build"]
 
 USAGE = (
-    f'use: tls = cfg.pop("ssl_context"); {CONTEXT_ONE_LINE}; '
+    f'use: tls = cfg.pop("tls"); {CONTEXT_ONE_LINE}; '
     'cfg["auth_provider"] = cassandra.auth.PlainTextAuthProvider(**cfg["auth_provider"]) '
     'if cfg.get("auth_provider") else None; '
     "cluster = cassandra.cluster.Cluster(**cfg, ssl_context=context)"
 )
 
-_TLS_KEYS = ("ssl_context", "ssl_options")
+_TLS_KEYS = ("ssl_context", "ssl_options", "tls")
 
 
 def build(request: Request) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def build(request: Request) -> dict[str, Any]:
         "ssl_options": {"server_hostname": plan.server_name or host},
     }
     if request.durable:
-        params["ssl_context"] = context_files(request, "cassandra-driver", names_server=True)
+        params["tls"] = context_files(request, "cassandra-driver", names_server=True)
     else:
         params["ssl_context"] = plan.ssl_context()
     if target.user:

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["USAGE", "build"]
 
 USAGE = (
-    f'use: {TUPLES_RECIPE}; tls = cfg.pop("ssl_context"); {CONTEXT_ONE_LINE}; '
+    f'use: {TUPLES_RECIPE}; tls = cfg.pop("tls"); {CONTEXT_ONE_LINE}; '
     "client = httpx.Client(**cfg, verify=context)"
 )
 
-_TLS_KEYS = ("verify", "cert", "ssl_context")
+_TLS_KEYS = ("verify", "cert", "ssl_context", "tls")
 
 
 def build(request: Request) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def build(request: Request) -> dict[str, Any]:
     if target.params:
         params["params"] = dict(target.params)
     if request.durable:
-        params["ssl_context"] = context_files(request, "httpx")
+        params["tls"] = context_files(request, "httpx")
     else:
         params["verify"] = plan.ssl_context()
     return request.finish(params, tls_keys=_TLS_KEYS)

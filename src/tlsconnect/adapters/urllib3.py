@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 __all__ = ["USAGE", "build"]
 
 USAGE = usage(
-    'cfg.pop("ssl_context")',
+    'cfg.pop("tls")',
     'auth = cfg.pop("auth", None); http = urllib3.PoolManager(**cfg, ssl_context=context, '
     'headers=urllib3.make_headers(basic_auth=":".join(auth)) if auth else None)',
 )
 
 _TLS_KEYS = (
     "ssl_context",
+    "tls",
     "cert_reqs",
     "assert_hostname",
     "assert_fingerprint",
@@ -61,7 +62,7 @@ def build(request: Request) -> dict[str, Any]:
         auth = basic_auth(target)
         if auth is not None:
             params["auth"] = list(auth)
-        params["ssl_context"] = context_files(request, "urllib3")
+        params["tls"] = context_files(request, "urllib3")
         return request.finish(params, tls_keys=_TLS_KEYS)
     headers = basic_auth_headers(target, request.take("headers"))
     if headers is not None:
