@@ -14,7 +14,7 @@ import tlsconnect
 from tlsconnect import CheckReport, Service
 from tlsconnect._target import parse_target
 from tlsconnect._wire import read_redis_line
-from tlsconnect.probes import PROBES, SIDE_LIMIT, Probe, Session, probe_for
+from tlsconnect.probes import DIAGNOSIS_WAIT, PROBES, SIDE_LIMIT, Probe, Session, probe_for
 
 
 class Trickler:
@@ -110,3 +110,23 @@ def test_each_spoken_protocol_has_its_probe_and_the_rest_wait_for_an_alert():
     assert spoken["opensearch"].endswith(".http")
     assert all(probe.speaks for probe in PROBES.values())
     assert probe_for(Service.CASSANDRA) is Probe and not Probe.speaks
+
+
+def test_side_connections_end_by_the_checks_deadline_not_a_fresh_allowance(trickler):
+    """The check's deadline bounds side connections too: once it has passed, a side
+    exchange gives up at once; after a failed handshake, allow_diagnosis gives the side
+    connections a short time of their own (DIAGNOSIS_WAIT at most)."""
+    session = session_for(trickler.port, 30.0)
+    session.deadline = time.monotonic() - 1
+    started = time.monotonic()
+    assert session.side_exchange(b"PING\r\n", read_redis_line) is None
+    assert time.monotonic() - started < 0.3
+    session.allow_diagnosis()
+    assert 0 < session.deadline - time.monotonic() <= DIAGNOSIS_WAIT
+
+
+def test_postgresql_has_a_direct_tls_probe_and_no_other_service_does():
+    direct = probe_for(Service.POSTGRESQL, direct=True)
+    assert direct.__module__.endswith(".postgresql_direct") and direct.speaks
+    assert probe_for(Service.POSTGRESQL) is not direct
+    assert probe_for(Service.REDIS, direct=True) is PROBES[Service.REDIS]

@@ -9,7 +9,7 @@ module here and one line in :data:`PROBES`. PostgreSQL's direct TLS
 from __future__ import annotations
 
 from .._model import Service
-from ._base import ALERT_WAIT, SIDE_LIMIT, Failed, Probe, Session, wrong_protocol
+from ._base import ALERT_WAIT, DIAGNOSIS_WAIT, SIDE_LIMIT, Failed, Probe, Session, wrong_protocol
 from .http import HTTPProbe
 from .kafka import KafkaProbe
 from .mysql import DEFAULT_USER, MySQLProbe
@@ -20,6 +20,7 @@ from .redis import RedisProbe
 __all__ = [
     "ALERT_WAIT",
     "DEFAULT_USER",
+    "DIAGNOSIS_WAIT",
     "DIRECT",
     "PROBES",
     "SIDE_LIMIT",
