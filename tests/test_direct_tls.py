@@ -404,7 +404,16 @@ def test_check_direct_tls_to_a_wrong_host_is_refused_for_the_name(proxies, pki):
     assert not report.ok
     assert report.error_class == "hostname_mismatch", str(report)
     assert report.chain_verified is True and report.hostname_verified is False
-    assert all(c.starts_with_tls or c.starts_with_ssl_request for c in wrong.clear())
+    # libpq's rule is applied to the verified peer: one connection, direct
+    (first,) = wrong.clear()
+    assert_direct(first)
+    # Python's rule fails the handshake: the side connection that verifies the chain
+    # without the name is direct too
+    report = tlsconnect.check(url(wrong), ca=pki.ca_pem, sslnegotiation="direct", driver="asyncpg")
+    assert report.error_class == "hostname_mismatch" and report.chain_verified is True
+    first, second, *_ = wrong.clear()
+    assert_direct(first)
+    assert_direct(second)
 
 
 def test_check_direct_tls_to_a_server_before_17_says_so(pg, pki):
