@@ -52,6 +52,7 @@ STEPS: list[tuple[str, Callable[[Bench], None]]] = [
     ("7", drivers.kafka_row),
     ("DT", direct_tls.direct_tls_rows),
     ("8", start.check_row),
+    ("8b", start.check_probe_rows),
     ("P", project.project_row),
     ("9", growth.growth_row),
 ]

@@ -385,14 +385,55 @@ def test_config_asyncpg_following_the_note_connects_directly(capsys, pki, proxy)
     assert_direct(only(proxy))
 
 
-def test_check_accepts_sslnegotiation_and_says_how_it_probed(pg18, pki):
+def test_check_speaks_direct_tls(proxy, pki):
+    """check with sslnegotiation=direct starts TLS at once, offering ALPN "postgresql" (no
+    SSLRequest), and still makes its round trip: the startup message, answered."""
+    report = tlsconnect.check(url(proxy), ca=pki.ca_pem, sslnegotiation="direct")
+    assert report.ok, str(report)
+    assert report.chain_verified and report.hostname_verified
+    assert report.server_message is not None and "authentication" in report.server_message
+    assert any("direct TLS" in note for note in report.notes), report.notes
+    assert not any("SSLRequest (" in note for note in report.notes), report.notes
+    assert_direct(only(proxy))
+    # and without it, the SSLRequest as before
+    assert tlsconnect.check(url(proxy), ca=pki.ca_pem).ok
+    assert_classic(only(proxy))
+
+
+def test_check_direct_tls_to_a_wrong_host_is_refused_for_the_name(proxies, pki):
+    wrong = proxies["wronghost"]
+    wrong.clear()
+    report = tlsconnect.check(url(wrong), ca=pki.ca_pem, sslnegotiation="direct")
+    assert not report.ok
+    assert report.error_class == "hostname_mismatch", str(report)
+    assert report.chain_verified is True and report.hostname_verified is False
+    # libpq's rule is applied to the verified peer: one connection, direct
+    (first,) = wrong.clear()
+    assert_direct(first)
+    # Python's rule fails the handshake: the side connection that verifies the chain
+    # without the name is direct too
+    report = tlsconnect.check(url(wrong), ca=pki.ca_pem, sslnegotiation="direct", driver="asyncpg")
+    assert report.error_class == "hostname_mismatch" and report.chain_verified is True
+    first, second, *_ = wrong.clear()
+    assert_direct(first)
+    assert_direct(second)
+
+
+def test_check_direct_tls_to_a_server_before_17_says_so(pg, pki):
+    """PostgreSQL 15 reads the ClientHello as a startup packet and closes: check names
+    the cause (the server answers the SSLRequest) and the fix."""
+    server = pg.good
+    assert server.version == 15
     report = tlsconnect.check(
-        f"postgresql://tlsuser@localhost:{pg18.good.port}/defaultdb",
+        f"postgresql://tlsuser@localhost:{server.port}/defaultdb",
         ca=pki.ca_pem,
         sslnegotiation="direct",
+        timeout=5,
     )
-    assert report.ok
-    assert any("SSLRequest" in note for note in report.notes)
+    assert not report.ok
+    assert report.error_class == "protocol_mismatch", str(report)
+    assert report.error_detail == "no_direct_tls"
+    assert "PostgreSQL 17" in (report.error or "") and "sslnegotiation" in (report.fix or "")
 
 
 # -- psycopg2 (its own bundled libpq), and what cannot do direct TLS ---------------------------

@@ -17,6 +17,8 @@ import pytest
 
 import tlsconnect
 from tlsconnect import _plan
+from tlsconnect._configgen import DRIVERS
+from tlsconnect._model import CONFIG_DRIVERS
 from tlsconnect.adapters import ADAPTERS
 
 SRC = pathlib.Path(tlsconnect.__file__).parent
@@ -142,7 +144,7 @@ def test_dir_lists_the_public_names_and_no_helper_of_the_module_itself():
 ENTRY_POINTS = {
     "resolve": ("service", "target"),
     "ssl_context": ("service", "shared"),
-    "check": ("target", "service", "timeout", "user", "dbname"),
+    "check": ("target", "service", "timeout", "user", "dbname", "driver"),
     "params": ("driver", "target", "driver_options"),
     "psycopg_params": ("conninfo", "overrides"),
     "kafka_python_config": (
@@ -259,3 +261,29 @@ def test_no_assert_guards_and_no_catch_alls_disguised_as_a_tuple(path):
             if "Exception" in names or "BaseException" in names:
                 found.append(f"except tuple with Exception at line {node.lineno}")
     assert found == []
+
+
+def test_the_command_lines_driver_list_is_the_adapters():
+    """`tlsconnect config --driver` takes its choices from _model (the parser is built
+    before any adapter loads): they must be exactly the names config can write."""
+    assert CONFIG_DRIVERS == DRIVERS
+
+
+def test_the_check_command_loads_no_adapter_demo_or_provider_module():
+    """`tlsconnect check` starts fast: the commands' heavy modules load on use."""
+    code = (
+        "import sys, tlsconnect._cli\n"
+        "heavy = ['tlsconnect._configgen', 'tlsconnect._demo', 'tlsconnect._project',\n"
+        "         'tlsconnect._fetch', 'tlsconnect._inspect', 'tlsconnect.adapters',\n"
+        "         'tlsconnect.testing', 'cryptography', 'typing', 'dataclasses', 'shutil']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(SRC.parent), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 
 import tlsconnect
 from tlsconnect import ConfigError, Service
+from tlsconnect._conninfo import unquote as target_unquote
 from tlsconnect._target import parse_target, uri_sslmode
 
 
@@ -156,3 +159,19 @@ def test_a_scheme_that_contradicts_the_service_is_refused():
 )
 def test_tls_words_map_to_libpq_sslmodes(query, expected):
     assert uri_sslmode(query) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["a%20b", "%E2%82%AC", "%zz", "%", "50%", "%4", "p%40ss%2Fw", "%ff%fe", "plain", ""]
+)
+def test_target_unquote_is_urllibs(text):
+    """The target's percent-decoding, written out to keep urllib.parse off the check
+    path, decodes as urllib.parse.unquote does."""
+    assert target_unquote(text) == urllib.parse.unquote(text)
+    try:
+        expected = urllib.parse.unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            target_unquote(text, errors="strict")
+    else:
+        assert target_unquote(text, errors="strict") == expected

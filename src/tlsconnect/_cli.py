@@ -10,28 +10,35 @@ Colour only on a terminal, and never when ``NO_COLOR`` is set.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import os
 import re
 import sys
 import warnings
-from typing import Any
 
-from ._configgen import DRIVERS, JAVA_FORMATS, directory_paths, generate_config
-from ._demo import run_demo
 from ._envvars import convention_names, read_environment
 from ._errors import ConfigError, MissingDependencyError, TLSConnectError, TLSConnectWarning
-from ._fetch import fetch_credentials
 from ._files import write_private
-from ._inspect import inspect_files
 from ._material import Credentials, note_missing_ca
+from ._model import CONFIG_DRIVERS, DEFAULT_WARN_DAYS, DEFAULT_WORKERS, JAVA_FORMATS
 from ._pem import looks_like_pem
 from ._probe import check
-from ._project import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, check_project
-from ._report import CheckReport
 from ._term import printable, use_colour
 from ._version import __version__
+
+# typing is not imported at run time: this module starts every command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    # What only some commands run, loaded when one of them runs (below): `tlsconnect
+    # check` loads no driver adapter, no demo server and no provider client. Imported
+    # here for the type checker and the layers contract, which see them as they are.
+    from . import _configgen as configgen
+    from . import _demo as demo
+    from . import _fetch as fetching
+    from . import _inspect as inspecting
+    from . import _project as project
+    from ._report import CheckReport
 
 __all__ = ["main"]
 
@@ -42,7 +49,70 @@ EXIT_USAGE = 2
 TRUST_CHOICES = ("project", "public", "system", "project+public")
 
 
+class _OnUse:
+    """A module of this package, imported the first time one of its names is used."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        # __import__, as the package's own lazy exports do (see __init__.py).
+        module = __import__(self._name, globals(), None, [attribute], 1)
+        return getattr(module, attribute)
+
+
+if not TYPE_CHECKING:
+    configgen = _OnUse("_configgen")
+    demo = _OnUse("_demo")
+    fetching = _OnUse("_fetch")
+    inspecting = _OnUse("_inspect")
+    project = _OnUse("_project")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, without importing :mod:`shutil` (and its compression
+    modules) on every run: argparse makes a formatter for each argument it adds, and the
+    width is needed only when help is printed."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2  # as argparse does
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _json(value: object, indent: int = 2) -> str:
+    """``json.dumps``, imported when output is JSON (its regular expressions cost every
+    other run)."""
+    import json
+
+    return json.dumps(value, indent=indent)
+
+
+def _columns() -> int:
+    """The terminal's width as :func:`shutil.get_terminal_size` reads it."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         raise _UsageError(f"{self.prog}: error: {message}")
@@ -179,14 +249,14 @@ def _said(message: object) -> str:
 
 
 def _report_words(report: CheckReport) -> CheckReport:
-    """The report with its own text (not the server's) in the command line's words."""
-    changes: dict[str, Any] = {
-        name: cli_words(value)
-        for name in ("error", "fix")
-        if isinstance(value := getattr(report, name), str)
-    }
-    changes["notes"] = [cli_words(note) for note in report.notes]
-    return dataclasses.replace(report, **changes)
+    """The report with its own text (not the server's) in the command line's words. The
+    report is the command line's own, made to be printed: changed in place."""
+    for name in ("error", "fix"):
+        value = getattr(report, name)
+        if isinstance(value, str):
+            setattr(report, name, cli_words(value))
+    report.notes = [cli_words(note) for note in report.notes]
+    return report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         metavar="TARGET",
         nargs="?",
-        help="postgres://…, kafka://host:port, or host:port with --service",
+        help="postgres://…, a libpq 'host=… port=…' string, kafka://host:port, any "
+        "service URI, or host:port with --service",
     )
     check.add_argument("--service", help="service type, e.g. postgresql, kafka, mysql")
     _add_material(check)
@@ -218,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (with --project: a list)"
     )
     check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    check.add_argument(
+        "--driver",
+        metavar="DRIVER",
+        help="give this driver's verdict (its host-name rule): e.g. psycopg (libpq's rule, "
+        "the default for PostgreSQL) or asyncpg (Python's ssl)",
+    )
     check.add_argument(
         "--project",
         metavar="PROJECT",
@@ -272,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Paths in the configuration name your own files, or with --output-dir "
         "copies written there (mode 0600).",
     )
-    config.add_argument("--driver", required=True, choices=DRIVERS)
+    config.add_argument("--driver", required=True, choices=CONFIG_DRIVERS)
     config.add_argument(
         "target",
         metavar="TARGET",
@@ -368,7 +445,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "fetch":
         return _fetch(args)
     if args.command == "demo":
-        return run_demo()
+        return demo.run_demo()
     raise ConfigError(f"unknown command {args.command!r}")
 
 
@@ -406,7 +483,7 @@ def _credentials(args: argparse.Namespace) -> Credentials | None:
         if all(v is None for v in (args.ca, args.cert, args.key)):
             return Credentials.from_directory(args.credentials_dir, key_password=password)
         # --ca, and --cert/--key as a pair, replace the directory's files.
-        ca, cert, key = directory_paths(
+        ca, cert, key = configgen.directory_paths(
             args.credentials_dir, args.ca, args.cert, args.key, password
         )
         credentials = Credentials(ca=ca, cert=cert, key=key, key_password=password)
@@ -422,6 +499,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
     if args.project is not None:
+        if args.driver is not None:
+            raise ConfigError("--driver goes with a TARGET; --project checks each service")
         return _check_project(args)
     for option, value in (
         ("--warn-days", args.warn_days),
@@ -443,11 +522,12 @@ def _check(args: argparse.Namespace) -> int:
         credentials=_credentials(args),
         sslnegotiation=args.sslnegotiation,
         timeout=args.timeout,
+        driver=args.driver,
         server_name=args.server_name,
     )
     report = _report_words(report)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(_json(report.to_dict(), indent=2))
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -485,7 +565,7 @@ def _check_project(args: argparse.Namespace) -> int:
             stream.write(f"\r\x1b[Kchecking {done}/{total} endpoints{end}")
             stream.flush()
 
-    report = check_project(
+    report = project.check_project(
         args.project,
         username=args.username or "avnadmin",
         warn_days=DEFAULT_WARN_DAYS if args.warn_days is None else args.warn_days,
@@ -500,14 +580,14 @@ def _check_project(args: argparse.Namespace) -> int:
         if item.reason is not None:
             item.reason = cli_words(item.reason)
     if args.json:
-        print(json.dumps(report.to_list(), indent=2))
+        print(_json(report.to_list(), indent=2))
     else:
         print(report.render(colour=use_colour(sys.stdout)))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    result = fetch_credentials(args.project, args.service, args.username, args.directory)
+    result = fetching.fetch_credentials(args.project, args.service, args.username, args.directory)
     names = ", ".join(path.name for path in result.files)
     print(f"wrote {names} to {result.directory} (files 0600)")
     print(f"expiry: {result.summary}")
@@ -518,11 +598,11 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
-    result = inspect_files(
+    result = inspecting.inspect_files(
         args.files, password=password.encode() if password else None, stdin=sys.stdin.buffer
     )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(_json(result.to_dict(), indent=2))
     elif result.items:
         print(result.render())
     for error in result.errors:
@@ -569,7 +649,7 @@ def _config(args: argparse.Namespace) -> int:
     password = _password(args.password_env)
     _from_env_conflicts(args)
     ca, cert, key = _env_files(args, password) if args.from_env else [args.ca, args.cert, args.key]
-    result = generate_config(
+    result = configgen.generate_config(
         args.driver,
         args.target,
         credentials_dir=args.credentials_dir,

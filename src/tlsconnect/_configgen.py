@@ -32,7 +32,7 @@ from ._conninfo import format_conninfo, is_secret_key
 from ._errors import ConfigError
 from ._files import prepare_durable_dir, write_durable
 from ._material import Credentials, note_missing_ca
-from ._model import Driver, Service
+from ._model import JAVA_FORMATS, TEXT_DRIVERS, Driver, Service
 from ._plan import Options, TLSPlan, plan_for
 from .adapters import ADAPTERS, build_params, drivers
 from .adapters import _kafka as kafka_family
@@ -41,8 +41,7 @@ from .adapters._base import password_text, refuse_plan_server_name
 __all__ = ["DRIVERS", "FORMATS", "GeneratedConfig", "directory_paths", "generate_config"]
 
 #: Formats that are not one driver's keyword arguments.
-_TEXT_DRIVERS = ("libpq-env", "java-properties")
-DRIVERS = tuple(sorted({*drivers(), *_TEXT_DRIVERS}))
+DRIVERS = tuple(sorted({*drivers(), *TEXT_DRIVERS}))
 #: The formats each driver can be written in; the first is the default. Drivers not
 #: listed take JSON keyword arguments.
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -52,7 +51,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "confluent-kafka": ("properties", "json"),
     "java-properties": ("properties",),
 }
-JAVA_FORMATS = ("pkcs12", "pem")
 
 
 @dataclass

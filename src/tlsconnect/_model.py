@@ -19,8 +19,13 @@ if TYPE_CHECKING:
     _E = TypeVar("_E", bound="_Parsable")
 
 __all__ = [
+    "CONFIG_DRIVERS",
+    "DEFAULT_WARN_DAYS",
+    "DEFAULT_WORKERS",
     "HTTP_SERVICES",
+    "JAVA_FORMATS",
     "PROJECT_CA_SERVICES",
+    "TEXT_DRIVERS",
     "Driver",
     "ErrorClass",
     "SSLMode",
@@ -270,6 +275,22 @@ class Driver(_Parsable):
     @classmethod
     def _what(cls) -> str:
         return "driver"
+
+
+#: What ``tlsconnect config --driver`` writes besides the drivers' parameters: libpq's
+#: environment variables and Java's client.properties.
+TEXT_DRIVERS = ("libpq-env", "java-properties")
+#: Every name ``tlsconnect config --driver`` takes (the parser needs them before any
+#: adapter is loaded; a test holds them equal to the adapters' own list).
+CONFIG_DRIVERS = tuple(sorted({*(driver.value for driver in Driver), *TEXT_DRIVERS}))
+#: The keystore formats of the Java output; the first is the default.
+JAVA_FORMATS = ("pkcs12", "pem")
+#: ``check --project``: days before expiry that count as expiring.
+DEFAULT_WARN_DAYS = 30
+#: ``check --project``: checks at once. They wait on the network, not the CPU: enough for
+#: a project of dozens of services to take about as long as its slowest one, few enough
+#: to stay polite.
+DEFAULT_WORKERS = 64
 
 
 class ErrorClass(str, enum.Enum):

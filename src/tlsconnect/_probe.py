@@ -1,16 +1,26 @@
 """The probe: :func:`check` connects for real and says what happened, and why.
 
 Steps, each timed: resolve the host, connect over TCP, do the TLS handshake with the
-context the plan builds (for PostgreSQL after its SSLRequest; for MySQL after the
-server's greeting and the SSLRequest), then one protocol round trip (PostgreSQL: a
-StartupMessage; Kafka: an ApiVersions request; Redis: ``PING``; MySQL: a handshake
-response that names the user and sends no password; the services reached over HTTPS:
-``HEAD /``) so that a client certificate the server rejects is caught even under TLS 1.3,
-where the rejection arrives after the handshake. No password is ever sent.
+context the plan builds (after what the protocol says first: PostgreSQL's SSLRequest,
+MySQL's greeting and SSLRequest), then one protocol round trip (see :mod:`.probes`: one
+module per protocol) so that a client certificate the server rejects is caught even under
+TLS 1.3, where the rejection arrives after the handshake. No password is ever sent.
 
-When verification fails, a second, non-verifying handshake is made only to *read* the
-certificate the server presents, for the diagnosis. Nothing is ever sent over that
-connection, and the plan is never weakened to make a connection work.
+The verdict on the host name is the one the driver reaches: for PostgreSQL, libpq's rule
+by default (psycopg and psycopg2 decide with it), Python's ``ssl`` with ``driver=`` one
+that uses it (asyncpg, pg8000); both rules are applied (:mod:`._hostnames`) to
+``server_name`` when one is given (else to the host), and the report names the drivers
+that would decide otherwise.
+
+The whole check (connection, handshake, round trip) ends by one deadline, ``timeout``
+seconds after it starts, however slowly the server sends; after a failed handshake the
+side connections that name its cause get at most :data:`DIAGNOSIS_WAIT` seconds more.
+
+When verification fails, further handshakes on side connections read the certificate
+the server presents, for the diagnosis; no client certificate is presented on them and
+nothing is sent after their handshake. The plan is never weakened to make a connection
+work. A check that verifies fine reads everything it reports from ``ssl`` itself;
+``cryptography`` is loaded only to explain a failure.
 """
 
 from __future__ import annotations
@@ -18,48 +28,35 @@ from __future__ import annotations
 import select
 import socket
 import ssl
-import struct
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from ._conninfo import refuse_socket_hosts
 from ._context import build_context
-from ._diagnose import (
-    Diagnosis,
-    classify_tls_error,
-    classify_unreachable,
-    client_cert_problem,
-    no_tls,
-)
+from ._diagnose import is_ip_address
 from ._errors import ConfigError
 from ._handshake import READ_TIMEOUT, load_der, read_presented_chain
-from ._model import HTTP_SERVICES, Service
+from ._hostnames import (
+    LIBPQ,
+    PYTHON_SSL,
+    NameMatch,
+    check_driver,
+    drivers_with_rule,
+    name_rule,
+    peer_names,
+)
+from ._model import Driver, Service
 from ._pem import common_name
 from ._plan import OPTIONS_DOC, Options, TLSPlan, plan_for
-from ._report import CheckReport, ErrorClass, certificate_info
+from ._report import CheckReport, certificate_info, peer_certificate_info
 from ._target import Target, parse_target, redact_target
-from ._wire import (
-    PG_SSL_REQUEST,
-    REDIS_PING,
-    Bounded,
-    MySQLAnswer,
-    MySQLGreeting,
-    api_versions_request,
-    http_head_request,
-    mysql_answer,
-    mysql_greeting,
-    mysql_handshake_response,
-    mysql_ssl_request,
-    pg_error_fields,
-    pg_startup_message,
-    read_api_versions,
-    read_http_status,
-    read_redis_line,
-    recv_exact,
-    tls_handshake_by,
-)
+from ._wire import tls_handshake_by
+from .probes import DEFAULT_USER, Failed, Probe, Session, probe_for
 
+# typing is not imported at run time: this module is on the path of every check.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cryptography import x509
 
     from ._material import Credentials
@@ -68,23 +65,12 @@ if TYPE_CHECKING:
 
 __all__ = ["check"]
 
-DEFAULT_PG_USER = "tlsconnect-check"
+DEFAULT_PG_USER = DEFAULT_USER
 DEFAULT_PG_DBNAME = "defaultdb"
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_MISMATCH, _IP_ADDRESS_MISMATCH.
 _HOSTNAME_CODES = frozenset({62, 63, 64})
-#: How long a probe of a service without a known protocol waits for an alert.
-_ALERT_WAIT = 0.5
 #: How long a probe that sent a client certificate waits for the server's verdict on it.
 _EARLY_ALERT_WAIT = 0.15
-#: After a failed handshake: the most the side connections that name its cause (a plaintext
-#: port) may add to --timeout.
-_DIAGNOSIS_WAIT = 3.0
-#: OpenSSL's reasons for a handshake that met bytes that are not TLS (a plaintext port).
-_PLAINTEXT_REASONS = frozenset(
-    {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL"}
-)
-#: HTTP statuses that say the server wants credentials: TLS itself was fine.
-_HTTP_AUTH_STATUSES = frozenset({401, 403, 407})
 
 
 def check(
@@ -103,10 +89,18 @@ def check(
     timeout: float = 10.0,
     user: str | None = None,
     dbname: str | None = None,
+    driver: str | Driver | None = None,
 ) -> CheckReport:
     """Connect to ``target`` for real and report what happened, why, and the fix.
 
-    Bad input (an unknown service, a malformed target or file) raises
+    ``target`` takes every form :func:`~tlsconnect.params` takes: a service URI, a libpq
+    ``key=value`` string (``hostaddr`` is honoured as libpq does: connect to that
+    address, verify ``host``), or ``host:port`` with ``service``. ``driver``: give that
+    driver's verdict (its host-name rule); by default a PostgreSQL target gets libpq's.
+    ``timeout`` bounds the whole check. With ``sslnegotiation="direct"`` a PostgreSQL
+    target is checked as libpq 17+ connects then: TLS at once, offering ALPN "postgresql".
+
+    Bad input (an unknown service or driver, a malformed target or file) raises
     :class:`~tlsconnect.ConfigError`; every failure of the connection itself is in the
     report (``ok`` false, ``error_class``, ``error``, ``fix``), never an exception.
     """
@@ -124,7 +118,13 @@ def check(
         server_name=server_name,
     )
     spec = parse_target(target, service)
+    chosen = None if driver is None else check_driver(driver, spec.service)
+    rule = name_rule(spec.service, chosen, spec.scheme)
+    if spec.service is Service.POSTGRESQL and spec.origin == "conninfo":
+        # libpq would take these to a Unix socket, where no TLS is spoken.
+        refuse_socket_hosts(spec.params.get("host"), "check", hostaddr=spec.params.get("hostaddr"))
     plan = plan_for(spec, given)
+    address = _connect_address(spec, plan)
     report = CheckReport(
         ok=False,
         target=redact_target(target),
@@ -135,38 +135,74 @@ def check(
         trust=plan.trust,
         client_cert_sent=plan.client_cert,
         timeout=float(timeout),
+        verdict_of=chosen.value if chosen is not None else rule,
+        name_rule=rule,
         server_name=plan.server_name,
     )
+    if chosen is Driver.CONFLUENT_KAFKA:
+        report.notes.append(
+            "librdkafka (confluent-kafka) matches host names with OpenSSL's own defaults, "
+            "which may also accept a certificate that names its host only in the CN; this "
+            "verdict follows Python's ssl rule, which refuses those"
+        )
+    # The name verified and sent as SNI: server_name when given (the context built from
+    # the plan verifies it too), else the host, as libpq does with hostaddr.
+    verified_name = plan.server_name or spec.host.strip("[]")
+    if plan.server_name is not None:
+        report.notes.append(
+            f"connects to {address} and verifies the certificate against server_name "
+            f"'{plan.server_name}' (sent as SNI)"
+            if plan.check_hostname
+            else f"connects to {address} and sends server_name '{plan.server_name}' as SNI"
+        )
+    elif address != spec.host:
+        report.notes.append(
+            f"connected to {address} (hostaddr) and verified the certificate for "
+            f"'{spec.host}', as libpq does"
+        )
     if not plan.verify_chain:
         report.notes.append(
             "sslmode=require without a CA verifies nothing: the server could be anyone; pass "
             "the project CA and use sslmode=verify-full"
         )
-    if plan.direct_tls:
-        report.notes.append(
-            "check starts TLS with the SSLRequest (the server's certificate and the verdict "
-            "are the same); sslnegotiation=direct also needs a PostgreSQL 17+ server"
-        )
-    if plan.server_name is not None:
-        report.notes.append(
-            f"connects to {spec.host} and verifies the certificate against server_name "
-            f"'{plan.server_name}' (sent as SNI)"
-            if plan.check_hostname
-            else f"connects to {spec.host} and sends server_name '{plan.server_name}' as SNI"
-        )
     if spec.service is Service.POSTGRESQL:
-        spec.user = user or spec.user or _default_pg_user(plan)
+        spec.user = user or spec.user or _default_user(plan)
         spec.dbname = dbname or spec.dbname or DEFAULT_PG_DBNAME
     if spec.service is Service.MYSQL:
-        spec.user = user or spec.user or _default_pg_user(plan)
-    _Probe(spec, plan, report, float(timeout)).run()
+        spec.user = user or spec.user or _default_user(plan)
+    if plan.direct_tls:
+        report.notes.append(
+            "direct TLS (sslnegotiation=direct): TLS at once, offering ALPN 'postgresql', as "
+            "libpq 17+ does; the server must be PostgreSQL 17 or newer"
+        )
+    session = Session(spec, plan, report, float(timeout), verified_name)
+    probe = probe_for(spec.service, direct=plan.direct_tls)(session)
+    _Check(session, probe, rule, address).run()
     return report
 
 
 check.__doc__ = (check.__doc__ or "") + OPTIONS_DOC
 
 
-def _default_pg_user(plan: TLSPlan) -> str:
+def _connect_address(spec: Target, plan: TLSPlan) -> str:
+    """Where to connect: a libpq target's ``hostaddr`` (its first, as for ``host``), else
+    the host. A ``hostaddr`` without ``host`` (or ``server_name``) leaves libpq nothing to
+    verify the name against: it refuses that under verify-full, and so does check."""
+    hostaddr = (spec.params.get("hostaddr") or "").split(",")[0].strip()
+    if not hostaddr or spec.service is not Service.POSTGRESQL:
+        return spec.host
+    if not (spec.params.get("host") or "").strip():
+        if plan.check_hostname and plan.server_name is None:
+            raise ConfigError(
+                f"the conninfo gives hostaddr={hostaddr} but no host: libpq then has no "
+                "name to verify the certificate against and refuses verify-full; add "
+                "host=NAME (the name in the server's certificate, from the service URI)"
+            )
+        spec.host = hostaddr
+    return hostaddr
+
+
+def _default_user(plan: TLSPlan) -> str:
     """With a client certificate, its CN (PostgreSQL's ``cert`` auth matches it; MySQL's
     ``REQUIRE X509`` users are commonly named the same)."""
     credentials = plan.credentials
@@ -175,85 +211,55 @@ def _default_pg_user(plan: TLSPlan) -> str:
     return DEFAULT_PG_USER
 
 
-def _wrong_protocol(error: str, detail: str) -> Diagnosis:
-    """The server answered, over TLS or before it, not as the service type's protocol does."""
-    return Diagnosis(
-        ErrorClass.PROTOCOL_ERROR, error, "check the port and the service type (--service)", detail
-    )
+class _Check:
+    """One check's steps, in order; the protocol's own parts are the probe's."""
 
-
-class _Failed(Exception):
-    """Stops a probe with a diagnosis."""
-
-    def __init__(self, diagnosis: Diagnosis) -> None:
-        super().__init__(diagnosis.error)
-        self.diagnosis = diagnosis
-
-
-class _Probe:
-    def __init__(self, spec: Target, plan: TLSPlan, report: CheckReport, timeout: float) -> None:
-        self.spec = spec
-        self.plan = plan
-        self.report = report
-        self.timeout = timeout
-        # Every step of the check ends by this, in total (set when it starts).
-        self.deadline = time.monotonic() + timeout
-        self.addresses: list[tuple[Any, ...]] = []
-        self.address: tuple[Any, ...] | None = None
-        # The name verified and sent as SNI: server_name when given (the context built
-        # from the plan verifies it too), else the host connected to.
-        self.server_hostname = plan.server_name or spec.host.strip("[]")
+    def __init__(self, session: Session, probe: Probe, rule: str, address: str) -> None:
+        self.session = session
+        self.probe = probe
+        self.rule = rule
+        self.connect_host = address
+        self.report = session.report
+        plan = session.plan
+        #: Whether the name is matched here, by libpq's rule, rather than by OpenSSL.
+        self.libpq_names = rule == LIBPQ and plan.verify_chain and plan.check_hostname
         # Built before any connection, so that a context that cannot be built (a
-        # ConfigError) leaves no socket behind. It explains nothing itself: the probe
+        # ConfigError) leaves no socket behind. It explains nothing itself: the check
         # reads the server's certificate and classifies a failure once, on its own.
         self.context = build_context(plan)
         self.context.expectation = None
-        self.mysql_greeting: MySQLGreeting | None = None
-
-    @property
-    def is_pg(self) -> bool:
-        return self.spec.service is Service.POSTGRESQL
-
-    @property
-    def is_kafka(self) -> bool:
-        return self.spec.service is Service.KAFKA
-
-    @property
-    def is_mysql(self) -> bool:
-        return self.spec.service is Service.MYSQL
-
-    @property
-    def is_redis(self) -> bool:
-        return self.spec.service in (Service.REDIS, Service.VALKEY)
+        if self.libpq_names:
+            self.context.check_hostname = False  # the chain is verified; the name below
 
     def _timed(self, step: str, started: float) -> None:
         self.report.timings[step] = round((time.perf_counter() - started) * 1000, 3)
 
     def run(self) -> None:
-        self.deadline = time.monotonic() + self.timeout
+        self.session.start()
         try:
             self._run()
-        except _Failed as failed:
+        except Failed as failed:
             diagnosis = failed.diagnosis
-            self.report.ok = False
-            self.report.error_class = diagnosis.error_class.value
-            self.report.error = diagnosis.error
-            self.report.fix = diagnosis.fix or None
-            self.report.error_detail = diagnosis.detail
+            report = self.report
+            report.ok = False
+            report.error_class = diagnosis.error_class.value
+            report.error = diagnosis.error
+            report.fix = diagnosis.fix or None
+            report.error_detail = diagnosis.detail
 
     def _run(self) -> None:
-        spec = self.spec
+        session, spec = self.session, self.session.spec
         started = time.perf_counter()
         try:
-            self.addresses = socket.getaddrinfo(spec.host, spec.port, type=socket.SOCK_STREAM)
+            addresses = socket.getaddrinfo(self.connect_host, spec.port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
             self._timed("resolve", started)
-            raise _Failed(self._unreachable(exc, "resolve")) from None
+            raise Failed(session.unreachable(exc, "resolve")) from None
         self._timed("resolve", started)
 
         started = time.perf_counter()
         try:
-            raw = self._connect()
+            raw = self._connect(addresses)
         finally:
             self._timed("tcp_connect", started)
 
@@ -264,161 +270,71 @@ class _Probe:
             self._timed("tls_handshake", started)
         try:
             self._record_session(tls)
-            round_trip = self._round_trips().get(spec.service)
-            if round_trip is not None:
-                if self.plan.client_cert:
+            if self.probe.speaks:
+                if session.plan.client_cert:
                     self._early_alert(tls)
                 started = time.perf_counter()
                 try:
-                    round_trip(tls)
+                    self.probe.round_trip(tls)
                 finally:
                     self._timed("protocol_round_trip", started)
             else:
-                self._wait_for_alert(tls)
+                self.probe.round_trip(tls)
         finally:
             tls.close()
         self.report.ok = True
 
-    def _round_trips(self) -> dict[Service, Callable[[ssl.SSLSocket], None]]:
-        """The protocols the probe speaks for one real round trip, per service type; the
-        others get a short wait for an alert after the handshake."""
-        return {
-            Service.POSTGRESQL: self._pg_round_trip,
-            Service.KAFKA: self._kafka_round_trip,
-            **self._kv_round_trips(),
-            **dict.fromkeys(HTTP_SERVICES, self._http_round_trip),
-        }
-
     # -- steps ------------------------------------------------------------------------
 
-    def _unreachable(self, exc: BaseException, step: str) -> Diagnosis:
-        return classify_unreachable(
-            exc, step=step, host=self.spec.host, port=self.spec.port, timeout=self.timeout
-        )
-
-    def _left(self) -> float:
-        """The time left before the deadline; :class:`TimeoutError` once it has passed."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        return left
-
-    def _allow_diagnosis(self) -> None:
-        """After a failed handshake, the side connections that name its cause (a plaintext
-        port) get a short time of their own, even when the deadline has passed."""
-        self.deadline = max(self.deadline, time.monotonic() + min(self.timeout, _DIAGNOSIS_WAIT))
-
-    def _bounded(self, sock: socket.socket, limit: float | None = None) -> Bounded:
-        """``sock`` read by the check's deadline (or ``limit`` seconds from now, if sooner)."""
-        deadline = self.deadline
-        if limit is not None:
-            deadline = min(deadline, time.monotonic() + limit)
-        return Bounded(sock, deadline)
-
-    def _connect(self) -> socket.socket:
+    def _connect(self, addresses: list[tuple[Any, ...]]) -> socket.socket:
+        session = self.session
         last: OSError | None = None
-        for family, kind, proto, _, address in self.addresses:
-            sock = socket.socket(family, kind, proto)
+        for family, kind, proto, _, address in addresses:
+            sock = session.connection(family, kind, proto)
             try:
-                sock.settimeout(self._left())
-            except TimeoutError as exc:
-                sock.close()
-                last = exc
-                break
-            try:
+                sock.settimeout(session.left())
                 sock.connect(address)
             except OSError as exc:
                 sock.close()
                 last = exc
                 continue
-            self.address = (family, kind, proto, address)
+            session.address = (family, kind, proto, address)
             return sock
         if last is None:
-            last = OSError(f"no address to connect to for {self.spec.host}")
-        raise _Failed(self._unreachable(last, "tcp_connect"))
-
-    def _new_socket(self) -> socket.socket:
-        if self.address is None:
-            raise OSError("the first connection was never made")
-        family, kind, proto, address = self.address
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(self._left())
-            sock.connect(address)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-
-    def _pg_ssl_request(self, sock: socket.socket) -> None:
-        sock.sendall(PG_SSL_REQUEST)
-        answer = self._bounded(sock).recv(1)
-        if answer == b"S":
-            return
-        if answer == b"N":
-            raise _Failed(
-                no_tls("postgresql", "it answered 'N' to PostgreSQL's SSLRequest (ssl = off)")
-            )
-        if not answer:
-            raise _Failed(
-                _wrong_protocol(
-                    "the server closed the connection when asked for TLS (PostgreSQL's "
-                    "SSLRequest): it is not a PostgreSQL server, or not this port",
-                    "closed",
-                )
-            )
-        if answer in (b"\x15", b"\x16"):
-            how = "it speaks TLS directly instead of PostgreSQL's SSLRequest"
-        elif answer == b"E":
-            how = "it answered the SSLRequest with an error (a PostgreSQL older than 7.2?)"
-        else:
-            how = f"it answered the SSLRequest with {answer!r}, not 'S' or 'N'"
-        raise _Failed(
-            _wrong_protocol(
-                f"the server does not answer as PostgreSQL does: {how}",
-                "not_postgresql",
-            )
-        )
+            last = OSError(f"no address to connect to for {self.connect_host}")
+        raise Failed(session.unreachable(last, "tcp_connect"))
 
     def _handshake(self, raw: socket.socket) -> ssl.SSLSocket:
+        session = self.session
         try:
-            if self.is_pg:
-                self._pg_ssl_request(raw)
-            elif self.is_mysql:
-                self.mysql_greeting = self._mysql_ssl_request(raw)
+            self.probe.before_tls(raw)
             tls = self.context.wrap_socket(
-                raw, server_hostname=self.server_hostname, do_handshake_on_connect=False
+                raw, server_hostname=session.server_hostname, do_handshake_on_connect=False
             )
             try:
-                tls_handshake_by(tls, self.deadline)
+                tls_handshake_by(tls, session.deadline)
             except BaseException:
                 tls.close()  # it holds the connection now: raw.close() below is a no-op
                 raise
             return tls
-        except _Failed:
+        except Failed:
             raw.close()
             raise
         except ssl.SSLCertVerificationError as exc:
             raw.close()
+            session.allow_diagnosis()
             leaf, chain = self._after_verification_failure(exc)
             self._record_chain(leaf, chain)
-            raise _Failed(self._tls_diagnosis(exc, leaf)) from None
-        except TimeoutError as exc:
-            raw.close()
-            self._allow_diagnosis()
-            if self._answers_plaintext():
-                raise _Failed(self._plaintext_diagnosis()) from None
-            self._raise_if_plaintext_http(exc)
-            raise _Failed(self._unreachable(exc, "tls_handshake")) from None
+            raise Failed(session.tls_diagnosis(exc, leaf)) from None
         except (ssl.SSLError, OSError) as exc:
             raw.close()
-            self._allow_diagnosis()
-            if isinstance(exc, ssl.SSLEOFError | ConnectionResetError) and (
-                self._answers_plaintext()
-            ):
-                raise _Failed(self._plaintext_diagnosis()) from None
-            self._raise_if_plaintext_http(exc)
-            raise _Failed(self._tls_diagnosis(exc, None)) from None
+            session.allow_diagnosis()
+            plaintext = self.probe.plaintext(exc)
+            if plaintext is not None:
+                raise Failed(plaintext) from None
+            if isinstance(exc, TimeoutError):
+                raise Failed(session.unreachable(exc, "tls_handshake")) from None
+            raise Failed(session.tls_diagnosis(exc, None)) from None
 
     def _after_verification_failure(
         self, exc: ssl.SSLCertVerificationError
@@ -433,94 +349,133 @@ class _Probe:
         """
         self.report.hostname_verified = False
         if exc.verify_code in _HOSTNAME_CODES:
-            read = self._chain_check()
-            if read is not None:
+            peer = self._chain_check()
+            if peer is not None:
                 self.report.chain_verified = True
-                return read
+                self._compare_names(peer[1], accepted=False)
+                return peer[0], []
         self.report.chain_verified = False
         return self._read_presented_chain()
 
-    def _chain_check(self) -> tuple[x509.Certificate | None, list[x509.Certificate]] | None:
-        """A handshake that verifies the chain as the plan does, but not the host name,
-        with no client certificate; ``None`` when the chain does not verify."""
-        context = build_context(self.plan, client_cert=False)
+    def _chain_check(self) -> tuple[x509.Certificate | None, dict[str, Any]] | None:
+        """A handshake on a side connection that verifies the chain as the plan does,
+        but not the host name, with no client certificate: the leaf and what ``ssl``
+        read of it; ``None`` when the chain does not verify."""
+        context = build_context(self.session.plan, client_cert=False)
         context.check_hostname = False
         context.expectation = None
         try:
-            sock = self._new_socket()
-        except OSError:
-            return None
-        try:
-            if self.is_pg:
-                sock.sendall(PG_SSL_REQUEST)
-                if self._bounded(sock).recv(1) != b"S":
+            with self.session.side() as sock:
+                if not self.probe.before_tls_side(sock):
                     return None
-            elif self.is_mysql:
-                greeting = mysql_greeting(self._bounded(sock))
-                if not isinstance(greeting, MySQLGreeting) or not greeting.offers_tls:
-                    return None
-                sock.sendall(mysql_ssl_request(greeting))
-            with context.wrap_socket(sock, server_hostname=self.server_hostname) as tls:
-                return load_der(tls.getpeercert(binary_form=True)), []
+                with context.wrap_socket(
+                    sock,
+                    server_hostname=self.session.server_hostname,
+                    do_handshake_on_connect=False,
+                ) as tls:
+                    tls_handshake_by(tls, sock.deadline)
+                    return load_der(tls.getpeercert(binary_form=True)), tls.getpeercert() or {}
         except (OSError, ssl.SSLError, ValueError, EOFError):
             return None
-        finally:
-            sock.close()
 
     def _read_presented_chain(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
         """A separate, non-verifying handshake, only to read what the server presents
         (no client certificate is sent on it and nothing is written after the handshake)."""
-        if self.address is None:
+        session = self.session
+        if session.address is None:
             return None, []
-        family, _, _, address = self.address
+        family, _, _, address = session.address
         return read_presented_chain(
             address,
-            self.server_hostname,
-            postgres=self.is_pg,
-            mysql=self.is_mysql,
+            session.server_hostname,
+            postgres=session.service is Service.POSTGRESQL,
+            mysql=session.service is Service.MYSQL,
             family=family,
-            timeout=min(self.timeout, READ_TIMEOUT),
+            timeout=max(min(session.deadline - time.monotonic(), READ_TIMEOUT), 0.001),
         )
 
-    def _tls_diagnosis(self, exc: BaseException, leaf: x509.Certificate | None) -> Diagnosis:
-        try:
-            return classify_tls_error(
-                exc, expected=self.plan.expectation, host=self.spec.host.strip("[]"), leaf=leaf
-            )
-        except Exception:
-            # Deliberately broad: a certificate the parser refuses (or any other surprise
-            # while explaining) must leave a report, never an exception, with OpenSSL's
-            # own words.
-            if leaf is None:
-                raise
-            self.report.notes.append(
-                "the server's certificate could not be read for a closer diagnosis"
-            )
-            return self._tls_diagnosis(exc, None)
+    # -- the host name, by the driver's rule ----------------------------------------------
 
-    def _plaintext_diagnosis(self) -> Diagnosis:
-        if self.is_redis:
-            return no_tls(self.spec.service.value, "this port answers a plaintext Redis PING")
-        return no_tls(
-            self.spec.service.value,
-            "this port answers plaintext Kafka requests (a PLAINTEXT listener)",
+    def _compare_names(self, peer: dict[str, Any], *, accepted: bool) -> NameMatch:
+        """Apply both host-name rules to the verified peer, and note where the drivers
+        part. ``accepted``: the verdict this check reached, by the rule it follows."""
+        session = self.session
+        match = NameMatch(session.server_hostname, peer_names(peer))
+        if session.service is not Service.POSTGRESQL or not session.plan.check_hostname:
+            return match
+        other = PYTHON_SSL if self.rule == LIBPQ else LIBPQ
+        if match.verdict(other) == accepted:
+            return match
+        report = self.report
+        report.drivers_deciding_otherwise = drivers_with_rule(session.service, other)
+        libpq_word = "libpq (psycopg, psycopg2)"
+        python_word = "asyncpg and other drivers that use Python's ssl"
+        if match.libpq and not match.python_ssl:
+            report.notes.append(
+                f"{libpq_word} accepts this certificate: {match.why_they_differ()}; "
+                f"{python_word} will refuse it"
+            )
+        elif match.python_ssl and not match.libpq:
+            report.notes.append(
+                f"{python_word} accept this certificate, and {libpq_word} will refuse it: "
+                f"{match.why_they_differ()}"
+            )
+        return match
+
+    def _check_names(self, tls: ssl.SSLSocket) -> None:
+        """The host name of the verified peer, by the rule of the driver: OpenSSL has
+        applied Python's ``ssl`` rule in the handshake already; libpq's is applied here."""
+        session, plan = self.session, self.session.plan
+        if not (plan.verify_chain and plan.check_hostname):
+            return
+        peer = tls.getpeercert() or {}
+        if not self.libpq_names:
+            self._compare_names(peer, accepted=True)
+            return
+        match = NameMatch(session.server_hostname, peer_names(peer))
+        self._compare_names(peer, accepted=match.libpq)
+        if match.libpq:
+            return
+        # Refused by libpq's rule: libpq closes here, before the startup message.
+        self.report.hostname_verified = False
+        refused = ssl.SSLCertVerificationError(
+            1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: host name mismatch"
         )
+        refused.verify_code = 64 if is_ip_address(session.server_hostname) else 62
+        refused.verify_message = "Hostname mismatch"
+        leaf = load_der(tls.getpeercert(binary_form=True))
+        self._record_chain(leaf, [])
+        raise Failed(session.tls_diagnosis(refused, leaf))
+
+    # -- what the report shows --------------------------------------------------------------
 
     def _record_session(self, tls: ssl.SSLSocket) -> None:
-        report = self.report
+        report, plan = self.report, self.session.plan
         report.tls_version = tls.version()
         cipher = tls.cipher()
         report.cipher = cipher[0] if cipher else None
-        chain: list[x509.Certificate] = []
+        report.chain_verified = plan.verify_chain
+        report.hostname_verified = plan.check_hostname
+        self._check_names(tls)
+        der = tls.getpeercert(binary_form=True)
+        peer = tls.getpeercert() if plan.verify_chain else None
         verified = getattr(tls, "get_verified_chain", None)
-        if verified is not None and self.plan.verify_chain:  # Python 3.13+
+        if verified is not None and plan.verify_chain:  # Python 3.13+
             try:
                 chain = [c for c in (load_der(item) for item in verified()) if c is not None]
             except (ssl.SSLError, ValueError):
                 chain = []
-        self._record_chain(load_der(tls.getpeercert(binary_form=True)), chain)
-        report.chain_verified = self.plan.verify_chain
-        report.hostname_verified = self.plan.check_hostname
+            self._record_chain(load_der(der), chain)
+        elif peer and der:
+            # Everything shown is what ssl read of the verified peer: no parser to load.
+            info = peer_certificate_info(peer, der)
+            report.chain = [info]
+            report.peer_subject = info["subject"]
+            report.peer_issuer = info["issuer"]
+            report.peer_not_after = info["not_after"]
+            report.notes.append(_ONLY_LEAF)
+        else:
+            self._record_chain(load_der(der), [])
 
     def _record_chain(self, leaf: x509.Certificate | None, chain: list[x509.Certificate]) -> None:
         report = self.report
@@ -539,65 +494,7 @@ class _Probe:
             report.notes.append("the server's certificate could not be parsed to show it")
             return
         if leaf is not None and not chain:
-            report.notes.append(
-                "chain: only the server's own certificate is shown (Python before 3.13 "
-                "cannot read the rest of the chain the server sent)"
-            )
-
-    def _answers_plaintext(self) -> bool:
-        """Whether the port answers a plaintext Kafka ApiVersions request (or Redis PING)."""
-        if self.is_redis:
-            return self._answers_plaintext_redis()
-        if not self.is_kafka or self.address is None:
-            return False
-        try:
-            sock = self._new_socket()
-        except OSError:
-            return False
-        try:
-            sock.settimeout(min(self.timeout, 3.0))
-            sock.sendall(api_versions_request())
-            return read_api_versions(sock) is not None
-        except (OSError, ValueError):
-            return False
-        finally:
-            sock.close()
-
-    # -- protocol round trips ---------------------------------------------------------
-
-    def _round_trip_error(self, exc: BaseException) -> _Failed:
-        if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError):
-            return _Failed(self._tls_diagnosis(exc, None))
-        if isinstance(exc, TimeoutError):
-            return _Failed(self._unreachable(exc, "protocol_round_trip"))
-        return _Failed(self._closed_after_handshake())
-
-    def _closed_after_handshake(self) -> Diagnosis:
-        if not self.plan.client_cert:
-            return Diagnosis(
-                ErrorClass.CLIENT_CERT_REQUIRED,
-                "the server closed the connection right after the TLS handshake without an "
-                "answer; no client certificate was sent, and servers that require one do this",
-                "pass the client certificate and key (service.cert and service.key from "
-                "`avn service user-creds-download`)",
-                "closed_no_cert",
-            )
-        if self.report.tls_version == "TLSv1.3":
-            return Diagnosis(
-                ErrorClass.CLIENT_CERT_REJECTED,
-                "the server closed the connection right after the TLS 1.3 handshake without "
-                "an answer; a client certificate was sent, and this is how servers refuse one",
-                "check that the client certificate is this project's (service.cert from "
-                "`avn service user-creds-download`), current, and for this user",
-                "closed_after_cert",
-            )
-        return Diagnosis(
-            ErrorClass.PROTOCOL_ERROR,
-            "the server closed the connection right after the TLS handshake without an answer",
-            "check the port and the service type; the server may also have refused the client "
-            "certificate without saying so",
-            "closed",
-        )
+            report.notes.append(_ONLY_LEAF)
 
     def _early_alert(self, tls: ssl.SSLSocket) -> None:
         """Read an alert the server may send about our certificate (TLS 1.3).
@@ -607,7 +504,8 @@ class _Probe:
         accepts it sends session tickets, which end the wait; a server that sends neither
         costs the whole wait. No application data is expected before ours.
         """
-        deadline = time.monotonic() + min(self.timeout, _EARLY_ALERT_WAIT)
+        session = self.session
+        deadline = min(session.deadline, time.monotonic() + _EARLY_ALERT_WAIT)
         tls.setblocking(False)
         try:
             while (left := deadline - time.monotonic()) > 0:
@@ -625,288 +523,12 @@ class _Probe:
                     # is coming, so stop waiting.
                     return
         except (OSError, ssl.SSLError, EOFError) as exc:
-            raise self._round_trip_error(exc) from None
+            raise session.round_trip_error(exc) from None
         finally:
-            tls.settimeout(max(self.deadline - time.monotonic(), 0.001))
+            tls.settimeout(max(session.deadline - time.monotonic(), 0.001))
 
-    def _pg_round_trip(self, tls: ssl.SSLSocket) -> None:
-        spec = self.spec
-        message = pg_startup_message(spec.user or "", spec.dbname or "", "tlsconnect-check")
-        try:
-            tls.sendall(message)
-            head = recv_exact(self._bounded(tls), 5)
-            kind, length = head[:1], struct.unpack("!i", head[1:])[0]
-            payload = recv_exact(self._bounded(tls), min(max(length - 4, 0), 65536))
-        except (OSError, ssl.SSLError, EOFError) as exc:
-            raise self._round_trip_error(exc) from None
-        if kind == b"R":
-            code = struct.unpack("!i", payload[:4])[0] if len(payload) >= 4 else -1
-            auth = {0: "trust (no password)", 3: "password", 5: "md5", 10: "SASL (SCRAM)"}
-            self.report.server_message = (
-                f"authentication request: {auth.get(code, f'method {code}')}"
-            )
-            return
-        if kind == b"E":
-            fields = pg_error_fields(payload)
-            text = fields.get("M", "")
-            sqlstate = fields.get("C", "")
-            self.report.server_message = f"{fields.get('S', 'ERROR')} {sqlstate}: {text}".strip()
-            lowered = text.lower()
-            if "client certificate" in lowered or "certificate authentication failed" in lowered:
-                sent = self.plan.client_cert
-                diagnosis = client_cert_problem(
-                    sent=sent, how=f"PostgreSQL said: {text}", service="postgresql"
-                )
-                if sent and "certificate authentication failed" in lowered:
-                    diagnosis = Diagnosis(
-                        diagnosis.error_class,
-                        diagnosis.error,
-                        f"the certificate's common name must be the user name: connect as "
-                        f"the user the certificate was issued to (not '{spec.user}')",
-                        "wrong_user",
-                    )
-                raise _Failed(diagnosis)
-            self.report.notes.append(
-                "TLS is fine; the server then refused this login (see 'server said'), which "
-                "is about the user or database, not TLS"
-            )
-            return
-        raise _Failed(
-            _wrong_protocol(
-                f"the server answered the startup message with {kind!r}, not as PostgreSQL does",
-                "not_postgresql",
-            )
-        )
 
-    def _kafka_round_trip(self, tls: ssl.SSLSocket) -> None:
-        try:
-            tls.sendall(api_versions_request())
-            answer = read_api_versions(self._bounded(tls))
-        except (OSError, ssl.SSLError, EOFError) as exc:
-            raise self._round_trip_error(exc) from None
-        except ValueError as exc:
-            raise _Failed(
-                _wrong_protocol(
-                    f"the server's answer to ApiVersions is not Kafka's: {exc}",
-                    "not_kafka",
-                )
-            ) from None
-        if answer is None:
-            raise _Failed(self._closed_after_handshake())
-        self.report.server_message = f"ApiVersions answered (error code {answer})"
-
-    # -- HTTP (the services reached over HTTPS) -----------------------------------------
-
-    @property
-    def is_http(self) -> bool:
-        return self.spec.service in HTTP_SERVICES
-
-    def _http_round_trip(self, tls: ssl.SSLSocket) -> None:
-        """``HEAD /``: any HTTP status (even 401) means TLS is fine, the client
-        certificate included."""
-        try:
-            tls.sendall(http_head_request(self.server_hostname, self.spec.port))
-            answer = read_http_status(self._bounded(tls))
-        except (OSError, ssl.SSLError, EOFError) as exc:
-            raise self._round_trip_error(exc) from None
-        except ValueError as exc:
-            raise _Failed(
-                Diagnosis(
-                    ErrorClass.PROTOCOL_ERROR,
-                    f"the server's answer to HEAD / is not HTTP: {exc}",
-                    "check the port (the one in the service's https:// URI) and the service "
-                    "type (--service)",
-                    "not_http",
-                )
-            ) from None
-        if answer is None:
-            raise _Failed(self._closed_after_handshake())
-        status, reason = answer
-        self.report.server_message = f"HTTP {status} {reason}".strip()
-        if status in (495, 496):
-            # nginx's answers about the client certificate, sent over a finished handshake.
-            raise _Failed(
-                client_cert_problem(
-                    sent=self.plan.client_cert,
-                    how=f"the server answered HTTP {status} {reason}".strip(),
-                    service=self.spec.service.value,
-                )
-            )
-        if status in _HTTP_AUTH_STATUSES:
-            self.report.notes.append(
-                f"TLS is fine; the server asks for credentials (HTTP {status}), which is "
-                "about the user, not TLS"
-            )
-
-    def _raise_if_plaintext_http(self, exc: BaseException) -> None:
-        """After a handshake that met no TLS (or no answer), whether the port speaks plain
-        HTTP: one plaintext ``HEAD /`` on a new connection says so (no material is sent)."""
-        if not self.is_http or self.address is None:
-            return
-        reason = str(getattr(exc, "reason", "") or "")
-        if not (
-            isinstance(exc, TimeoutError | ssl.SSLEOFError | ConnectionResetError)
-            or reason in _PLAINTEXT_REASONS
-        ):
-            return
-        try:
-            sock = self._new_socket()
-        except OSError:
-            return
-        try:
-            sock.settimeout(min(self.timeout, 3.0))
-            sock.sendall(http_head_request(self.server_hostname, self.spec.port))
-            answer = read_http_status(self._bounded(sock, 3.0))
-        except (OSError, ValueError):
-            return
-        finally:
-            sock.close()
-        if answer is not None:
-            status_line = f"HTTP {answer[0]} {answer[1]}".strip()
-            raise _Failed(
-                no_tls(self.spec.service.value, f"this port answers plaintext HTTP ({status_line})")
-            )
-
-    def _wait_for_alert(self, tls: ssl.SSLSocket) -> None:
-        """No protocol known: wait briefly for an alert (TLS 1.3 client certificate checks)."""
-        try:
-            tls.settimeout(min(self._left(), _ALERT_WAIT))
-            tls.recv(1)
-        except TimeoutError:
-            return
-        except ssl.SSLError as exc:
-            if not isinstance(exc, ssl.SSLEOFError):
-                raise _Failed(self._tls_diagnosis(exc, None)) from None
-        except OSError:
-            return
-
-    # -- Redis and MySQL ---------------------------------------------------------------
-
-    def _answers_plaintext_redis(self) -> bool:
-        """Whether the port answers a plaintext ``PING`` as Redis does (a plaintext Redis
-        reads a TLS ClientHello as an unfinished command and waits, so the handshake
-        times out instead of failing)."""
-        if self.address is None:
-            return False
-        try:
-            sock = self._new_socket()
-        except OSError:
-            return False
-        try:
-            sock.settimeout(min(self.timeout, 3.0))
-            sock.sendall(REDIS_PING)
-            return read_redis_line(self._bounded(sock, 3.0))[:1] in (b"+", b"-")
-        except (OSError, ValueError, EOFError):
-            return False
-        finally:
-            sock.close()
-
-    def _kv_round_trips(self) -> dict[Service, Callable[[ssl.SSLSocket], None]]:
-        return {
-            Service.REDIS: self._redis_round_trip,
-            Service.VALKEY: self._redis_round_trip,
-            Service.MYSQL: self._mysql_round_trip,
-        }
-
-    def _not_mysql(self, how: str) -> _Failed:
-        return _Failed(
-            _wrong_protocol(
-                f"the server does not answer as MySQL does: {how}",
-                "not_mysql",
-            )
-        )
-
-    def _mysql_ssl_request(self, sock: socket.socket) -> MySQLGreeting:
-        """Read the server's greeting and ask for TLS, as MySQL clients do."""
-        try:
-            greeting = mysql_greeting(self._bounded(sock))
-        except EOFError:
-            raise self._not_mysql("it closed the connection without a greeting") from None
-        except TimeoutError:
-            raise self._not_mysql(
-                f"it sent no greeting within {self.timeout:g} s (a MySQL server greets first; "
-                "a server that waits may expect TLS at once)"
-            ) from None
-        except ValueError as exc:
-            raise self._not_mysql(f"its first packet is {exc}") from None
-        if isinstance(greeting, MySQLAnswer):
-            self.report.server_message = str(greeting)
-            raise _Failed(
-                Diagnosis(
-                    ErrorClass.PROTOCOL_ERROR,
-                    f"the server refused the connection before TLS could start: {greeting}",
-                    "this is about the server or this client's address (too many "
-                    "connections, a blocked host), not TLS; try again or ask the operator",
-                    "refused_before_tls",
-                )
-            )
-        if not greeting.offers_tls:
-            raise _Failed(
-                no_tls(
-                    "mysql",
-                    f"its greeting ({greeting.server_version}) does not offer TLS (no "
-                    "CLIENT_SSL capability)",
-                )
-            )
-        sock.sendall(mysql_ssl_request(greeting))
-        return greeting
-
-    def _mysql_round_trip(self, tls: ssl.SSLSocket) -> None:
-        greeting = self.mysql_greeting
-        if greeting is None:  # set by the handshake; for the type checker
-            raise self._not_mysql("no greeting was read")
-        user = self.spec.user or DEFAULT_PG_USER
-        try:
-            tls.sendall(mysql_handshake_response(greeting, user))
-            answer = mysql_answer(self._bounded(tls))
-        except (OSError, ssl.SSLError, EOFError) as exc:
-            raise self._round_trip_error(exc) from None
-        except ValueError as exc:
-            raise self._not_mysql(f"its answer to the login is {exc}") from None
-        if answer is None:
-            raise _Failed(self._closed_after_handshake())
-        self.report.server_message = f"{greeting.server_version}: {answer}"
-        if answer.kind == "error":
-            self.report.notes.append(
-                f"TLS is fine; the server then refused the login as '{user}' without a "
-                "password (see 'server said'): check never sends a password, so that is "
-                "about the user, not TLS"
-            )
-
-    def _redis_round_trip(self, tls: ssl.SSLSocket) -> None:
-        try:
-            tls.sendall(REDIS_PING)
-            line = read_redis_line(self._bounded(tls))
-        except EOFError:
-            raise _Failed(self._closed_after_handshake()) from None
-        except (OSError, ssl.SSLError) as exc:
-            raise self._round_trip_error(exc) from None
-        except ValueError as exc:
-            raise _Failed(
-                _wrong_protocol(
-                    f"the server does not answer PING as Redis does ({exc})",
-                    "not_redis",
-                )
-            ) from None
-        text = line.decode("utf-8", "replace")
-        self.report.server_message = text
-        if text.startswith("+"):
-            return
-        if text.startswith("-"):
-            word = text[1:].split(" ", 1)[0]
-            if word in ("NOAUTH", "WRONGPASS", "NOPERM"):
-                self.report.notes.append(
-                    "TLS is fine; the server wants credentials before it answers PING ("
-                    f"{word}): check never sends a password, so this is not a failure"
-                )
-            else:
-                self.report.notes.append(
-                    "TLS is fine; the server answered PING with an error (see 'server said')"
-                )
-            return
-        raise _Failed(
-            _wrong_protocol(
-                f"the server answered PING with {text[:40]!r}, not as Redis does",
-                "not_redis",
-            )
-        )
+_ONLY_LEAF = (
+    "chain: only the server's own certificate is shown (Python before 3.13 cannot read "
+    "the rest of the chain the server sent)"
+)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._aiven import Endpoint, ProviderAPI, service_endpoints
 from ._errors import CertificateExpiryWarning, ConfigError, ProviderAPIError, TLSConnectError
 from ._material import Credentials
-from ._model import Service
+from ._model import DEFAULT_WARN_DAYS, DEFAULT_WORKERS, Service
 from ._pem import Input, display_name
 from ._probe import check
 from ._report import CheckReport
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_WARN_DAYS", "DEFAULT_WORKERS", "ProjectItem", "ProjectReport", "check_project"]
 
-DEFAULT_WARN_DAYS = 30
-#: Checks at once. They wait on the network, not the CPU: enough for a project of dozens
-#: of services to take about as long as its slowest one, few enough to stay polite.
-DEFAULT_WORKERS = 64
 
 #: Item statuses; only "ok" and "skipped" leave a report ok.
 STATUSES = ("ok", "failed", "expiring", "expired", "skipped")

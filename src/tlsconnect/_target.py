@@ -8,9 +8,8 @@ bootstrap list. Standard library only: parsing never connects and never loads ma
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 
-from ._conninfo import check_port, parse_conninfo, split_hosts, unencoded_userinfo
+from ._conninfo import check_port, parse_conninfo, split_hosts, unencoded_userinfo, unquote
 from ._errors import ConfigError
 from ._model import Service
 
@@ -204,7 +203,8 @@ def parse_bootstrap(bootstrap_servers: object) -> list[str]:
 
 
 def parse_target(target: str, service: str | Service | None = None) -> Target:
-    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port`` or ``host:port``.
+    """``postgres://…``, ``kafka://host:port``, ``SERVICE://host:port``, ``host:port``, or
+    a libpq ``key=value`` conninfo (always PostgreSQL).
 
     SQLAlchemy's ``BASE+DRIVER://`` spellings of PostgreSQL's and MySQL's URIs
     (``postgresql+asyncpg://``, ``mysql+pymysql://``) read as the plain URI; the target's
@@ -225,6 +225,14 @@ def parse_target(target: str, service: str | Service | None = None) -> Target:
         return spec
     lowered = text.lower()
     chosen = None if service is None else Service.parse(service)
+    if _CONNINFO.match(text):
+        # libpq's key=value conninfo: PostgreSQL's own form of a target.
+        if chosen is not None and chosen is not Service.POSTGRESQL:
+            raise ConfigError(
+                f"a key=value target is libpq's conninfo (PostgreSQL), but service="
+                f"{chosen.value} was given; pass the service's URI or host:port"
+            )
+        return pg_target(parse_conninfo(text))
     if lowered.startswith(PG_SCHEMES):
         if chosen is not None and chosen is not Service.POSTGRESQL:
             raise ConfigError(
@@ -495,6 +503,8 @@ def pg_target(params: dict[str, str]) -> Target:
 
 
 _SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
+#: The start of a libpq ``key=value`` conninfo.
+_CONNINFO = re.compile(r"^[A-Za-z_]+\s*=")
 #: A keyword whose value is a secret (``password=``, ``sslpassword=``, ``sasl_password=``):
 #: in a URI's query the value ends at ``&`` or ``#``; in a libpq ``key=value`` string it
 #: is quoted, or ends at the next ``key=`` (words after an unquoted value that libpq would
