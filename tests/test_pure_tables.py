@@ -10,13 +10,23 @@ import pytest
 from tlsconnect import ConfigError, Service
 from tlsconnect._conninfo import (
     check_port,
+    is_secret_key,
     parse_conninfo,
     refuse_socket_hosts,
     split_hosts,
 )
 from tlsconnect._decide import Decision, decide
 from tlsconnect._model import SSLMode, Trust
-from tlsconnect._target import parse_bootstrap, parse_target, pg_target, split_host_port
+from tlsconnect._target import (
+    Target,
+    encryption_only_word,
+    parse_bootstrap,
+    parse_target,
+    pg_target,
+    redact_target,
+    split_host_port,
+    uri_sslmode,
+)
 
 # -- _decide
 
@@ -454,3 +464,179 @@ def test_pg_target_reads_libpq_keywords():
     for mode in ("require", " Prefer "):
         with pytest.raises(ConfigError, match="asks libpq for GSSAPI encryption"):
             pg_target({"host": "h", "gssencmode": mode})
+
+
+# -- the edges mutmut found unpinned: a second '://', '@' or ']' where only the first (or
+# the last) is right, and the fields a URI target carries besides where to connect
+
+
+@pytest.mark.parametrize(
+    ("target", "service", "expected"),
+    [
+        # the path is the base path for HTTP and Cassandra only; the database for MySQL
+        ("cassandra://u:p@h/ks", None, {"path": "/ks", "dbname": None, "port": 9042}),
+        ("https://h:1/base/x?y=1", "opensearch", {"path": "/base/x", "params": {"y": "1"}}),
+        ("https://h/x@y", "opensearch", {"path": "/x@y", "user": None, "host": "h"}),
+        ("mysql://h/x@y", None, {"dbname": "x@y", "path": "", "port": 3306}),
+        ("mysql://u:a@b@h:3306/db", None, {"user": "u", "password": "a@b", "host": "h"}),
+        # a second '://' in the query is part of a value
+        ("mysql://h:1/db?x=a://b", None, {"params": {"x": "a://b"}, "dbname": "db"}),
+        ("mysql://h:1/db?a=b=c&d", None, {"params": {"a": "b=c", "d": ""}}),
+        # TLS words leave params; the rest stay; Redis's path is its db
+        (
+            "rediss://u:p@h:6380/3?ssl_cert_reqs=none&x=1",
+            None,
+            {"params": {"x": "1", "db": "3"}, "sslmode": "require", "path": ""},
+        ),
+        ("rediss://h:1/3?db=5", None, {"params": {"db": "5"}}),
+        ("mysql://h/db?x=1", None, {"params": {"x": "1"}}),
+        ("redis://h:1/2", "valkey", {"params": {"db": "2"}, "service": Service.VALKEY}),
+        ("rediss://h:1", "valkey", {"service": Service.VALKEY}),
+        # the word that only asks for encryption, kept as written (never for plaintext)
+        ("mysql://h/db?ssl-mode=REQUIRED", None, {"asks_encryption_only": "ssl-mode=REQUIRED"}),
+        ("mysql://h/db?ssl-mode=VERIFY_CA", None, {"asks_encryption_only": None}),
+        ("redis://h:1?ssl=true", None, {"asks_encryption_only": None, "sslmode": "disable"}),
+    ],
+)
+def test_uri_targets_keep_path_params_and_tls_words(target, service, expected):
+    spec = parse_target(target, service)
+    assert {name: getattr(spec, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "service", "match"),
+    [
+        ("mysql://u:a/b@h/db", None, "target mysql://: the host cannot be read"),
+        ("https://h:abc/x@y", "opensearch", "target https://: the host cannot be read"),
+        ("mysql://u@/db", None, "target mysql:// has no host"),
+        ("mysql://h:0/db", None, "target mysql://: port '0'"),
+        ("mysql+pymysql://h/db", "kafka", "mysql:// is mysql but service=kafka"),
+        ("postgresql+psycopg", None, "does not say which service"),
+        ("kafka://h:1/x://y#", "redis", "kafka:// is Kafka"),
+        ("opensearch://h:1#a b", None, None),
+        ("opensearch://h:1#a#b", None, None),
+        ("opensearch://h:1?a?b", None, None),
+        ("opensearch://h:1/a/b", None, None),
+        ("kafka://h:1/x://y", None, None),
+        ("opensearch://h:1/a://b", None, None),
+        ("kafka://u:a/b@h:1", None, r"^target 'kafka://u:\*\*\*@h:1': the host cannot"),
+    ],
+)
+def test_uri_target_edges(target, service, match):
+    if match is None:
+        spec = parse_target(target, service)
+        assert (spec.host, spec.port) == ("h", 1)
+        return
+    with pytest.raises(ConfigError, match=match):
+        parse_target(target, service)
+
+
+def test_driver_variants_split_at_the_first_separator_and_the_first_plus():
+    spec = parse_target("postgresql+asyncpg://h:1/d?application_name=a://b")
+    assert (spec.scheme, spec.host, spec.params["application_name"]) == (
+        "postgresql+asyncpg",
+        "h",
+        "a://b",
+    )
+    assert parse_target("postgresql+a+b://h:1/d").scheme == "postgresql+a+b"
+
+
+def test_a_target_made_by_hand_has_no_path():
+    spec = Target(Service.KAFKA, "h", 1)
+    assert (spec.path, spec.servers, spec.material, spec.params) == ("", ("h:1",), {}, {})
+
+
+@pytest.mark.parametrize(
+    ("query", "sslmode", "word"),
+    [
+        ({"ssl-mode": "weird"}, "weird", None),  # passed on: SSLMode.parse refuses it
+        ({"ssl_cert_reqs": "cert_none"}, "require", None),
+        ({"ssl_mode": "required"}, "require", "ssl_mode=required"),
+        ({"SSL-Mode": "Verify-Identity"}, "verify-full", None),
+        ({"ssl": "true", "verify": "false"}, "require", None),
+        ({"ssl": "true"}, "require", "ssl=true"),
+        ({"Tls": "1"}, "require", "Tls=1"),
+        ({"tls": "False"}, "disable", None),
+        ({"secure": "true"}, "require", None),
+    ],
+)
+def test_tls_words_and_the_word_that_only_asks_for_encryption(query, sslmode, word):
+    assert uri_sslmode(query) == sslmode
+    assert encryption_only_word(query) == word
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("u:p@h:1/?x=y@z", "u:***@h:1/?x=y@z"),
+        ("rediss://u:p@h/a@b:c", "rediss://u:***@h/a@b:c"),
+        ("rediss://u:p@h/a@b/c", "rediss://u:***@h/a@b/c"),
+        ("mysql://u:p:q@h/db", "mysql://u:***@h/db"),
+        ("kafka://@h:1/x", "kafka://@h:1/x"),
+        ("host=h user=a@b password=x", "host=h user=a@b password=***"),
+    ],
+)
+def test_redaction_edges(target, shown):
+    assert redact_target(target) == shown
+
+
+@pytest.mark.parametrize("name", ["password", "PASSWORD", "sslPassword", "KeyPass", "passwd"])
+def test_secret_keys_in_any_case(name):
+    assert is_secret_key(name)
+
+
+@pytest.mark.parametrize("name", ["user", "passfile", "password_file", "mykeypass"])
+def test_keys_that_are_not_secrets(name):
+    assert not is_secret_key(name)
+
+
+@pytest.mark.parametrize(
+    ("host", "hostaddr", "refused"),
+    [
+        ("C:/", None, True),
+        ("c:\\", None, True),
+        ("é:/x", None, False),  # a drive letter is an ASCII letter
+        (",/tmp", "1.2.3.4,", True),  # the entry after one with an address is checked too
+    ],
+)
+def test_socket_host_edges(host, hostaddr, refused):
+    if refused:
+        with pytest.raises(ConfigError, match="Unix socket"):
+            refuse_socket_hosts(host, "x", hostaddr=hostaddr)
+    else:
+        refuse_socket_hosts(host, "x", hostaddr=hostaddr)
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "params"),
+    [
+        ("a=1 b=x://y c=2", {"a": "1", "b": "x://y", "c": "2"}),
+        ("postgresql://h/d?x=a://b", {"host": "h", "dbname": "d", "x": "a://b"}),
+        ("a='x'b=1", {"a": "x", "b": "1"}),
+        ("a=b\\c", {"a": "bc"}),
+    ],
+)
+def test_conninfo_edges(conninfo, params):
+    assert parse_conninfo(conninfo) == params
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "match"),
+    [
+        ("xx://a://b", r"^conninfo URI scheme 'xx://' is not"),
+        ("a='b\\'", "never closed"),
+        ("postgresql://[::1]]:5", "has text after"),
+        ("postgresql://h:0", "^conninfo URI: port '0'"),
+        ("postgresql://[::1/x@y?z=a://b", "percent-encode"),
+        ("postgresql://[::1/d?x=a://b@c", "percent-encode"),
+        ("postgresql://[::1/d?x=a://b", "never closes"),
+    ],
+)
+def test_conninfo_edge_refusals(conninfo, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_conninfo(conninfo)
+
+
+def test_split_host_port_reads_up_to_the_first_bracket():
+    with pytest.raises(ConfigError, match="write an IPv6 address"):
+        split_host_port("[::1]]:5", "x")
