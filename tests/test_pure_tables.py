@@ -520,6 +520,9 @@ def test_uri_targets_keep_path_params_and_tls_words(target, service, expected):
         ("kafka://h:1/x://y", None, None),
         ("opensearch://h:1/a://b", None, None),
         ("kafka://u:a/b@h:1", None, r"^target 'kafka://u:\*\*\*@h:1': the host cannot"),
+        # a second '://' right after the port is not read past
+        ("kafka://h:1://x", None, "has no port"),
+        ("opensearch://h:1://x", None, "has no port"),
     ],
 )
 def test_uri_target_edges(target, service, match):
