@@ -478,6 +478,8 @@ def test_pg_target_reads_libpq_keywords():
         ("https://h:1/base/x?y=1", "opensearch", {"path": "/base/x", "params": {"y": "1"}}),
         ("https://h/x@y", "opensearch", {"path": "/x@y", "user": None, "host": "h"}),
         ("mysql://h/x@y", None, {"dbname": "x@y", "path": "", "port": 3306}),
+        ("mysql://h:5/x@y", None, {"dbname": "x@y", "port": 5}),
+        ("https://[::1]:5/x@y", "opensearch", {"host": "::1", "path": "/x@y"}),
         ("mysql://u:a@b@h:3306/db", None, {"user": "u", "password": "a@b", "host": "h"}),
         # a second '://' in the query is part of a value
         ("mysql://h:1/db?x=a://b", None, {"params": {"x": "a://b"}, "dbname": "db"}),
@@ -509,6 +511,7 @@ def test_uri_targets_keep_path_params_and_tls_words(target, service, expected):
         ("mysql://u:a/b@h/db", None, "target mysql://: the host cannot be read"),
         ("https://h:abc/x@y", "opensearch", "target https://: the host cannot be read"),
         ("mysql://u@/db", None, "target mysql:// has no host"),
+        ("mysql:///x@y", None, "target mysql://: the host cannot be read"),
         ("mysql://h:0/db", None, "target mysql://: port '0'"),
         ("mysql+pymysql://h/db", "kafka", "mysql:// is mysql but service=kafka"),
         ("postgresql+psycopg", None, "does not say which service"),
@@ -577,6 +580,8 @@ def test_tls_words_and_the_word_that_only_asks_for_encryption(query, sslmode, wo
         ("mysql://u:p:q@h/db", "mysql://u:***@h/db"),
         ("kafka://@h:1/x", "kafka://@h:1/x"),
         ("host=h user=a@b password=x", "host=h user=a@b password=***"),
+        ("@h password=a b c=d", "@h password=***"),
+        ("rediss://@a:b@h:1", "rediss://@a:***@h:1"),  # a user name starting with '@'
     ],
 )
 def test_redaction_edges(target, shown):
