@@ -211,3 +211,21 @@ def test_confluent_kafka_properties_name_the_key_password_file_and_connect(
     client = AdminClient({**conf, "log_level": 0, "error_cb": lambda err: None})
     metadata = client.list_topics(timeout=15)
     assert metadata.brokers
+
+
+@pytest.mark.parametrize("driver", ["kafka-python", "httpx"])
+def test_the_last_guard_refuses_a_secret_the_vault_missed(
+    driver, pki, material, tmp_path, capsys, monkeypatch
+):
+    """Where the vault does not know a field for a secret (a driver's new option name),
+    the last guard still finds the secret in what would be printed, and refuses."""
+    from tlsconnect import _configgen
+
+    monkeypatch.setattr(_configgen, "is_secret_key", lambda name: False)
+    out_dir = tmp_path / "out"
+    argv = ["config", "--driver", driver, _targets()[driver], *material, "--output-dir"]
+    assert main([*argv, str(out_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert "would print a password" in err, err
+    for secret in _secrets_of(pki):
+        assert secret not in out + err
