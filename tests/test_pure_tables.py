@@ -405,11 +405,11 @@ def test_a_driver_variant_keeps_its_whole_scheme_lowered():
     assert parse_target("PostgreSQL+AsyncPG://h:1/d").scheme == "postgresql+asyncpg"
     assert parse_target("mariadb+mariadbconnector://h/d").scheme == "mariadb+mariadbconnector"
     assert parse_target("mysql://h/d").scheme == "mysql"
-    with pytest.raises(ConfigError, match="unknown service 'other\\+x'"):
+    with pytest.raises(ConfigError, match="scheme 'other\\+x://' is not one tlsconnect knows"):
         parse_target("other+x://h:1")
-    with pytest.raises(ConfigError, match="unknown service 'postgresql\\+'"):
+    with pytest.raises(ConfigError, match="scheme 'postgresql\\+://' is not one tlsconnect knows"):
         parse_target("postgresql+://h:1")
-    with pytest.raises(ConfigError, match="unknown service 'mysql\\+'"):
+    with pytest.raises(ConfigError, match="scheme 'mysql\\+://' is not one tlsconnect knows"):
         parse_target("mysql+://h/d")
 
 
