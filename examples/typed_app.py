@@ -13,7 +13,6 @@ import ssl
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 import tlsconnect
 from tlsconnect import Credentials, CredentialsSource, TLSPlan
@@ -57,9 +56,9 @@ def contexts(credentials: Credentials) -> dict[str, ssl.SSLContext]:
 
 def driver_parameters(
     uri: str, bootstrap: str, credentials: Credentials
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, dict[str, object]]:
     """Each driver's keyword arguments; a driver that is not installed is skipped."""
-    builders: dict[str, Callable[[], dict[str, Any]]] = {
+    builders: dict[str, Callable[[], dict[str, object]]] = {
         "psycopg": lambda: tlsconnect.psycopg_params(uri, credentials=credentials),
         "asyncpg": lambda: tlsconnect.params(
             tlsconnect.Driver.ASYNCPG, uri, credentials=credentials
@@ -70,7 +69,7 @@ def driver_parameters(
         ),
         "aiokafka": lambda: tlsconnect.aiokafka_config(bootstrap, credentials=credentials),
     }
-    built: dict[str, dict[str, Any]] = {}
+    built: dict[str, dict[str, object]] = {}
     for driver, build in builders.items():
         if driver not in tlsconnect.drivers():
             continue
