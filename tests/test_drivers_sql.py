@@ -382,7 +382,7 @@ def test_require_without_a_ca_warns_and_connects_to_any_server(way, server):
     [
         ("asyncpg", "asyncpg", "asyncpg", "postgres://u@h:5432/db", {}),
         ("sqlalchemy", "sqlalchemy", "sqlalchemy", "postgres://u@h:5432/db", {}),
-        ("sqlalchemy", "psycopg", "postgres", "postgres://u@h:5432/db", {}),
+        ("sqlalchemy", "psycopg", "postgres", "postgresql+psycopg://u@h:5432/db", {}),
         ("sqlalchemy", "asyncpg", "asyncpg", "postgresql+asyncpg://u@h:5432/db", {}),
         ("sqlalchemy", "pymysql", "mysql", "mysql://u:p@h:3306/db", {}),
         ("sqlalchemy", "MySQLdb", "mysqlclient", "mysql+mysqldb://u:p@h:3306/db", {}),
