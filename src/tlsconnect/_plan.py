@@ -401,34 +401,6 @@ def check_server_name(value: object) -> str | None:
     return name
 
 
-def resolve(
-    service: str | Service,
-    *,
-    sslmode: str | SSLMode | None = None,
-    trust: str | Trust | None = None,
-    credentials: Credentials | None = None,
-    ca: Material | None = None,
-    cert: Material | None = None,
-    key: Material | None = None,
-    key_password: str | bytes | None = None,
-    server_name: str | None = None,
-) -> TLSPlan:
-    """Decide how to connect to ``service``; see the API contract for every rule."""
-    options = Options(
-        sslmode=sslmode,
-        trust=trust,
-        credentials=credentials,
-        ca=ca,
-        cert=cert,
-        key=key,
-        key_password=key_password,
-        server_name=server_name,
-    )
-    plan = resolve_plan(service, options)
-    warn_if_insecure(plan)
-    return plan
-
-
 def ssl_context(
     service: str | Service,
     *,
